@@ -1,0 +1,171 @@
+"""nbtrack: machine-learning experiment tracking that lives inside the Jupyter notebook.
+
+Runs, metrics, models and a model registry in a local store beside the notebook,
+with MLflow's API names, so ``import nbtrack as mlflow`` runs MLflow snippets::
+
+    import nbtrack
+    nbtrack.set_experiment("churn")
+    with nbtrack.start_run(run_name="baseline"):
+        nbtrack.log_params({"C": 1.0})
+        nbtrack.log_metric("accuracy", 0.91)
+    nbtrack.search_runs()          # a pandas DataFrame
+
+In a notebook, ``%load_ext nbtrack`` then ``%%track`` on a training cell records
+the cell as a run; ``nbtrack.sklearn.autolog()`` captures scikit-learn fits.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__version__ = "0.1.0"
+
+from nbtrack import entities, errors, tracking
+from nbtrack.entities import (
+    Experiment,
+    Metric,
+    Param,
+    Run,
+    RunStatus,
+    RunTag,
+    ViewType,
+)
+from nbtrack.errors import AlreadyExists, InvalidParameter, MlflowException, NbtrackError, NotFound
+from nbtrack.tracking.client import MlflowClient, TrackingClient
+from nbtrack.tracking.fluent import (
+    ActiveRun,
+    active_run,
+    create_experiment,
+    delete_experiment,
+    delete_run,
+    delete_tag,
+    end_run,
+    get_artifact_uri,
+    get_experiment,
+    get_experiment_by_name,
+    get_metric_history,
+    get_run,
+    get_tracking_uri,
+    last_active_run,
+    log_artifact,
+    log_artifacts,
+    log_dict,
+    log_figure,
+    log_inputs,
+    log_metric,
+    log_metrics,
+    log_param,
+    log_params,
+    log_text,
+    restore_experiment,
+    restore_run,
+    search_experiments,
+    search_runs,
+    set_experiment,
+    set_tag,
+    set_tags,
+    set_tracking_uri,
+    start_run,
+)
+
+_LAZY_SUBMODULES = ("sklearn", "widgets", "magics", "server", "store", "registry", "autolog")
+
+
+_LAZY_FUNCTIONS = {
+    "autolog": "nbtrack.sklearn",
+    "show": "nbtrack.widgets",
+    "register_model": "nbtrack.registry",
+}
+
+
+def __getattr__(name: str) -> Any:
+    # Heavy parts (scikit-learn, ipywidgets, plotly) load on first use only.
+    import importlib
+
+    if name in _LAZY_SUBMODULES:
+        return importlib.import_module(f"nbtrack.{name}")
+    if name in _LAZY_FUNCTIONS:
+        return getattr(importlib.import_module(_LAZY_FUNCTIONS[name]), name)
+    raise AttributeError(f"module 'nbtrack' has no attribute {name!r}")
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """Register the ``%%track`` and ``%nbtrack`` magics (``%load_ext nbtrack``)."""
+    from nbtrack.magics import load_ipython_extension as load
+
+    load(ipython)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    """Undo :func:`load_ipython_extension` (``%unload_ext nbtrack``)."""
+    from nbtrack.magics import unload_ipython_extension as unload
+
+    unload(ipython)
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    return [{"src": "labextension", "dest": "nbtrack"}]
+
+
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    return [{"module": "nbtrack"}]
+
+
+def _load_jupyter_server_extension(server_app: Any) -> None:
+    from nbtrack.server import load_jupyter_server_extension
+
+    load_jupyter_server_extension(server_app)
+
+
+__all__ = [
+    "ActiveRun",
+    "AlreadyExists",
+    "Experiment",
+    "InvalidParameter",
+    "Metric",
+    "MlflowClient",
+    "MlflowException",
+    "NbtrackError",
+    "NotFound",
+    "Param",
+    "Run",
+    "RunStatus",
+    "RunTag",
+    "TrackingClient",
+    "ViewType",
+    "active_run",
+    "create_experiment",
+    "delete_experiment",
+    "delete_run",
+    "delete_tag",
+    "end_run",
+    "entities",
+    "errors",
+    "get_artifact_uri",
+    "get_experiment",
+    "get_experiment_by_name",
+    "get_metric_history",
+    "get_run",
+    "get_tracking_uri",
+    "last_active_run",
+    "log_artifact",
+    "log_artifacts",
+    "log_dict",
+    "log_figure",
+    "log_inputs",
+    "log_metric",
+    "log_metrics",
+    "log_param",
+    "log_params",
+    "log_text",
+    "restore_experiment",
+    "restore_run",
+    "search_experiments",
+    "search_runs",
+    "set_experiment",
+    "set_tag",
+    "set_tags",
+    "set_tracking_uri",
+    "start_run",
+    "tracking",
+]

@@ -1,0 +1,53 @@
+"""Where the store lives: ``set_tracking_uri()`` → ``NBTRACK_STORE`` → ``./.nbtrack``."""
+
+from __future__ import annotations
+
+import os
+
+from nbtrack.store import resolve_uri
+
+DEFAULT_STORE = ".nbtrack"
+_tracking_uri: str | None = None
+
+
+def set_tracking_uri(uri: str | os.PathLike[str]) -> None:
+    """Point nbtrack at a store.
+
+    Parameters
+    ----------
+    uri : str or path-like
+        A folder (created on first write), a ``file:`` URI, or ``memory:`` for a
+        store that lives as long as the process.
+
+    Raises
+    ------
+    InvalidParameter
+        The URI is empty or names a remote server.
+    """
+    global _tracking_uri
+    _tracking_uri = resolve_uri(os.fspath(uri))
+
+
+def get_tracking_uri() -> str:
+    """Return the store in use, as an absolute path or ``memory:`` URI.
+
+    Returns
+    -------
+    str
+        ``set_tracking_uri``'s value, else ``$NBTRACK_STORE``, else ``./.nbtrack``
+        resolved against the current directory.
+    """
+    if _tracking_uri is not None:
+        return _tracking_uri
+    return resolve_uri(os.environ.get("NBTRACK_STORE") or DEFAULT_STORE)
+
+
+def is_tracking_uri_set() -> bool:
+    """Return whether a store was chosen explicitly (call or environment)."""
+    return _tracking_uri is not None or bool(os.environ.get("NBTRACK_STORE"))
+
+
+def reset() -> None:
+    """Forget ``set_tracking_uri`` (tests)."""
+    global _tracking_uri
+    _tracking_uri = None

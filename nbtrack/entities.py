@@ -1,0 +1,343 @@
+"""Frozen entities that every layer above the store sees (never store documents).
+
+Field names mirror MLflow's entities, so code written against ``mlflow.entities``
+reads the same attributes here, and they are the JSON keys of the REST API.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class RunStatus:
+    """The states of a run, as in MLflow."""
+
+    RUNNING = "RUNNING"
+    SCHEDULED = "SCHEDULED"
+    FINISHED = "FINISHED"
+    FAILED = "FAILED"
+    KILLED = "KILLED"
+    ALL = (RUNNING, SCHEDULED, FINISHED, FAILED, KILLED)
+    TERMINATED = (FINISHED, FAILED, KILLED)
+
+    @staticmethod
+    def is_terminated(status: str) -> bool:
+        """Return whether ``status`` is a final state."""
+        return status in RunStatus.TERMINATED
+
+
+class LifecycleStage:
+    """Whether an experiment or run is active or soft-deleted."""
+
+    ACTIVE = "active"
+    DELETED = "deleted"
+
+
+class ViewType:
+    """Which lifecycle stages a search returns, as in MLflow."""
+
+    ACTIVE_ONLY = 1
+    DELETED_ONLY = 2
+    ALL = 3
+
+    @staticmethod
+    def matches(view_type: int, lifecycle_stage: str) -> bool:
+        """Return whether an object in ``lifecycle_stage`` is shown by ``view_type``."""
+        if view_type == ViewType.ALL:
+            return True
+        if view_type == ViewType.DELETED_ONLY:
+            return lifecycle_stage == LifecycleStage.DELETED
+        return lifecycle_stage == LifecycleStage.ACTIVE
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A named group of runs."""
+
+    experiment_id: str
+    name: str
+    artifact_location: str
+    lifecycle_stage: str = LifecycleStage.ACTIVE
+    tags: dict[str, str] = field(default_factory=dict)
+    creation_time: int | None = None
+    last_update_time: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict with snake_case keys."""
+        return {
+            "experiment_id": self.experiment_id,
+            "name": self.name,
+            "artifact_location": self.artifact_location,
+            "lifecycle_stage": self.lifecycle_stage,
+            "tags": dict(self.tags),
+            "creation_time": self.creation_time,
+            "last_update_time": self.last_update_time,
+        }
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One point of a metric's history."""
+
+    key: str
+    value: float
+    timestamp: int
+    step: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict."""
+        return {"key": self.key, "value": self.value, "timestamp": self.timestamp, "step": self.step}
+
+
+@dataclass(frozen=True)
+class Param:
+    """A run parameter; values are strings, as in MLflow."""
+
+    key: str
+    value: str
+
+
+@dataclass(frozen=True)
+class RunTag:
+    """A run tag; values are strings."""
+
+    key: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """The fingerprint of a data set a run used (never its values)."""
+
+    name: str
+    digest: str
+    source_type: str = "code"
+    source: str = ""
+    schema: str = ""
+    profile: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict."""
+        return {
+            "name": self.name,
+            "digest": self.digest,
+            "source_type": self.source_type,
+            "source": self.source,
+            "schema": self.schema,
+            "profile": self.profile,
+        }
+
+
+@dataclass(frozen=True)
+class InputTag:
+    """A tag on a dataset input, e.g. ``mlflow.data.context = train``."""
+
+    key: str
+    value: str
+
+
+@dataclass(frozen=True)
+class DatasetInput:
+    """A dataset used by a run, with its context (``train``, ``eval``...)."""
+
+    dataset: Dataset
+    tags: tuple[InputTag, ...] = ()
+
+    @property
+    def context(self) -> str | None:
+        """The ``mlflow.data.context`` tag, if any."""
+        for tag in self.tags:
+            if tag.key == "mlflow.data.context":
+                return tag.value
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict."""
+        return {
+            "dataset": self.dataset.to_dict(),
+            "tags": {t.key: t.value for t in self.tags},
+        }
+
+
+@dataclass(frozen=True)
+class RunInputs:
+    """The inputs of a run."""
+
+    dataset_inputs: tuple[DatasetInput, ...] = ()
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """Metadata of a run."""
+
+    run_id: str
+    experiment_id: str
+    run_name: str
+    user_id: str
+    status: str
+    start_time: int
+    end_time: int | None
+    artifact_uri: str
+    lifecycle_stage: str = LifecycleStage.ACTIVE
+
+    @property
+    def run_uuid(self) -> str:
+        """MLflow's older name of :attr:`run_id`."""
+        return self.run_id
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict."""
+        return {
+            "run_id": self.run_id,
+            "experiment_id": self.experiment_id,
+            "run_name": self.run_name,
+            "user_id": self.user_id,
+            "status": self.status,
+            "start_time": self.start_time,
+            "end_time": self.end_time,
+            "artifact_uri": self.artifact_uri,
+            "lifecycle_stage": self.lifecycle_stage,
+        }
+
+
+@dataclass(frozen=True)
+class RunData:
+    """Latest metric values, params and tags of a run, as plain dicts (MLflow shape)."""
+
+    metrics: dict[str, float] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Run:
+    """A run: its :class:`RunInfo`, :class:`RunData` and :class:`RunInputs`."""
+
+    info: RunInfo
+    data: RunData
+    inputs: RunInputs = field(default_factory=RunInputs)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict (``info``, ``data``, ``inputs``)."""
+        return {
+            "info": self.info.to_dict(),
+            "data": {
+                "metrics": dict(self.data.metrics),
+                "params": dict(self.data.params),
+                "tags": dict(self.data.tags),
+            },
+            "inputs": {"dataset_inputs": [d.to_dict() for d in self.inputs.dataset_inputs]},
+        }
+
+
+class ModelVersionStage:
+    """The registry's stages; input is matched case-insensitively."""
+
+    NONE = "None"
+    STAGING = "Staging"
+    PRODUCTION = "Production"
+    ARCHIVED = "Archived"
+    ALL = (NONE, STAGING, PRODUCTION, ARCHIVED)
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """One version of a registered model."""
+
+    name: str
+    version: str
+    creation_timestamp: int
+    last_updated_timestamp: int
+    current_stage: str = ModelVersionStage.NONE
+    description: str = ""
+    user_id: str = ""
+    source: str = ""
+    run_id: str | None = None
+    status: str = "READY"
+    tags: dict[str, str] = field(default_factory=dict)
+    aliases: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict."""
+        return {
+            "name": self.name,
+            "version": self.version,
+            "creation_timestamp": self.creation_timestamp,
+            "last_updated_timestamp": self.last_updated_timestamp,
+            "current_stage": self.current_stage,
+            "description": self.description,
+            "user_id": self.user_id,
+            "source": self.source,
+            "run_id": self.run_id,
+            "status": self.status,
+            "tags": dict(self.tags),
+            "aliases": list(self.aliases),
+        }
+
+
+@dataclass(frozen=True)
+class RegisteredModel:
+    """A named model with versions."""
+
+    name: str
+    creation_timestamp: int
+    last_updated_timestamp: int
+    description: str = ""
+    latest_versions: tuple[ModelVersion, ...] = ()
+    tags: dict[str, str] = field(default_factory=dict)
+    aliases: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict."""
+        return {
+            "name": self.name,
+            "creation_timestamp": self.creation_timestamp,
+            "last_updated_timestamp": self.last_updated_timestamp,
+            "description": self.description,
+            "latest_versions": [v.to_dict() for v in self.latest_versions],
+            "tags": dict(self.tags),
+            "aliases": dict(self.aliases),
+        }
+
+
+@dataclass(frozen=True)
+class RegistryEvent:
+    """One entry of a registered model's audit trail."""
+
+    timestamp: int
+    user: str
+    action: str
+    name: str
+    version: str | None = None
+    from_value: str | None = None
+    to_value: str | None = None
+    run_id: str | None = None
+    data_digest: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict."""
+        return {
+            "timestamp": self.timestamp,
+            "user": self.user,
+            "action": self.action,
+            "name": self.name,
+            "version": self.version,
+            "from_value": self.from_value,
+            "to_value": self.to_value,
+            "run_id": self.run_id,
+            "data_digest": self.data_digest,
+        }
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """An artifact: its path relative to the run's artifact root, and size."""
+
+    path: str
+    is_dir: bool
+    file_size: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict."""
+        return {"path": self.path, "is_dir": self.is_dir, "file_size": self.file_size}

@@ -1,0 +1,87 @@
+"""Errors raised by nbtrack.
+
+Every error a user can trigger is an :class:`NbtrackError` subclass carrying a
+machine-readable ``code`` and the HTTP status the server extension answers with.
+"""
+
+from __future__ import annotations
+
+INTERNAL_ERROR = "INTERNAL_ERROR"
+INVALID_PARAMETER_VALUE = "INVALID_PARAMETER_VALUE"
+RESOURCE_DOES_NOT_EXIST = "RESOURCE_DOES_NOT_EXIST"
+RESOURCE_ALREADY_EXISTS = "RESOURCE_ALREADY_EXISTS"
+INVALID_STATE = "INVALID_STATE"
+STORE_CORRUPTED = "STORE_CORRUPTED"
+
+CODE_TO_HTTP_STATUS: dict[str, int] = {
+    INTERNAL_ERROR: 500,
+    INVALID_PARAMETER_VALUE: 400,
+    RESOURCE_DOES_NOT_EXIST: 404,
+    RESOURCE_ALREADY_EXISTS: 409,
+    INVALID_STATE: 409,
+    STORE_CORRUPTED: 500,
+}
+
+
+class NbtrackError(Exception):
+    """Base class of every error nbtrack raises on purpose.
+
+    Parameters
+    ----------
+    message : str
+        What went wrong and, where possible, how to fix it.
+    code : str, optional
+        One of the module's error codes; decides :attr:`http_status`.
+    """
+
+    default_code = INTERNAL_ERROR
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code or self.default_code
+
+    @property
+    def http_status(self) -> int:
+        """The HTTP status a server answers this error with."""
+        return CODE_TO_HTTP_STATUS.get(self.code, 500)
+
+
+# MLflow code catches ``MlflowException``; keep that spelling working.
+MlflowException = NbtrackError
+
+
+class NotFound(NbtrackError):
+    """A run, experiment, model, version, stage or alias does not exist."""
+
+    default_code = RESOURCE_DOES_NOT_EXIST
+
+
+class AlreadyExists(NbtrackError):
+    """An experiment or registered model of that name exists already."""
+
+    default_code = RESOURCE_ALREADY_EXISTS
+
+
+class InvalidParameter(NbtrackError, ValueError):
+    """An argument failed validation; nothing was written."""
+
+    default_code = INVALID_PARAMETER_VALUE
+
+
+class InvalidState(NbtrackError):
+    """The operation does not fit the object's state (e.g. no active run)."""
+
+    default_code = INVALID_STATE
+
+
+class StoreCorrupted(NbtrackError):
+    """A store file cannot be parsed; the message names it and the last good copy."""
+
+    default_code = STORE_CORRUPTED
+
+
+class UntrustedModel(NbtrackError):
+    """A model file holds types nbtrack will not load without ``trusted=...``."""
+
+    default_code = INVALID_STATE

@@ -1,0 +1,372 @@
+"""Where a store's tables live: a durable directory, or memory.
+
+The file backend keeps a TinyDB-format snapshot (``nbtrack.json``, written with
+orjson and replaced atomically) plus a write-ahead log (``wal.jsonl``) of whole
+document puts and deletes. A write appends a few lines and fsyncs; the snapshot
+is rewritten only when the log grows past a share of it, so per-run cost does
+not grow with the number of runs. Readers reload only when a file's stat
+changes, and only the log's new tail. Every write happens under one file lock.
+
+A ``kill -9`` at any moment leaves either the old or the new snapshot (atomic
+``os.replace``) and, at worst, a partial last log line, which readers ignore and
+the next writer cuts off. Log entries are idempotent and numbered, so a crash
+between snapshot and log reset replays nothing twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+from filelock import FileLock
+from tinydb.storages import MemoryStorage, Storage
+
+from nbtrack.errors import StoreCorrupted
+
+Tables = dict[str, dict[str, dict[str, Any]]]
+Op = tuple[str, str, str, "dict[str, Any] | None"]  # (table, key, kind, doc)
+
+TABLES = ("experiments", "runs", "registered_models", "model_versions", "events")
+_META = "_nbtrack"
+SNAPSHOT = "nbtrack.json"
+BACKUP = "nbtrack.json.bak"
+WAL = "wal.jsonl"
+_MIN_COMPACT_BYTES = 4 << 20
+
+
+def _empty_tables() -> Tables:
+    return {name: {} for name in TABLES}
+
+
+def _to_tinydb(tables: Tables, seq: int) -> dict[str, Any]:
+    """Lay tables out as TinyDB does: ``{table: {"<int id>": doc}}``; keys live in the docs."""
+    data: dict[str, Any] = {_META: {"1": {"seq": seq, "format": 1}}}
+    for name, rows in tables.items():
+        data[name] = {str(i): {"_key": key, **doc} for i, (key, doc) in enumerate(rows.items(), 1)}
+    return data
+
+
+def _from_tinydb(data: dict[str, Any]) -> tuple[Tables, int]:
+    tables = _empty_tables()
+    for name, rows in data.items():
+        if name == _META:
+            continue
+        table = tables.setdefault(name, {})
+        for doc in rows.values():
+            key = doc.pop("_key")
+            table[key] = doc
+    seq = int(data.get(_META, {}).get("1", {}).get("seq", 0))
+    return tables, seq
+
+
+class OrjsonStorage(Storage):
+    """A TinyDB storage that reads and writes with orjson and replaces the file atomically."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+
+    def read(self) -> dict[str, Any] | None:
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return None
+        try:
+            data = orjson.loads(raw)
+            if not isinstance(data, dict):
+                raise ValueError("top level is not an object")
+        except ValueError as exc:
+            backup = self.path.with_name(BACKUP)
+            hint = (
+                f"The last good copy is {backup}: stop every kernel using this store, then "
+                f"copy it over {self.path.name}."
+                if backup.exists()
+                else "No earlier copy exists."
+            )
+            raise StoreCorrupted(
+                f"The store file {self.path} is corrupt or truncated ({exc}); nbtrack will not write to it. {hint}"
+            ) from None
+        return data
+
+    def write(self, data: dict[str, Any]) -> None:
+        payload = orjson.dumps(data, option=orjson.OPT_SERIALIZE_NUMPY)
+        fd, tmp = tempfile.mkstemp(prefix=".nbtrack-", suffix=".tmp", dir=self.path.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(payload)
+                fh.flush()
+                os.fsync(fh.fileno())
+            if self.path.exists():
+                link = self.path.with_name(BACKUP + ".tmp")
+                with contextlib.suppress(FileNotFoundError):
+                    link.unlink()
+                os.link(self.path, link)
+                os.replace(link, self.path.with_name(BACKUP))
+            os.replace(tmp, self.path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+        _fsync_dir(self.path.parent)
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _stat_key(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+class Backend:
+    """Tables plus a lock; the memory variant, and the base of :class:`FileBackend`."""
+
+    durable = False
+
+    def __init__(self) -> None:
+        self.tables: Tables = _empty_tables()
+        self.seq = 0
+        self._lock = threading.RLock()
+        self._storage: Storage = MemoryStorage()  # type: ignore[no-untyped-call]
+        self.journals: dict[str, list[bytes]] = {}
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the write lock (re-entrant within a process)."""
+        with self._lock:
+            yield
+
+    def read(self) -> Tables:
+        """Return the current tables; callers must not mutate them."""
+        return self.tables
+
+    def refresh(self) -> None:
+        """Bring the tables up to date; call with the lock held."""
+
+    def commit(self, ops: list[Op]) -> None:
+        """Apply and persist ``ops``; call with the lock held."""
+        self._apply(ops)
+
+    def _apply(self, ops: list[Op]) -> None:
+        for table, key, kind, doc in ops:
+            rows = self.tables.setdefault(table, {})
+            self.seq += 1
+            if kind == "put":
+                assert doc is not None
+                doc["_seq"] = self.seq
+                rows[key] = doc
+            else:
+                rows.pop(key, None)
+
+    # -- per-run journals -------------------------------------------------
+    def journal_append(self, run_id: str, payload: bytes) -> None:
+        """Append encoded journal lines of a run."""
+        self.journals.setdefault(run_id, []).append(payload)
+
+    def journal_read(self, run_id: str) -> bytes:
+        """Return a run's whole journal."""
+        return b"".join(self.journals.get(run_id, []))
+
+    def journal_size(self, run_id: str) -> int:
+        """Return the journal's size, a cheap change marker."""
+        return sum(len(p) for p in self.journals.get(run_id, []))
+
+    def journal_sync(self, run_id: str) -> None:
+        """Make the journal durable (fsync) and release its handle."""
+
+    def journal_mtime(self, run_id: str) -> float | None:
+        """Return when the journal was last written, if known."""
+        return None
+
+    def version(self) -> tuple[int, ...]:
+        """A token that changes whenever the tables change."""
+        return (self.seq,)
+
+
+class FileBackend(Backend):
+    """Tables in a directory: snapshot + write-ahead log + per-run journals."""
+
+    durable = True
+
+    def __init__(self, root: Path) -> None:
+        super().__init__()
+        self.root = root
+        root.mkdir(parents=True, exist_ok=True)
+        (root / "runs").mkdir(exist_ok=True)
+        self.snapshot = root / SNAPSHOT
+        self.wal = root / WAL
+        self._storage = OrjsonStorage(self.snapshot)
+        self._flock = FileLock(str(root / ".lock"))
+        self._snap_key: tuple[int, int, int] | bool | None = False
+        self._wal_key: tuple[int, int, int] | None = None
+        self._wal_offset = 0
+        self._snapshot_size = 0
+        self._fds: dict[str, int] = {}
+        self._loaded = False
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        with self._lock, self._flock:
+            yield
+
+    def read(self) -> Tables:
+        if _stat_key(self.snapshot) != self._snap_key or _stat_key(self.wal) != self._wal_key:
+            with self.locked():
+                self.refresh()
+        return self.tables
+
+    def version(self) -> tuple[int, ...]:
+        self.read()
+        return (self.seq,)
+
+    def refresh(self) -> None:
+        snap_key = _stat_key(self.snapshot)
+        wal_key = _stat_key(self.wal)
+        if snap_key == self._snap_key and wal_key == self._wal_key:
+            return
+        full = (
+            snap_key != self._snap_key
+            or wal_key is None
+            or self._wal_key is None
+            or wal_key[0] != self._wal_key[0]
+            or wal_key[1] < self._wal_offset
+        )
+        if full:
+            data = self._storage.read()
+            if data is None:
+                if (self.root / BACKUP).exists():
+                    raise StoreCorrupted(
+                        f"The store file {self.snapshot} is missing but its backup {self.root / BACKUP} "
+                        "exists; copy the backup to nbtrack.json to recover."
+                    )
+                tables, seq = _empty_tables(), 0
+            else:
+                tables, seq = _from_tinydb(data)
+            self.tables, self.seq, self._wal_offset = tables, seq, 0
+            self._snapshot_size = snap_key[1] if snap_key else 0
+        self._read_wal_tail()
+        self._snap_key, self._wal_key = snap_key, _stat_key(self.wal)
+
+    def _read_wal_tail(self) -> None:
+        try:
+            with open(self.wal, "rb") as fh:
+                fh.seek(self._wal_offset)
+                chunk = fh.read()
+        except FileNotFoundError:
+            return
+        end = chunk.rfind(b"\n") + 1  # ignore a partial last line left by a killed writer
+        lines = chunk[:end].splitlines()
+        for number, line in enumerate(lines):
+            try:
+                entry = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                raise StoreCorrupted(
+                    f"The store log {self.wal} has an unreadable entry at byte "
+                    f"{self._wal_offset + sum(len(x) + 1 for x in lines[:number])}; the snapshot "
+                    f"{self.snapshot} and its backup {self.root / BACKUP} are intact."
+                ) from None
+            if entry["s"] <= self.seq:
+                continue
+            self.seq = entry["s"]
+            rows = self.tables.setdefault(entry["t"], {})
+            if entry["o"] == "put":
+                rows[entry["k"]] = entry["d"]
+            else:
+                rows.pop(entry["k"], None)
+        self._wal_offset += end
+
+    def commit(self, ops: list[Op]) -> None:
+        lines = []
+        seq = self.seq
+        for table, key, kind, doc in ops:
+            seq += 1
+            entry: dict[str, Any] = {"s": seq, "t": table, "k": key, "o": kind}
+            if kind == "put":
+                assert doc is not None
+                doc["_seq"] = seq  # the change cursor ("since") of the document
+                entry["d"] = doc
+            lines.append(orjson.dumps(entry, option=orjson.OPT_SERIALIZE_NUMPY))
+        payload = b"\n".join(lines) + b"\n"
+        fd = os.open(self.wal, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            size = os.fstat(fd).st_size
+            if size != self._wal_offset:  # a killed writer left a partial line
+                os.ftruncate(fd, self._wal_offset)
+            os.write(fd, payload)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        self._apply(ops)
+        self._wal_offset += len(payload)
+        self._wal_key = _stat_key(self.wal)
+        if self._wal_offset > max(_MIN_COMPACT_BYTES, self._snapshot_size // 2):
+            self.compact()
+
+    def compact(self) -> None:
+        """Fold the log into a new snapshot (lock held)."""
+        self._storage.write(_to_tinydb(self.tables, self.seq))
+        fd, tmp = tempfile.mkstemp(prefix=".wal-", dir=self.root)
+        os.close(fd)
+        os.replace(tmp, self.wal)
+        _fsync_dir(self.root)
+        self._snap_key = _stat_key(self.snapshot)
+        self._snapshot_size = self._snap_key[1] if self._snap_key else 0
+        self._wal_key = _stat_key(self.wal)
+        self._wal_offset = 0
+
+    # -- per-run journals -------------------------------------------------
+    def _journal_path(self, run_id: str) -> Path:
+        return self.root / "runs" / f"{run_id}.jsonl"
+
+    def journal_append(self, run_id: str, payload: bytes) -> None:
+        fd = self._fds.get(run_id)
+        if fd is None:
+            fd = os.open(self._journal_path(run_id), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            self._fds[run_id] = fd
+        os.write(fd, payload)
+
+    def journal_read(self, run_id: str) -> bytes:
+        try:
+            data = self._journal_path(run_id).read_bytes()
+        except FileNotFoundError:
+            return b""
+        return data[: data.rfind(b"\n") + 1]
+
+    def journal_size(self, run_id: str) -> int:
+        try:
+            return os.stat(self._journal_path(run_id)).st_size
+        except FileNotFoundError:
+            return 0
+
+    def journal_sync(self, run_id: str) -> None:
+        fd = self._fds.pop(run_id, None)
+        if fd is not None:
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+    def journal_mtime(self, run_id: str) -> float | None:
+        try:
+            return os.stat(self._journal_path(run_id)).st_mtime
+        except FileNotFoundError:
+            return None
+
+    def remove_tree(self, path: Path) -> None:
+        """Delete a folder inside the store."""
+        shutil.rmtree(path, ignore_errors=True)

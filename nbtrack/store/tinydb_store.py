@@ -1,0 +1,579 @@
+"""The embedded store: TinyDB-format tables, a write-ahead log and per-run journals.
+
+Layout of a store folder (default ``./.nbtrack/``)::
+
+    nbtrack.json        TinyDB file: experiments, runs (summaries), registry tables
+    nbtrack.json.bak    the previous snapshot, the last good copy
+    wal.jsonl           whole-document puts since the snapshot (see ``_backend``)
+    runs/<run_id>.jsonl append-only journal of a run: params, tags, metric points, inputs
+    artifacts/<run_id>/ the run's files
+
+While a run is live its params, tags and metric points go to its journal only
+(one unbuffered ``write`` each, so a ``kill -9`` loses nothing that was logged);
+its summary document is written once more when the run ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import uuid
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from nbtrack import _validation as v
+from nbtrack._search import compile_run_filter, sort_runs
+from nbtrack.entities import (
+    DatasetInput,
+    Experiment,
+    LifecycleStage,
+    Metric,
+    Param,
+    Run,
+    RunInfo,
+    RunStatus,
+    RunTag,
+    ViewType,
+)
+from nbtrack.errors import AlreadyExists, InvalidParameter, InvalidState, NotFound
+from nbtrack.store import _process
+from nbtrack.store._backend import Backend, FileBackend, Op, Tables
+from nbtrack.store._docs import (
+    dataset_input_from_dict,
+    encode_float,
+    experiment_from_doc,
+    metric_float,
+    run_from_doc,
+    run_info_from_doc,
+)
+from nbtrack.store._registry_store import RegistryStoreMixin
+from nbtrack.store.base import AbstractStore, now_ms
+
+DEFAULT_EXPERIMENT_ID = "0"
+DEFAULT_EXPERIMENT_NAME = "Default"
+
+
+class Tx:
+    """Pending changes of one write; applied only if the ``with`` block succeeds."""
+
+    def __init__(self, tables: Tables) -> None:
+        self._tables = tables
+        self._pending: dict[tuple[str, str], dict[str, Any] | None] = {}
+        self.ops: list[Op] = []
+
+    def get(self, table: str, key: str) -> dict[str, Any] | None:
+        """Return a document as this transaction sees it (treat it as read-only)."""
+        if (table, key) in self._pending:
+            return self._pending[(table, key)]
+        return self._tables.get(table, {}).get(key)
+
+    def rows(self, table: str) -> dict[str, dict[str, Any]]:
+        """Return the whole table as this transaction sees it."""
+        rows = dict(self._tables.get(table, {}))
+        for (t, key), doc in self._pending.items():
+            if t != table:
+                continue
+            if doc is None:
+                rows.pop(key, None)
+            else:
+                rows[key] = doc
+        return rows
+
+    def put(self, table: str, key: str, doc: dict[str, Any]) -> None:
+        """Insert or replace a document."""
+        self._pending[(table, key)] = doc
+        self.ops.append((table, key, "put", doc))
+
+    def delete(self, table: str, key: str) -> None:
+        """Remove a document."""
+        self._pending[(table, key)] = None
+        self.ops.append((table, key, "del", None))
+
+
+class _Fold:
+    """Params, tags, latest metrics and inputs of a run, folded from its journal."""
+
+    __slots__ = ("inputs", "metric_meta", "metrics", "params", "size", "tags")
+
+    def __init__(self, doc: dict[str, Any]) -> None:
+        self.params: dict[str, str] = dict(doc.get("params", {}))
+        self.tags: dict[str, str] = dict(doc.get("tags", {}))
+        self.metrics: dict[str, float | str] = dict(doc.get("metrics", {}))
+        self.metric_meta: dict[str, list[int]] = dict(doc.get("metric_meta", {}))
+        self.inputs: list[dict[str, Any]] = list(doc.get("inputs", []))
+        self.size = 0
+
+    def apply(self, record: list[Any]) -> None:
+        kind = record[0]
+        if kind == "m":
+            _, key, value, ts, step = record
+            meta = self.metric_meta.get(key)
+            if meta is None or (step, ts) >= (meta[1], meta[0]):
+                self.metrics[key] = value
+                self.metric_meta[key] = [ts, step]
+        elif kind == "p":
+            self.params[record[1]] = record[2]
+        elif kind == "t":
+            self.tags[record[1]] = record[2]
+        elif kind == "d":
+            self.tags.pop(record[1], None)
+        elif kind == "i":
+            digest = record[1]["dataset"].get("digest")
+            context = record[1].get("tags", {}).get("mlflow.data.context")
+            for existing in self.inputs:
+                if (
+                    existing["dataset"].get("digest") == digest
+                    and existing.get("tags", {}).get("mlflow.data.context") == context
+                ):
+                    break
+            else:
+                self.inputs.append(record[1])
+
+    def load(self, data: bytes) -> None:
+        for line in data.splitlines():
+            with contextlib.suppress(orjson.JSONDecodeError, ValueError, IndexError):
+                self.apply(orjson.loads(line))
+        self.size = len(data)
+
+    def merged(self, doc: dict[str, Any]) -> dict[str, Any]:
+        return {
+            **doc,
+            "params": self.params,
+            "tags": self.tags,
+            "metrics": self.metrics,
+            "metric_meta": self.metric_meta,
+            "inputs": self.inputs,
+        }
+
+
+class TinyDBStore(RegistryStoreMixin, AbstractStore):
+    """The durable, multi-process store in a folder.
+
+    Parameters
+    ----------
+    root : str or Path
+        The store folder; created if missing.
+    """
+
+    def __init__(self, root: str | os.PathLike[str] | None = None, backend: Backend | None = None) -> None:
+        if backend is None:
+            if root is None:
+                raise InvalidParameter("TinyDBStore needs a folder.")
+            self.root = Path(root).expanduser().resolve()
+            backend = FileBackend(self.root)
+        else:
+            self.root = Path(root) if root is not None else Path(tempfile.mkdtemp(prefix="nbtrack-mem-"))
+        self._b = backend
+        self._live: dict[str, _Fold] = {}
+        self._folds: dict[str, _Fold] = {}
+        self._ready = False
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self.root)!r})"
+
+    # -- plumbing ---------------------------------------------------------
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[Tx]:
+        """Run a read-modify-write under the store lock; nothing is written if the block raises."""
+        self._ensure_ready()
+        with self._b.locked():
+            self._b.refresh()
+            tx = Tx(self._b.tables)
+            yield tx
+            if tx.ops:
+                self._b.commit(tx.ops)
+
+    def _tables(self) -> Tables:
+        self._ensure_ready()
+        return self._b.read()
+
+    def _ensure_ready(self) -> None:
+        if self._ready:
+            return
+        self._ready = True
+        with self._b.locked():
+            self._b.refresh()
+            tx = Tx(self._b.tables)
+            if tx.get("experiments", DEFAULT_EXPERIMENT_ID) is None:
+                tx.put("experiments", DEFAULT_EXPERIMENT_ID, self._new_experiment_doc(DEFAULT_EXPERIMENT_NAME, None))
+            for run_id, doc in tx.rows("runs").items():
+                if doc["status"] == RunStatus.RUNNING and self._is_stale(doc):
+                    tx.put("runs", run_id, self._finalized(doc, RunStatus.KILLED, None))
+            if tx.ops:
+                self._b.commit(tx.ops)
+
+    def version(self) -> tuple[int, ...]:
+        """A token that changes whenever a document changes (cheap: two ``stat`` calls)."""
+        return self._b.version()
+
+    @staticmethod
+    def _is_stale(doc: dict[str, Any]) -> bool:
+        if doc.get("host") != _process.HOST or not doc.get("pid"):
+            return False
+        return not _process.process_alive(int(doc["pid"]), doc.get("pstart", ""))
+
+    def _new_experiment_doc(
+        self, name: str, artifact_location: str | None, tags: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        ts = now_ms()
+        return {
+            "name": name,
+            "artifact_location": artifact_location or str(self.root / "artifacts"),
+            "lifecycle_stage": LifecycleStage.ACTIVE,
+            "tags": dict(tags or {}),
+            "creation_time": ts,
+            "last_update_time": ts,
+        }
+
+    # -- experiments ------------------------------------------------------
+    def create_experiment(
+        self, name: str, artifact_location: str | None = None, tags: dict[str, str] | None = None
+    ) -> str:
+        name = v.validate_experiment_name(name)
+        clean_tags = {v.validate_key(k, "tag key"): v.validate_tag_value(k, val) for k, val in (tags or {}).items()}
+        with self._tx() as tx:
+            rows = tx.rows("experiments")
+            for exp_id, doc in rows.items():
+                if doc["name"] == name:
+                    state = (
+                        " (deleted: restore it with restore_experiment)" if doc["lifecycle_stage"] == "deleted" else ""
+                    )
+                    raise AlreadyExists(f"Experiment {name!r} already exists with id {exp_id}{state}.")
+            new_id = str(max((int(k) for k in rows), default=-1) + 1)
+            tx.put("experiments", new_id, self._new_experiment_doc(name, artifact_location, clean_tags))
+        return new_id
+
+    def _experiment_doc(self, experiment_id: str, tables: Tables | None = None) -> dict[str, Any]:
+        experiment_id = v.validate_experiment_id(experiment_id)
+        doc = (tables or self._tables())["experiments"].get(experiment_id)
+        if doc is None:
+            raise NotFound(f"No experiment with id {experiment_id!r}. Use search_experiments() to list them.")
+        return doc
+
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        experiment_id = v.validate_experiment_id(experiment_id)
+        return experiment_from_doc(experiment_id, self._experiment_doc(experiment_id))
+
+    def get_experiment_by_name(self, name: str) -> Experiment | None:
+        v.validate_experiment_name(name)
+        for exp_id, doc in self._tables()["experiments"].items():
+            if doc["name"] == name:
+                return experiment_from_doc(exp_id, doc)
+        return None
+
+    def search_experiments(self, view_type: int = ViewType.ACTIVE_ONLY) -> list[Experiment]:
+        rows = self._tables()["experiments"]
+        found = [
+            experiment_from_doc(k, d) for k, d in rows.items() if ViewType.matches(view_type, d["lifecycle_stage"])
+        ]
+        return sorted(found, key=lambda e: int(e.experiment_id))
+
+    def update_experiment(
+        self,
+        experiment_id: str,
+        *,
+        name: str | None = None,
+        lifecycle_stage: str | None = None,
+        tags: dict[str, str] | None = None,
+    ) -> Experiment:
+        experiment_id = v.validate_experiment_id(experiment_id)
+        if name is not None:
+            name = v.validate_experiment_name(name)
+        clean_tags = {v.validate_key(k, "tag key"): v.validate_tag_value(k, val) for k, val in (tags or {}).items()}
+        with self._tx() as tx:
+            doc = tx.get("experiments", experiment_id)
+            if doc is None:
+                raise NotFound(f"No experiment with id {experiment_id!r}.")
+            new = {**doc, "tags": {**doc["tags"], **clean_tags}, "last_update_time": now_ms()}
+            if name is not None and name != doc["name"]:
+                if any(d["name"] == name for d in tx.rows("experiments").values()):
+                    raise AlreadyExists(f"Experiment {name!r} already exists.")
+                new["name"] = name
+            if lifecycle_stage is not None:
+                if experiment_id == DEFAULT_EXPERIMENT_ID and lifecycle_stage == LifecycleStage.DELETED:
+                    raise InvalidParameter("The Default experiment (id 0) cannot be deleted.")
+                new["lifecycle_stage"] = lifecycle_stage
+            tx.put("experiments", experiment_id, new)
+        return experiment_from_doc(experiment_id, new)
+
+    # -- runs -------------------------------------------------------------
+    def create_run(
+        self,
+        experiment_id: str,
+        user_id: str,
+        start_time: int,
+        tags: Sequence[RunTag],
+        run_name: str,
+    ) -> Run:
+        experiment_id = v.validate_experiment_id(experiment_id)
+        run_name = v.validate_run_name(run_name)
+        clean_tags = {v.validate_key(t.key, "tag key"): v.validate_tag_value(t.key, t.value) for t in tags}
+        run_id = uuid.uuid4().hex
+        doc = {
+            "run_id": run_id,
+            "experiment_id": experiment_id,
+            "run_name": run_name,
+            "user_id": user_id,
+            "status": RunStatus.RUNNING,
+            "start_time": start_time,
+            "end_time": None,
+            "artifact_uri": str(self.root / "artifacts" / run_id),
+            "lifecycle_stage": LifecycleStage.ACTIVE,
+            "pid": os.getpid(),
+            "pstart": _process.own_start_marker(),
+            "host": _process.HOST,
+            "params": {},
+            "tags": {**clean_tags, "mlflow.runName": run_name},
+            "metrics": {},
+            "metric_meta": {},
+            "inputs": [],
+        }
+        with self._tx() as tx:
+            exp = tx.get("experiments", experiment_id)
+            if exp is None:
+                raise NotFound(f"No experiment with id {experiment_id!r}; create it with create_experiment.")
+            if exp["lifecycle_stage"] != LifecycleStage.ACTIVE:
+                raise InvalidState(f"Experiment {exp['name']!r} is deleted; restore it before starting runs in it.")
+            tx.put("runs", run_id, doc)
+        self._live[run_id] = _Fold(doc)
+        return run_from_doc(doc)
+
+    def _run_doc(self, run_id: str) -> dict[str, Any]:
+        run_id = v.validate_run_id(run_id)
+        doc = self._tables()["runs"].get(run_id)
+        if doc is None:
+            raise NotFound(f"Run {run_id!r} not found in store {self.root}.")
+        return doc
+
+    def _fold(self, doc: dict[str, Any]) -> _Fold:
+        """The fold of a live run, from this process's cache or its journal."""
+        run_id = doc["run_id"]
+        fold = self._live.get(run_id)
+        if fold is not None:
+            return fold
+        size = self._b.journal_size(run_id)
+        fold = self._folds.get(run_id)
+        if fold is None or fold.size != size:
+            fold = _Fold(doc)
+            fold.load(self._b.journal_read(run_id))
+            self._folds[run_id] = fold
+        return fold
+
+    def _view(self, doc: dict[str, Any]) -> dict[str, Any]:
+        """A run document with live data merged and a dead owner shown as KILLED."""
+        if doc["status"] != RunStatus.RUNNING:
+            return doc
+        view = self._fold(doc).merged(doc)
+        if self._is_stale(doc):
+            view["status"] = RunStatus.KILLED
+        return view
+
+    def _finalized(self, doc: dict[str, Any], status: str, end_time: int | None) -> dict[str, Any]:
+        run_id = doc["run_id"]
+        self._b.journal_sync(run_id)
+        fold = self._live.pop(run_id, None)
+        if fold is None:
+            fold = _Fold(doc)
+            fold.load(self._b.journal_read(run_id))
+        if end_time is None:
+            mtime = self._b.journal_mtime(run_id)
+            end_time = int(mtime * 1000) if mtime else now_ms()
+        self._folds.pop(run_id, None)
+        return {**fold.merged(doc), "status": status, "end_time": end_time}
+
+    def update_run_info(
+        self,
+        run_id: str,
+        status: str | None = None,
+        end_time: int | None = None,
+        run_name: str | None = None,
+    ) -> RunInfo:
+        run_id = v.validate_run_id(run_id)
+        if status is not None and status not in RunStatus.ALL:
+            raise InvalidParameter(f"Unknown run status {status!r}; use one of {', '.join(RunStatus.ALL)}.")
+        if run_name is not None:
+            run_name = v.validate_run_name(run_name)
+        with self._tx() as tx:
+            doc = tx.get("runs", run_id)
+            if doc is None:
+                raise NotFound(f"Run {run_id!r} not found in store {self.root}.")
+            if status is not None and RunStatus.is_terminated(status):
+                new = self._finalized(doc, status, end_time or now_ms())
+            else:
+                new = {**doc}
+                if status is not None:
+                    new["status"] = status
+                if status == RunStatus.RUNNING:  # resumed here: this process owns it now
+                    new.update(pid=os.getpid(), pstart=_process.own_start_marker(), host=_process.HOST, end_time=None)
+            if run_name is not None:
+                new["run_name"] = run_name
+                new["tags"] = {**new["tags"], "mlflow.runName": run_name}
+                if run_id in self._live:
+                    self._live[run_id].tags["mlflow.runName"] = run_name
+            tx.put("runs", run_id, new)
+        return run_info_from_doc(new)
+
+    def get_run(self, run_id: str) -> Run:
+        return run_from_doc(self._view(self._run_doc(run_id)))
+
+    def set_run_lifecycle(self, run_id: str, lifecycle_stage: str) -> None:
+        run_id = v.validate_run_id(run_id)
+        with self._tx() as tx:
+            doc = tx.get("runs", run_id)
+            if doc is None:
+                raise NotFound(f"Run {run_id!r} not found in store {self.root}.")
+            tx.put("runs", run_id, {**doc, "lifecycle_stage": lifecycle_stage, "deleted_time": now_ms()})
+
+    def _writable(self, run_id: str) -> dict[str, Any]:
+        doc = self._run_doc(run_id)
+        if doc.get("lifecycle_stage") != LifecycleStage.ACTIVE:
+            raise InvalidState(f"Run {run_id!r} is deleted; restore it with restore_run before logging to it.")
+        return doc
+
+    def _journal(self, doc: dict[str, Any], records: list[list[Any]]) -> None:
+        """Append records to a run's journal; a finished run's summary is rewritten too."""
+        run_id = doc["run_id"]
+        payload = b"".join(orjson.dumps(r) + b"\n" for r in records)
+        self._b.journal_append(run_id, payload)
+        fold = self._live.get(run_id)
+        if fold is not None and doc["status"] == RunStatus.RUNNING:
+            for record in records:
+                fold.apply(record)
+            fold.size += len(payload)
+            return
+        if doc["status"] != RunStatus.RUNNING:
+            with self._tx() as tx:
+                current = tx.get("runs", run_id) or doc
+                fold = _Fold(current)
+                for record in records:
+                    fold.apply(record)
+                self._b.journal_sync(run_id)
+                tx.put("runs", run_id, fold.merged(current))
+
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[Metric] = (),
+        params: Sequence[Param] = (),
+        tags: Sequence[RunTag] = (),
+    ) -> None:
+        doc = self._writable(run_id)
+        records: list[list[Any]] = []
+        if params:
+            current = self._fold(doc).params if doc["status"] == RunStatus.RUNNING else doc["params"]
+            seen: dict[str, str] = {}
+            for p in params:
+                key = v.validate_key(p.key, "param key")
+                value = v.validate_param_value(key, p.value)
+                old = current.get(key, seen.get(key))
+                if old is not None and old != value:
+                    raise InvalidParameter(
+                        f"Changing param values is not allowed. Param with key={key!r} was already logged "
+                        f"with value={old!r} for run ID={run_id!r}. Attempted logging new value {value!r}."
+                    )
+                if old is None:
+                    seen[key] = value
+                    records.append(["p", key, value])
+        for t in tags:
+            key = v.validate_key(t.key, "tag key")
+            records.append(["t", key, v.validate_tag_value(key, t.value)])
+        for m in metrics:
+            key = v.validate_key(m.key, "metric key")
+            number = v.validate_metric_value(key, m.value)
+            records.append(["m", key, encode_float(number), int(m.timestamp), int(m.step)])
+        if records:
+            self._journal(doc, records)
+
+    def log_metric(self, run_id: str, metric: Metric) -> None:
+        # The hot path of a training loop: one validation and one write(2).
+        fold = self._live.get(run_id)
+        if fold is None:
+            self.log_batch(run_id, metrics=(metric,))
+            return
+        key = v.validate_key(metric.key, "metric key")
+        value = v.validate_metric_value(key, metric.value)
+        record = ["m", key, encode_float(value), int(metric.timestamp), int(metric.step)]
+        payload = orjson.dumps(record) + b"\n"
+        self._b.journal_append(run_id, payload)
+        fold.apply(record)
+        fold.size += len(payload)
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        doc = self._writable(run_id)
+        key = v.validate_key(key, "tag key")
+        view = self._view(doc)
+        if key not in view["tags"]:
+            raise NotFound(f"No tag {key!r} on run {run_id!r}.")
+        self._journal(doc, [["d", key]])
+
+    def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput]) -> None:
+        doc = self._writable(run_id)
+        records: list[list[Any]] = []
+        for item in datasets:
+            if not isinstance(item, DatasetInput):
+                raise InvalidParameter(f"log_inputs takes DatasetInput objects, got {type(item).__name__}.")
+            records.append(["i", item.to_dict()])
+        if records:
+            self._journal(doc, records)
+
+    def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
+        self._run_doc(run_id)
+        key = v.validate_key(key, "metric key")
+        out = []
+        for line in self._b.journal_read(run_id).splitlines():
+            if not line.startswith(b'["m",'):
+                continue
+            try:
+                record = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                continue
+            if record[1] == key:
+                out.append(Metric(key, metric_float(record[2]), record[3], record[4]))
+        return out
+
+    def get_metric_histories(self, run_id: str) -> dict[str, list[Metric]]:
+        """Every metric's history of a run in one journal read."""
+        self._run_doc(run_id)
+        out: dict[str, list[Metric]] = {}
+        for line in self._b.journal_read(run_id).splitlines():
+            if line.startswith(b'["m",'):
+                with contextlib.suppress(orjson.JSONDecodeError):
+                    _, key, value, ts, step = orjson.loads(line)
+                    out.setdefault(key, []).append(Metric(key, metric_float(value), ts, step))
+        return out
+
+    def search_run_docs(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str | None = None,
+        run_view_type: int = ViewType.ACTIVE_ONLY,
+        max_results: int | None = None,
+        order_by: Sequence[str] | None = None,
+    ) -> list[dict[str, Any]]:
+        wanted = {v.validate_experiment_id(e) for e in experiment_ids}
+        predicate = compile_run_filter(filter_string)
+        if max_results is not None and (not isinstance(max_results, int) or max_results < 0):
+            raise InvalidParameter(f"max_results must be a non-negative integer, got {max_results!r}.")
+        docs = []
+        for doc in self._tables()["runs"].values():
+            if doc["experiment_id"] not in wanted or not ViewType.matches(run_view_type, doc["lifecycle_stage"]):
+                continue
+            view = self._view(doc)
+            if predicate is None or predicate(view):
+                docs.append(view)
+        docs = sort_runs(docs, order_by)
+        return docs if max_results is None else docs[:max_results]
+
+    def artifact_dir(self, run_id: str) -> Path:
+        self._run_doc(run_id)
+        path = self.root / "artifacts" / run_id
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def dataset_inputs(self, run_id: str) -> list[DatasetInput]:
+        """The datasets recorded on a run."""
+        return [dataset_input_from_dict(d) for d in self._view(self._run_doc(run_id))["inputs"]]

@@ -1,0 +1,472 @@
+"""The fluent API: module-level active experiment and run stack (MLflow's ``mlflow.*`` functions)."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from nbtrack import config
+from nbtrack.entities import (
+    DatasetInput,
+    Experiment,
+    Metric,
+    Param,
+    Run,
+    RunInfo,
+    RunStatus,
+    RunTag,
+    ViewType,
+)
+from nbtrack.errors import InvalidParameter, InvalidState, NotFound
+from nbtrack.tracking._context import context_tags
+from nbtrack.tracking.client import TrackingClient
+
+_state = threading.local()
+_lock = threading.RLock()
+_active_runs: list[ActiveRun] = []
+_last_run_id: str | None = None
+_experiment_id: str | None = None
+_client: TrackingClient | None = None
+_client_uri: str | None = None
+
+
+def _get_client() -> TrackingClient:
+    global _client, _client_uri
+    uri = config.get_tracking_uri()
+    if _client is None or _client_uri != uri:
+        _client, _client_uri = TrackingClient(uri), uri
+    return _client
+
+
+class ActiveRun:
+    """The run returned by :func:`start_run`; a context manager that ends the run on exit.
+
+    On exit the run is FINISHED, FAILED if the block raised, or KILLED on
+    ``KeyboardInterrupt``.
+    """
+
+    def __init__(self, run: Run) -> None:
+        self._run = run
+
+    @property
+    def info(self) -> RunInfo:
+        """The run's :class:`~nbtrack.entities.RunInfo`."""
+        return self._run.info
+
+    @property
+    def data(self) -> Any:
+        """The run's data when it was started (use :func:`get_run` for fresh values)."""
+        return self._run.data
+
+    @property
+    def inputs(self) -> Any:
+        """The run's inputs when it was started."""
+        return self._run.inputs
+
+    def __repr__(self) -> str:
+        return f"<ActiveRun: run_id={self.info.run_id!r}, run_name={self.info.run_name!r}>"
+
+    def __enter__(self) -> ActiveRun:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is None:
+            status = RunStatus.FINISHED
+        elif issubclass(exc_type, KeyboardInterrupt):
+            status = RunStatus.KILLED
+        else:
+            status = RunStatus.FAILED
+        _end_run_id(self.info.run_id, status)
+
+
+# -- tracking URI and experiments -----------------------------------------
+def set_tracking_uri(uri: str | os.PathLike[str]) -> None:
+    """Point nbtrack at a store folder (or ``memory:``); see :func:`nbtrack.config.set_tracking_uri`."""
+    global _experiment_id
+    config.set_tracking_uri(uri)
+    _experiment_id = None
+
+
+def get_tracking_uri() -> str:
+    """Return the store in use (absolute folder path or ``memory:`` URI)."""
+    return config.get_tracking_uri()
+
+
+def set_experiment(experiment_name: str | None = None, experiment_id: str | None = None) -> Experiment:
+    """Make an experiment active, creating it by name if missing.
+
+    Parameters
+    ----------
+    experiment_name : str, optional
+        Free text, e.g. ``"churn"`` or ``"/Users/me/churn"``.
+    experiment_id : str, optional
+        An existing experiment's id (instead of the name).
+
+    Returns
+    -------
+    Experiment
+
+    Raises
+    ------
+    InvalidParameter
+        Neither or both of name and id given.
+    NotFound
+        ``experiment_id`` does not exist.
+    InvalidState
+        The experiment is deleted.
+    """
+    global _experiment_id
+    if (experiment_name is None) == (experiment_id is None):
+        raise InvalidParameter("set_experiment takes exactly one of experiment_name or experiment_id.")
+    client = _get_client()
+    if experiment_id is not None:
+        experiment = client.get_experiment(str(experiment_id))
+    else:
+        assert experiment_name is not None
+        found = client.get_experiment_by_name(experiment_name)
+        if found is None:
+            try:
+                client.create_experiment(experiment_name)
+            except Exception as exc:  # another kernel created it a moment ago
+                if client.get_experiment_by_name(experiment_name) is None:
+                    raise exc
+            found = client.get_experiment_by_name(experiment_name)
+        assert found is not None
+        experiment = found
+    if experiment.lifecycle_stage != "active":
+        raise InvalidState(
+            f"Experiment {experiment.name!r} is deleted; restore it with nbtrack.tracking.MlflowClient()"
+            f".restore_experiment({experiment.experiment_id!r}) or pick another name."
+        )
+    _experiment_id = experiment.experiment_id
+    return experiment
+
+
+def _active_experiment_id() -> str:
+    if _experiment_id is not None:
+        return _experiment_id
+    env_id = os.environ.get("MLFLOW_EXPERIMENT_ID") or os.environ.get("NBTRACK_EXPERIMENT_ID")
+    if env_id:
+        return env_id
+    env_name = os.environ.get("MLFLOW_EXPERIMENT_NAME") or os.environ.get("NBTRACK_EXPERIMENT_NAME")
+    if env_name:
+        return set_experiment(env_name).experiment_id
+    return "0"
+
+
+def get_experiment(experiment_id: str) -> Experiment:
+    """Return an experiment by id."""
+    return _get_client().get_experiment(experiment_id)
+
+
+def get_experiment_by_name(name: str) -> Experiment | None:
+    """Return the experiment of that name, or ``None``."""
+    return _get_client().get_experiment_by_name(name)
+
+
+def create_experiment(name: str, artifact_location: str | None = None, tags: dict[str, Any] | None = None) -> str:
+    """Create an experiment and return its id."""
+    return _get_client().create_experiment(name, artifact_location, tags)
+
+
+def search_experiments(
+    view_type: int = ViewType.ACTIVE_ONLY,
+    max_results: int | None = None,
+    filter_string: str | None = None,
+    order_by: list[str] | None = None,
+) -> list[Experiment]:
+    """List experiments; see :meth:`TrackingClient.search_experiments`."""
+    return _get_client().search_experiments(view_type, max_results, filter_string, order_by)
+
+
+def delete_experiment(experiment_id: str) -> None:
+    """Soft-delete an experiment."""
+    _get_client().delete_experiment(experiment_id)
+
+
+def restore_experiment(experiment_id: str) -> None:
+    """Restore a soft-deleted experiment."""
+    _get_client().restore_experiment(experiment_id)
+
+
+# -- runs -----------------------------------------------------------------
+def start_run(
+    run_id: str | None = None,
+    experiment_id: str | None = None,
+    run_name: str | None = None,
+    nested: bool = False,
+    parent_run_id: str | None = None,
+    tags: dict[str, Any] | None = None,
+    description: str | None = None,
+    log_system_metrics: bool | None = None,
+) -> ActiveRun:
+    """Start a run (or resume ``run_id``) and make it active.
+
+    Parameters
+    ----------
+    run_id : str, optional
+        Resume this run instead of creating one.
+    experiment_id : str, optional
+        Defaults to the active experiment (:func:`set_experiment`), else ``"0"``.
+    run_name : str, optional
+        Defaults to a readable random name such as ``swift-otter-417``.
+    nested : bool
+        Start a child of the active run; without it, starting a run while one
+        is active raises.
+    parent_run_id : str, optional
+        Explicit parent (must be the active run when ``nested``).
+    tags : dict, optional
+        Extra tags.
+    description : str, optional
+        Stored in the ``mlflow.note.content`` tag.
+    log_system_metrics : bool, optional
+        Accepted for MLflow compatibility; ignored.
+
+    Returns
+    -------
+    ActiveRun
+        Use as ``with nbtrack.start_run() as run:``.
+    """
+    global _last_run_id
+    client = _get_client()
+    with _lock:
+        if _active_runs and not nested:
+            raise InvalidState(
+                f"Run with UUID {_active_runs[-1].info.run_id} is already active. To start a new run, first end "
+                "the current run with nbtrack.end_run(). To start a nested run, call start_run with nested=True."
+            )
+        if run_id is not None:
+            existing = client.get_run(run_id)
+            client.update_run(run_id, status=RunStatus.RUNNING, name=run_name)
+            run = client.get_run(existing.info.run_id)
+        else:
+            all_tags = {**context_tags(), **{k: str(val) for k, val in (tags or {}).items()}}
+            parent = parent_run_id or (_active_runs[-1].info.run_id if nested and _active_runs else None)
+            if parent:
+                all_tags["mlflow.parentRunId"] = parent
+            if description:
+                all_tags["mlflow.note.content"] = description
+            exp_id = str(experiment_id) if experiment_id is not None else _active_experiment_id()
+            run = client.create_run(exp_id, tags=all_tags, run_name=run_name)
+        active = ActiveRun(run)
+        _active_runs.append(active)
+        _last_run_id = run.info.run_id
+        return active
+
+
+def _end_run_id(run_id: str, status: str) -> None:
+    global _last_run_id
+    with _lock:
+        # End any nested runs still open above this one, then this one.
+        while _active_runs:
+            top = _active_runs.pop()
+            _get_client().set_terminated(top.info.run_id, status)
+            _last_run_id = top.info.run_id
+            if top.info.run_id == run_id:
+                break
+
+
+def end_run(status: str = RunStatus.FINISHED) -> None:
+    """End the active run (if any) with ``status``; it is durable when this returns."""
+    with _lock:
+        if _active_runs:
+            _end_run_id(_active_runs[-1].info.run_id, status)
+
+
+def active_run() -> ActiveRun | None:
+    """Return the active run, or ``None``."""
+    return _active_runs[-1] if _active_runs else None
+
+
+def last_active_run() -> Run | None:
+    """Return the active run, else the run most recently started in this process (fresh from the store)."""
+    run_id = _active_runs[-1].info.run_id if _active_runs else _last_run_id
+    return _get_client().get_run(run_id) if run_id else None
+
+
+def _run_id_for_logging() -> str:
+    if _active_runs:
+        return _active_runs[-1].info.run_id
+    return start_run().info.run_id
+
+
+def log_param(key: str, value: Any) -> Any:
+    """Log a param on the active run (a run starts if none is active); return ``value``."""
+    return _get_client().log_param(_run_id_for_logging(), key, value)
+
+
+def log_params(params: dict[str, Any]) -> None:
+    """Log several params at once."""
+    if not isinstance(params, dict):
+        raise InvalidParameter(f"log_params takes a dict, got {type(params).__name__}.")
+    _get_client().log_batch(_run_id_for_logging(), params=[Param(k, val) for k, val in params.items()])
+
+
+def log_metric(key: str, value: float, step: int | None = None, timestamp: int | None = None, **_ignored: Any) -> None:
+    """Log a metric point on the active run (step 0 and now by default; NaN/±inf kept)."""
+    run_id = _active_runs[-1].info.run_id if _active_runs else _run_id_for_logging()
+    _get_client().log_metric(run_id, key, value, timestamp, step)
+
+
+def log_metrics(
+    metrics: dict[str, float], step: int | None = None, timestamp: int | None = None, **_ignored: Any
+) -> None:
+    """Log several metrics at one step."""
+    if not isinstance(metrics, dict):
+        raise InvalidParameter(f"log_metrics takes a dict, got {type(metrics).__name__}.")
+    from nbtrack import _validation as v
+
+    ts = int(time.time() * 1000) if timestamp is None else v.validate_timestamp(timestamp)
+    st = v.validate_step(step)
+    _get_client().log_batch(_run_id_for_logging(), metrics=[Metric(k, val, ts, st) for k, val in metrics.items()])
+
+
+def set_tag(key: str, value: Any) -> None:
+    """Set a tag on the active run."""
+    _get_client().set_tag(_run_id_for_logging(), key, value)
+
+
+def set_tags(tags: dict[str, Any]) -> None:
+    """Set several tags on the active run."""
+    if not isinstance(tags, dict):
+        raise InvalidParameter(f"set_tags takes a dict, got {type(tags).__name__}.")
+    _get_client().log_batch(_run_id_for_logging(), tags=[RunTag(k, val) for k, val in tags.items()])
+
+
+def delete_tag(key: str) -> None:
+    """Remove a tag from the active run."""
+    _get_client().delete_tag(_run_id_for_logging(), key)
+
+
+def log_inputs(datasets: Sequence[DatasetInput]) -> None:
+    """Record datasets on the active run."""
+    _get_client().log_inputs(_run_id_for_logging(), datasets)
+
+
+def log_artifact(local_path: str | os.PathLike[str], artifact_path: str | None = None) -> None:
+    """Copy a file or folder into the active run's artifacts."""
+    _get_client().log_artifact(_run_id_for_logging(), local_path, artifact_path)
+
+
+def log_artifacts(local_dir: str | os.PathLike[str], artifact_path: str | None = None) -> None:
+    """Copy a folder's contents into the active run's artifacts."""
+    _get_client().log_artifacts(_run_id_for_logging(), local_dir, artifact_path)
+
+
+def log_text(text: str, artifact_file: str) -> None:
+    """Write text to an artifact file of the active run."""
+    _get_client().log_text(_run_id_for_logging(), text, artifact_file)
+
+
+def log_dict(dictionary: Any, artifact_file: str) -> None:
+    """Write a dict as JSON/YAML to an artifact file of the active run."""
+    _get_client().log_dict(_run_id_for_logging(), dictionary, artifact_file)
+
+
+def log_figure(figure: Any, artifact_file: str) -> None:
+    """Save a matplotlib (image) or plotly (HTML) figure as an artifact of the active run."""
+    _get_client().log_figure(_run_id_for_logging(), figure, artifact_file)
+
+
+def get_artifact_uri(artifact_path: str | None = None) -> str:
+    """The local folder (or file) of the active run's artifacts."""
+    from nbtrack.tracking._artifacts import safe_join
+
+    root = _get_client().store.artifact_dir(_run_id_for_logging())
+    return str(safe_join(root, artifact_path))
+
+
+def get_run(run_id: str) -> Run:
+    """Return a run by id; ``NotFound`` if unknown."""
+    return _get_client().get_run(run_id)
+
+
+def get_metric_history(run_id: str, key: str) -> list[Metric]:
+    """Every point of a run's metric, in logging order."""
+    return _get_client().get_metric_history(run_id, key)
+
+
+def delete_run(run_id: str) -> None:
+    """Soft-delete a run."""
+    _get_client().delete_run(run_id)
+
+
+def restore_run(run_id: str) -> None:
+    """Restore a soft-deleted run."""
+    _get_client().restore_run(run_id)
+
+
+def search_runs(
+    experiment_ids: Sequence[str] | None = None,
+    filter_string: str = "",
+    run_view_type: int = ViewType.ACTIVE_ONLY,
+    max_results: int = 100000,
+    order_by: Sequence[str] | None = None,
+    output_format: str = "pandas",
+    search_all_experiments: bool = False,
+    experiment_names: Sequence[str] | None = None,
+) -> Any:
+    """Search runs; a pandas DataFrame by default, with MLflow's columns.
+
+    Parameters
+    ----------
+    experiment_ids, experiment_names : list of str, optional
+        Experiments to search; the active experiment by default.
+    filter_string : str
+        MLflow's filter language plus ``OR`` and parentheses, e.g.
+        ``"metrics.rmse < 1 and (params.model = 'rf' or tags.team ILIKE '%ml%')"``.
+    run_view_type : int
+        ``ViewType.ACTIVE_ONLY`` (default), ``DELETED_ONLY`` or ``ALL``.
+    max_results : int
+        At most this many runs.
+    order_by : list of str, optional
+        e.g. ``["metrics.accuracy DESC"]``; newest first by default.
+    output_format : {"pandas", "list"}
+        A DataFrame (columns ``run_id, experiment_id, status, artifact_uri,
+        start_time, end_time, metrics.*, params.*, tags.*``) or a list of Run.
+    search_all_experiments : bool
+        Search every experiment when none is named.
+
+    Returns
+    -------
+    pandas.DataFrame or list of Run
+
+    Raises
+    ------
+    InvalidParameter
+        Bad filter (the message points at the token), order or format.
+    NotFound
+        A named experiment does not exist.
+    """
+    client = _get_client()
+    if output_format not in ("pandas", "list"):
+        raise InvalidParameter(f"output_format must be 'pandas' or 'list', got {output_format!r}.")
+    ids: list[str] = [str(e) for e in (experiment_ids or [])]
+    for name in experiment_names or []:
+        exp = client.get_experiment_by_name(name)
+        if exp is None:
+            raise NotFound(f"No experiment named {name!r}.")
+        ids.append(exp.experiment_id)
+    if not ids:
+        if search_all_experiments:
+            ids = [e.experiment_id for e in client.search_experiments(ViewType.ALL)]
+        else:
+            ids = [_active_experiment_id()]
+    store = client.store
+    if output_format == "list":
+        return store.search_runs(ids, filter_string or None, run_view_type, max_results, order_by)
+    from nbtrack.tracking._frame import runs_frame
+
+    return runs_frame(store.search_run_docs(ids, filter_string or None, run_view_type, max_results, order_by))
+
+
+def reset() -> None:
+    """End nothing, forget everything: active runs, experiment, client (tests)."""
+    global _last_run_id, _experiment_id, _client, _client_uri
+    with _lock:
+        _active_runs.clear()
+        _last_run_id = _experiment_id = None
+        _client = _client_uri = None

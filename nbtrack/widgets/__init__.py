@@ -1,0 +1,1 @@
+"""Notebook widget panels (ipywidgets + plotly)."""
