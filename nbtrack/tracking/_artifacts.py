@@ -82,7 +82,7 @@ def dict_bytes(dictionary: Any, artifact_file: str) -> bytes:
         try:
             import yaml
 
-            return yaml.safe_dump(dictionary, sort_keys=False).encode()
+            return str(yaml.safe_dump(dictionary, sort_keys=False)).encode()
         except ImportError:
             pass
     return json.dumps(dictionary, indent=2, default=str).encode()
