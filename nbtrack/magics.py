@@ -1,13 +1,387 @@
-"""IPython magics: ``%%track`` and ``%nbtrack``."""
+"""IPython magics: ``%%track`` (one cell, one run) and ``%nbtrack`` (runs, show, experiment, store).
+
+``%load_ext nbtrack`` registers them. ``%%track`` runs the cell's code exactly as
+IPython would (see :mod:`nbtrack._cell`), inside a run that records the cell's
+source, execution count, cell id, notebook path, the variables it created or
+rebound, wall time, output sizes, the session history and notebook-state
+warnings, and then shows a :class:`~nbtrack.widgets.run_card.RunCard`.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+import json
+import shlex
+import sys
+import time
+from collections.abc import Callable
+from contextlib import nullcontext
+from typing import Any, cast
+
+from IPython.core import magic_arguments as _ma
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+
+import nbtrack
+from nbtrack import _cell
+from nbtrack._notebook_state import NotebookState, notebook_path
+from nbtrack.entities import RunStatus, RunTag
+from nbtrack.errors import NbtrackError
+from nbtrack.tracking.client import TrackingClient
+
+# IPython's argument helpers carry no type hints.
+_Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+magic_arguments: Callable[..., _Decorator] = _ma.magic_arguments
+argument: Callable[..., _Decorator] = _ma.argument
+parse_argstring: Callable[..., Any] = _ma.parse_argstring
+_line_magic: Callable[..., _Decorator] = line_magic
+
+SOURCE_TAG_LIMIT = 8000
+_SUBCOMMANDS = "runs [-e NAME] [-n N] | show RUN_ID | experiment NAME | store PATH"
+
+
+def _truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _parse_tags(values: list[str], usage: str) -> dict[str, str]:
+    tags = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"-t/--tag takes KEY=VALUE (for example -t team=search), got {item!r}.\n{usage}")
+        tags[key.strip()] = value
+    return tags
+
+
+class _Autolog:
+    """Turns scikit-learn autolog on for ``%%track`` cells only.
+
+    The first cell that may fit a model (scikit-learn imported, or named in the
+    cell) enables ``nbtrack.sklearn.autolog(silent=True)`` unless the user already
+    did; from then on cells without ``%%track`` run inside
+    ``autolog_suspended()``, so only tracked cells log. ``--no-autolog`` runs the
+    cell inside ``autolog_suspended()``.
+    """
+
+    def __init__(self) -> None:
+        self.enabled_by_magic = False
+        self._suspension: Any = None
+
+    @staticmethod
+    def _module() -> Any:
+        try:
+            module = importlib.import_module("nbtrack.sklearn")
+        except ImportError:
+            return None
+        return module if hasattr(module, "autolog") else None
+
+    @staticmethod
+    def _is_on(module: Any) -> bool:
+        for name in ("autolog_enabled", "is_autolog_enabled", "is_enabled"):
+            probe = getattr(module, name, None)
+            if callable(probe):
+                return bool(probe())
+        return False
+
+    def scope(self, enabled: bool, source: str) -> Any:
+        """The context manager to run a tracked cell in."""
+        if not enabled:
+            module = sys.modules.get("nbtrack.sklearn")
+            suspended = getattr(module, "autolog_suspended", None)
+            return suspended() if suspended is not None else nullcontext()
+        if not self.enabled_by_magic and ("sklearn" in sys.modules or "sklearn" in source):
+            module = self._module()
+            if module is not None and not self._is_on(module):
+                module.autolog(silent=True)
+                self.enabled_by_magic = True
+        return nullcontext()
+
+    def pre_run_cell(self, info: Any) -> None:
+        """Suspend the magic's autolog in cells without ``%%track``."""
+        if not self.enabled_by_magic or self._suspension is not None:
+            return
+        if (getattr(info, "raw_cell", "") or "").lstrip().startswith("%%track"):
+            return
+        suspended = getattr(sys.modules.get("nbtrack.sklearn"), "autolog_suspended", None)
+        if suspended is not None:
+            self._suspension = suspended()
+            self._suspension.__enter__()
+
+    def post_run_cell(self, result: Any) -> None:
+        """End the suspension started in :meth:`pre_run_cell`."""
+        suspension, self._suspension = self._suspension, None
+        if suspension is not None:
+            suspension.__exit__(None, None, None)
+
+
+@magics_class
+class TrackMagics(Magics):
+    """``%%track`` and ``%nbtrack``; see the module docstring."""
+
+    def __init__(self, shell: Any) -> None:
+        super().__init__(shell)
+        self.state = NotebookState(shell)
+        self.autolog = _Autolog()
+
+    def register_events(self) -> None:
+        """Listen to the shell's cell events (cell ids, execution order, autolog scope)."""
+        shell: Any = self.shell
+        self.state.register()
+        shell.events.register("pre_run_cell", self.autolog.pre_run_cell)
+        shell.events.register("post_run_cell", self.autolog.post_run_cell)
+
+    def unregister_events(self) -> None:
+        """Stop listening to the shell's cell events."""
+        shell: Any = self.shell
+        self.state.unregister()
+        for name, callback in (
+            ("pre_run_cell", self.autolog.pre_run_cell),
+            ("post_run_cell", self.autolog.post_run_cell),
+        ):
+            try:
+                shell.events.unregister(name, callback)
+            except ValueError:
+                pass
+
+    # -- %%track ---------------------------------------------------------
+    @magic_arguments()
+    @argument("run_name", nargs="?", default=None, help="Name of the run (a readable random name by default).")
+    @argument("-e", "--experiment", default=None, help="Experiment to log into (created if missing).")
+    @argument("-t", "--tag", action="append", default=[], metavar="KEY=VALUE", help="Extra tag; repeatable.")
+    @argument("--no-autolog", action="store_true", help="Do not autolog scikit-learn fits in this cell.")
+    @argument("--nested", action="store_true", help="Start the run as a child of the active run.")
+    @argument("--quiet", action="store_true", help="Do not show the run card.")
+    @cell_magic
+    def track(self, line: str, cell: str) -> None:
+        """Run the cell inside a tracked run and show its run card.
+
+        The cell's exceptions propagate unchanged (same traceback as without the
+        magic); the run is then FAILED (KILLED on interrupt) with the exception's
+        type and message as tags. No run is left active after the cell.
+        """
+        usage = "Usage: %" + " ".join(cast(Any, self.track).parser.format_usage().replace("::", "").split())
+        try:
+            args = parse_argstring(self.track, line)
+        except UsageError as err:
+            raise UsageError(f"{err}\n{usage}") from None
+        user_tags = _parse_tags(args.tag, usage)
+        shell: Any = self.shell
+        outer = shell.displayhook.exec_result  # the ExecutionResult of this cell (None outside a cell)
+        info = getattr(outer, "info", None) or self.state.current
+        count = getattr(outer, "execution_count", None) or shell.execution_count
+        cell_id = getattr(info, "cell_id", None) or None
+        raw_cell = getattr(info, "raw_cell", None) or f"%%track {line}\n{cell}"
+
+        prepared = _cell.prepare(shell, cell)
+        if _cell.needs_event_loop(shell, prepared):
+            raise UsageError("%%track cannot run top-level `await`; wrap the awaits in a function and use asyncio.")
+        parent = nbtrack.active_run()
+        if parent is not None and not args.nested:
+            raise UsageError(
+                f"Run {parent.info.run_id} is already active. End it with nbtrack.end_run(), "
+                "or use %%track --nested to log this cell as its child."
+            )
+        client = TrackingClient()
+        experiment_id = self._experiment_id(client, args.experiment) if args.experiment else None
+        nb_path = notebook_path(shell)
+        warnings = self.state.warnings(count, cell_id, raw_cell, nb_path)
+        tags = {
+            **user_tags,
+            "nbtrack.cell_source": _truncate(cell, SOURCE_TAG_LIMIT),
+            "nbtrack.execution_count": str(count),
+            "nbtrack.notebook_path": nb_path,
+            "nbtrack.state": "; ".join(warnings),
+        }
+        if cell_id:
+            tags["nbtrack.cell_id"] = cell_id
+        run = nbtrack.start_run(run_name=args.run_name, experiment_id=experiment_id, nested=args.nested, tags=tags)
+        run_id = run.info.run_id
+        base_id = parent.info.run_id if parent is not None else None
+        status = RunStatus.FAILED
+        error: BaseException | None = None
+        try:
+            client.log_text(run_id, cell, "cell.py")
+            client.log_text(run_id, self.state.history_text(count), "session_history.py")
+            before = _cell.snapshot(shell.user_ns)
+            counter = _cell.StreamCounter(shell)
+            result = outer if outer is not None else _detached_result()
+            with self.autolog.scope(not args.no_autolog, cell), counter.counting():
+                started = time.perf_counter()
+                error = _cell.execute(shell, prepared, result, count)
+                wall = time.perf_counter() - started
+            status = _status_for(error)
+            self._log_outcome(client, run_id, error, wall, counter, before)
+        except KeyboardInterrupt:
+            status = RunStatus.KILLED
+            raise
+        finally:
+            _close_runs(client, run_id, base_id, status)
+        if not args.quiet:
+            self._show_card(run_id, client)
+        if outer is None and error is not None:
+            raise error
+
+    def _experiment_id(self, client: TrackingClient, name: str) -> str:
+        found = client.get_experiment_by_name(name)
+        if found is None:
+            try:
+                return client.create_experiment(name)
+            except NbtrackError:
+                found = client.get_experiment_by_name(name)
+                if found is None:
+                    raise
+        if found.lifecycle_stage != "active":
+            raise UsageError(f"Experiment {name!r} is deleted; restore it or choose another name with -e.")
+        return found.experiment_id
+
+    def _log_outcome(
+        self,
+        client: TrackingClient,
+        run_id: str,
+        error: BaseException | None,
+        wall: float,
+        counter: _cell.StreamCounter,
+        before: dict[str, int],
+    ) -> None:
+        shell: Any = self.shell
+        variables = _cell.changed_variables(shell.user_ns, before, shell.user_ns_hidden)
+        tags = [
+            RunTag("nbtrack.wall_time_s", f"{wall:.6f}"),
+            RunTag("nbtrack.cell_outputs", _truncate(json.dumps(variables), SOURCE_TAG_LIMIT)),
+        ]
+        if counter.stdout is not None:
+            tags.append(RunTag("nbtrack.stdout_bytes", str(counter.stdout)))
+        if counter.stderr is not None:
+            tags.append(RunTag("nbtrack.stderr_bytes", str(counter.stderr)))
+        if error is not None:
+            tags.append(RunTag("nbtrack.exception_type", type(error).__qualname__))
+            tags.append(RunTag("nbtrack.exception_message", _truncate(str(error), 1000)))
+        client.log_batch(run_id, tags=tags)
+        if variables:
+            client.log_text(run_id, json.dumps(variables, indent=1), "cell_variables.json")
+
+    def _show_card(self, run_id: str, client: TrackingClient) -> None:
+        from IPython import display as ipd
+
+        from nbtrack.widgets.run_card import RunCard
+
+        display: Any = ipd.display
+        card = RunCard(run_id, client)
+        display(card)
+        if getattr(self.shell, "kernel", None) is not None:
+            box = card.actions()
+            if box is not None:
+                display(box)
+
+    # -- %nbtrack --------------------------------------------------------
+    @_line_magic("nbtrack")
+    def nbtrack_magic(self, line: str) -> Any:
+        """``%nbtrack runs [-e NAME] [-n N]``, ``show RUN_ID``, ``experiment NAME``, ``store PATH``."""
+        try:
+            words = shlex.split(line)
+        except ValueError as err:
+            raise UsageError(f"%nbtrack: {err}") from None
+        usage = f"Usage: %nbtrack {_SUBCOMMANDS}"
+        if not words:
+            raise UsageError(usage)
+        command, rest = words[0], words[1:]
+        try:
+            if command == "runs":
+                return _runs_frame(rest, usage)
+            if command == "show":
+                if len(rest) != 1:
+                    raise UsageError(f"%nbtrack show takes one RUN_ID.\n{usage}")
+                from nbtrack.widgets.run_card import RunCard
+
+                return RunCard(rest[0])
+            if command == "experiment":
+                if len(rest) != 1:
+                    raise UsageError(f"%nbtrack experiment takes one NAME (quote names with spaces).\n{usage}")
+                experiment = nbtrack.set_experiment(rest[0])
+                print(f"Active experiment: {experiment.name} (id {experiment.experiment_id})")
+                return None
+            if command == "store":
+                if len(rest) != 1:
+                    raise UsageError(f"%nbtrack store takes one PATH.\n{usage}")
+                nbtrack.set_tracking_uri(rest[0])
+                print(f"Store: {nbtrack.get_tracking_uri()}")
+                return None
+        except NbtrackError as err:
+            raise UsageError(str(err)) from None
+        raise UsageError(f"Unknown subcommand {command!r}; use one of: runs, show, experiment, store.\n{usage}")
+
+
+def _runs_frame(words: list[str], usage: str) -> Any:
+    experiment, limit = None, 10
+    it = iter(words)
+    for word in it:
+        value = next(it, None)
+        if word in ("-e", "--experiment") and value is not None:
+            experiment = value
+        elif word in ("-n", "--max") and value is not None and value.isdigit() and int(value) > 0:
+            limit = int(value)
+        else:
+            raise UsageError(f"%nbtrack runs takes [-e NAME] [-n N] (N a positive integer), got {word!r}.\n{usage}")
+    names = [experiment] if experiment else None
+    return nbtrack.search_runs(experiment_names=names, max_results=limit)
+
+
+def _detached_result() -> Any:
+    from IPython.core import interactiveshell
+
+    factory: Any = interactiveshell.ExecutionResult
+    return factory(None)
+
+
+def _status_for(error: BaseException | None) -> str:
+    if error is None:
+        return RunStatus.FINISHED
+    if isinstance(error, KeyboardInterrupt):
+        return RunStatus.KILLED
+    return RunStatus.FAILED
+
+
+def _close_runs(client: TrackingClient, run_id: str, base_id: str | None, status: str) -> None:
+    """End every run still open above ``base_id`` (ours and any the cell left open) with ``status``."""
+    while True:
+        active = nbtrack.active_run()
+        if active is None or active.info.run_id == base_id:
+            break
+        nbtrack.end_run(status)
+    if status != RunStatus.FINISHED and client.get_run(run_id).info.status == RunStatus.FINISHED:
+        client.set_terminated(run_id, status)  # the cell ended the run itself, then failed
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    """Register the magics."""
+    """Register ``%%track`` and ``%nbtrack`` (``%load_ext nbtrack``); loading again changes nothing.
+
+    Parameters
+    ----------
+    ipython : InteractiveShell
+        The running shell.
+    """
+    if isinstance(ipython.magics_manager.registry.get("TrackMagics"), TrackMagics):
+        return
+    magics = TrackMagics(ipython)
+    ipython.register_magics(magics)
+    magics.register_events()
 
 
 def unload_ipython_extension(ipython: Any) -> None:
-    """Remove the magics."""
+    """Remove the magics and event listeners registered by :func:`load_ipython_extension`.
+
+    Parameters
+    ----------
+    ipython : InteractiveShell
+        The running shell.
+    """
+    manager = ipython.magics_manager
+    magics = manager.registry.pop("TrackMagics", None)
+    if not isinstance(magics, TrackMagics):
+        return
+    magics.unregister_events()
+    for kind, name in (("cell", "track"), ("line", "nbtrack")):
+        table = manager.magics[kind]
+        if getattr(table.get(name), "__self__", None) is magics:
+            del table[name]
