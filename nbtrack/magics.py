@@ -171,7 +171,11 @@ class TrackMagics(Magics):
         info = getattr(outer, "info", None) or self.state.current
         count = getattr(outer, "execution_count", None) or shell.execution_count
         cell_id = getattr(info, "cell_id", None) or None
-        raw_cell = getattr(info, "raw_cell", None) or f"%%track {line}\n{cell}"
+        raw_cell = getattr(info, "raw_cell", None)
+        # The body exactly as typed in the notebook (IPython hands the magic a newline-terminated copy).
+        source = raw_cell.split("\n", 1)[1] if raw_cell and "\n" in raw_cell else cell
+        if raw_cell is None:
+            raw_cell = f"%%track {line}\n{cell}"
 
         prepared = _cell.prepare(shell, cell)
         if _cell.needs_event_loop(shell, prepared):
@@ -188,7 +192,7 @@ class TrackMagics(Magics):
         warnings = self.state.warnings(count, cell_id, raw_cell, nb_path)
         tags = {
             **user_tags,
-            "nbtrack.cell_source": _truncate(cell, SOURCE_TAG_LIMIT),
+            "nbtrack.cell_source": _truncate(source, SOURCE_TAG_LIMIT),
             "nbtrack.execution_count": str(count),
             "nbtrack.notebook_path": nb_path,
             "nbtrack.state": "; ".join(warnings),
@@ -201,7 +205,7 @@ class TrackMagics(Magics):
         status = RunStatus.FAILED
         error: BaseException | None = None
         try:
-            client.log_text(run_id, cell, "cell.py")
+            client.log_text(run_id, source, "cell.py")
             client.log_text(run_id, self.state.history_text(count), "session_history.py")
             before = _cell.snapshot(shell.user_ns)
             counter = _cell.StreamCounter(shell)

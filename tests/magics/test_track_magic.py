@@ -57,12 +57,12 @@ def test_one_cell_is_one_finished_run_with_cell_context(ip: Any) -> None:
     assert only.info.run_name == "baseline"
     assert nbtrack.get_experiment(only.info.experiment_id).name == "demo"
     assert tags["team"] == "search" and tags["note"] == "a=b"
-    assert tags["nbtrack.cell_source"] == "c = b * 2\nc\n"
+    assert tags["nbtrack.cell_source"] == "c = b * 2\nc"
     assert tags["nbtrack.execution_count"] == "3"
     assert tags["nbtrack.notebook_path"] == "unknown"
     assert tags["nbtrack.state"] == ""
     assert float(tags["nbtrack.wall_time_s"]) >= 0
-    assert artifact(only, "cell.py") == "c = b * 2\nc\n"
+    assert artifact(only, "cell.py") == "c = b * 2\nc"
     history = artifact(only, "session_history.py")
     assert "# In[1]\na = 10\n" in history
     assert "# In[2]\nb = a + 1\n" in history
