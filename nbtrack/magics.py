@@ -27,6 +27,7 @@ from nbtrack import _cell
 from nbtrack._notebook_state import NotebookState, notebook_path
 from nbtrack.entities import RunStatus, RunTag
 from nbtrack.errors import NbtrackError
+from nbtrack.tracking import fluent
 from nbtrack.tracking.client import TrackingClient
 
 # IPython's argument helpers carry no type hints.
@@ -67,12 +68,15 @@ class _Autolog:
     def __init__(self) -> None:
         self.enabled_by_magic = False
         self._suspension: Any = None
+        self._missing = False
 
-    @staticmethod
-    def _module() -> Any:
+    def _module(self) -> Any:
+        if self._missing:
+            return None
         try:
             module = importlib.import_module("nbtrack.sklearn")
         except ImportError:
+            self._missing = True  # not installed with scikit-learn support; don't search again every cell
             return None
         return module if hasattr(module, "autolog") else None
 
@@ -186,7 +190,7 @@ class TrackMagics(Magics):
                 f"Run {parent.info.run_id} is already active. End it with nbtrack.end_run(), "
                 "or use %%track --nested to log this cell as its child."
             )
-        client = TrackingClient()
+        client = fluent._get_client()  # the fluent API's client: same store, no second lookup per cell
         experiment_id = self._experiment_id(client, args.experiment) if args.experiment else None
         nb_path = notebook_path(shell)
         warnings = self.state.warnings(count, cell_id, raw_cell, nb_path)
@@ -204,9 +208,11 @@ class TrackMagics(Magics):
         base_id = parent.info.run_id if parent is not None else None
         status = RunStatus.FAILED
         error: BaseException | None = None
+        others = True
         try:
-            client.log_text(run_id, source, "cell.py")
-            client.log_text(run_id, self.state.history_text(count), "session_history.py")
+            folder = client.store.artifact_dir(run_id)
+            (folder / "cell.py").write_text(source, encoding="utf-8")
+            (folder / "session_history.py").write_text(self.state.history_text(count), encoding="utf-8")
             before = _cell.snapshot(shell.user_ns)
             counter = _cell.StreamCounter(shell)
             result = outer if outer is not None else _detached_result()
@@ -216,13 +222,16 @@ class TrackMagics(Magics):
                 wall = time.perf_counter() - started
             status = _status_for(error)
             self._log_outcome(client, run_id, error, wall, counter, before)
+            # Any run started or ended after ours moves the fluent API's "last run"; if it did not
+            # move, the run has no children and the card can skip searching for them.
+            others = getattr(fluent, "_last_run_id", None) != run_id
         except KeyboardInterrupt:
             status = RunStatus.KILLED
             raise
         finally:
             _close_runs(client, run_id, base_id, status)
         if not args.quiet:
-            self._show_card(run_id, client)
+            self._show_card(run_id, client, others)
         if outer is None and error is not None:
             raise error
 
@@ -263,15 +272,16 @@ class TrackMagics(Magics):
             tags.append(RunTag("nbtrack.exception_message", _truncate(str(error), 1000)))
         client.log_batch(run_id, tags=tags)
         if variables:
-            client.log_text(run_id, json.dumps(variables, indent=1), "cell_variables.json")
+            folder = client.store.artifact_dir(run_id)
+            (folder / "cell_variables.json").write_text(json.dumps(variables, indent=1), encoding="utf-8")
 
-    def _show_card(self, run_id: str, client: TrackingClient) -> None:
+    def _show_card(self, run_id: str, client: TrackingClient, children: bool) -> None:
         from IPython import display as ipd
 
         from nbtrack.widgets.run_card import RunCard
 
         display: Any = ipd.display
-        card = RunCard(run_id, client)
+        card = RunCard(run_id, client, find_children=children)
         display(card)
         if getattr(self.shell, "kernel", None) is not None:
             box = card.actions()

@@ -91,6 +91,9 @@ class RunCard:
         The run to show.
     client : TrackingClient, optional
         Defaults to a client on the current store.
+    find_children : bool
+        Look for nested runs of this run (``False`` skips the search when the
+        caller knows there are none).
 
     Raises
     ------
@@ -98,9 +101,10 @@ class RunCard:
         No run has this id.
     """
 
-    def __init__(self, run_id: str, client: TrackingClient | None = None) -> None:
+    def __init__(self, run_id: str, client: TrackingClient | None = None, *, find_children: bool = True) -> None:
         self.client = client or TrackingClient()
         self.run_id = run_id
+        self.find_children = find_children
         self.refresh()
 
     def refresh(self) -> None:
@@ -109,9 +113,10 @@ class RunCard:
         self.run = client.get_run(self.run_id)
         info = self.run.info
         self.children: list[Run] = []
-        docs = client.store.search_run_docs([info.experiment_id], None, ViewType.ACTIVE_ONLY, None, None)
-        child_ids = [d["run_id"] for d in docs if d.get("tags", {}).get("mlflow.parentRunId") == info.run_id]
-        self.children = [client.get_run(rid) for rid in reversed(child_ids)]
+        if self.find_children:
+            docs = client.store.search_run_docs([info.experiment_id], None, ViewType.ACTIVE_ONLY, None, None)
+            child_ids = [d["run_id"] for d in docs if d.get("tags", {}).get("mlflow.parentRunId") == info.run_id]
+            self.children = [client.get_run(rid) for rid in reversed(child_ids)]
         self.models = _find_models(client, self.run)
         for child in self.children:
             self.models.extend(_find_models(client, child))
