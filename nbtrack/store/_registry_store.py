@@ -133,7 +133,9 @@ class RegistryStoreMixin:
         new_name = d.validate_model_name(new_name, "new registered model name")
         with self._tx() as tx:
             doc = model_doc(tx, name)
-            if new_name != name and tx.get(MODELS, new_name) is not None:
+            if new_name == name:
+                return d.model_from_doc(doc, versions_of(tx, name))
+            if tx.get(MODELS, new_name) is not None:
                 raise AlreadyExists(f"Cannot rename {name!r}: a registered model named {new_name!r} already exists.")
             ts = now_ms()
             moved = []
