@@ -336,3 +336,25 @@ def register_model(
     return client._registry.create_model_version(
         name, str(resolved.local_path), resolved.run_id, tags, create_model=True
     )
+
+
+def search_registered_models(
+    filter_string: str | None = None,
+    max_results: int | None = None,
+    order_by: Sequence[str] | None = None,
+) -> list[RegisteredModel]:
+    """Search registered models of the current tracking URI (see ``MlflowClient.search_registered_models``)."""
+    from nbtrack.tracking.client import TrackingClient
+
+    return TrackingClient().search_registered_models(filter_string, max_results, order_by)
+
+
+def search_model_versions(
+    filter_string: str | None = None,
+    max_results: int | None = None,
+    order_by: Sequence[str] | None = None,
+) -> list[ModelVersion]:
+    """Search model versions of the current tracking URI (see ``MlflowClient.search_model_versions``)."""
+    from nbtrack.tracking.client import TrackingClient
+
+    return TrackingClient().search_model_versions(filter_string, max_results, order_by)

@@ -251,6 +251,16 @@ def versions_of(view: View, name: str) -> list[dict[str, Any]]:
     )
 
 
+def versions_by_model(view: View) -> dict[str, list[dict[str, Any]]]:
+    """Every version document, grouped by model name and sorted by number (one pass)."""
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for doc in view.rows(VERSIONS).values():
+        grouped.setdefault(doc["name"], []).append(doc)
+    for docs in grouped.values():
+        docs.sort(key=lambda doc: doc["version"])
+    return grouped
+
+
 def version_doc(view: View, name: str, number: int) -> dict[str, Any]:
     """A version document; ``NotFound`` lists the versions that exist."""
     model_doc(view, name)

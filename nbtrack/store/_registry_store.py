@@ -8,99 +8,30 @@ two processes registering at once get distinct numbers.
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable, Iterable, Sequence
-from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
 from nbtrack import _validation as v
-from nbtrack.entities import ModelVersion, ModelVersionStage, RegisteredModel, RegistryEvent
+from nbtrack.entities import ModelVersion, ModelVersionStage, RegisteredModel
 from nbtrack.errors import AlreadyExists, InvalidParameter, NotFound
 from nbtrack.store import _registry_docs as d
 from nbtrack.store._registry_docs import (
-    EVENTS,
     MODELS,
     VERSIONS,
-    Reader,
-    View,
     model_doc,
     os_user,
     touch,
     version_doc,
     versions_of,
 )
+from nbtrack.store._registry_stages import StagesAliasesMixin
 from nbtrack.store.base import now_ms
 
 if TYPE_CHECKING:
-    from nbtrack.store._backend import Tables
-    from nbtrack.store.tinydb_store import Tx
+    pass
 
 
-class RegistryStoreMixin:
+class RegistryStoreMixin(StagesAliasesMixin):
     """Registry operations of :class:`~nbtrack.store.tinydb_store.TinyDBStore` (built on its ``_tx``)."""
-
-    _tx: Callable[[], AbstractContextManager[Tx]]
-    _tables: Callable[[], Tables]
-    _view: Callable[[dict[str, Any]], dict[str, Any]]
-
-    # -- helpers ----------------------------------------------------------
-    def _reader(self) -> Reader:
-        return Reader(self._tables())
-
-    def _train_digest(self, tx: View, run_id: str | None) -> str | None:
-        """The digest of the run's training data (its last dataset input with context ``train``)."""
-        if not run_id:
-            return None
-        doc = tx.get("runs", run_id)
-        if doc is None:
-            return None
-        digest = None
-        for item in self._view(doc).get("inputs", []):
-            if item.get("tags", {}).get("mlflow.data.context") == "train":
-                digest = item.get("dataset", {}).get("digest") or digest
-        return digest
-
-    def _event(
-        self,
-        tx: Tx,
-        model: dict[str, Any],
-        action: str,
-        ts: int,
-        version: dict[str, Any] | None = None,
-        from_value: str | None = None,
-        to_value: str | None = None,
-        alias: str | None = None,
-    ) -> None:
-        run_id = version.get("run_id") if version else None
-        doc = {
-            "model_id": model["id"],
-            "name": model["name"],
-            "timestamp": ts,
-            "user": os_user(),
-            "action": action,
-            "version": version["version"] if version else None,
-            "from_value": from_value,
-            "to_value": to_value,
-            "run_id": run_id,
-            "data_digest": self._train_digest(tx, run_id),
-            "alias": alias,
-        }
-        tx.put(EVENTS, uuid.uuid4().hex, doc)
-
-    def _new_model(self, tx: Tx, name: str, ts: int, tags: dict[str, str], description: str) -> dict[str, Any]:
-        doc = {
-            "id": uuid.uuid4().hex,
-            "name": name,
-            "creation_timestamp": ts,
-            "last_updated_timestamp": ts,
-            "description": description,
-            "tags": tags,
-            "aliases": {},
-            "next_version": 1,
-        }
-        tx.put(MODELS, name, doc)
-        self._event(tx, doc, "create_model", ts)
-        return doc
 
     # -- registered models ------------------------------------------------
     def create_registered_model(
@@ -125,7 +56,8 @@ class RegistryStoreMixin:
     def list_registered_models(self) -> list[RegisteredModel]:
         """Every registered model, by name."""
         reader = self._reader()
-        return [d.model_from_doc(doc, versions_of(reader, n)) for n, doc in sorted(reader.rows(MODELS).items())]
+        grouped = d.versions_by_model(reader)
+        return [d.model_from_doc(doc, grouped.get(n, [])) for n, doc in sorted(reader.rows(MODELS).items())]
 
     def rename_registered_model(self, name: str, new_name: str) -> RegisteredModel:
         """Rename a model with its versions, aliases and audit trail."""
@@ -260,11 +192,13 @@ class RegistryStoreMixin:
         if name is not None:
             name = d.validate_model_name(name)
             model_doc(reader, name)
+            grouped = {name: versions_of(reader, name)}
+        else:
+            grouped = d.versions_by_model(reader)
         out: list[ModelVersion] = []
         for model_name, model in sorted(reader.rows(MODELS).items()):
-            if name is None or model_name == name:
-                aliases = model.get("aliases", {})
-                out.extend(d.version_from_doc(doc, aliases) for doc in versions_of(reader, model_name))
+            aliases = model.get("aliases", {})
+            out.extend(d.version_from_doc(doc, aliases) for doc in grouped.get(model_name, []))
         return out
 
     def update_model_version(self, name: str, version: int | str, description: str | None) -> ModelVersion:
@@ -318,135 +252,3 @@ class RegistryStoreMixin:
             if key in doc.get("tags", {}):
                 tags = {k: val for k, val in doc["tags"].items() if k != key}
                 tx.put(VERSIONS, d.version_key(name, number), touch(doc, now_ms(), tags=tags))
-
-    # -- stages -----------------------------------------------------------
-    def get_latest_versions(self, name: str, stages: Sequence[str] | None = None) -> list[ModelVersion]:
-        """The latest version of each stage asked for (all stages when ``stages`` is empty)."""
-        name = d.validate_model_name(name)
-        if isinstance(stages, str):
-            stages = [stages]
-        wanted = [d.validate_stage(s) for s in stages] if stages else list(ModelVersionStage.ALL)
-        reader = self._reader()
-        aliases = model_doc(reader, name).get("aliases", {})
-        latest = d.latest_per_stage(versions_of(reader, name))
-        return [d.version_from_doc(latest[s], aliases) for s in dict.fromkeys(wanted) if s in latest]
-
-    def get_latest_version_in_stage(self, name: str, stage: str) -> ModelVersion:
-        """The latest version in ``stage``; ``NotFound`` lists the stages in use."""
-        name = d.validate_model_name(name)
-        stage = d.validate_stage(stage)
-        reader = self._reader()
-        model = model_doc(reader, name)
-        versions = versions_of(reader, name)
-        latest = d.latest_per_stage(versions)
-        if stage not in latest:
-            used: dict[str, list[str]] = {}
-            for doc in versions:
-                used.setdefault(doc["current_stage"], []).append(str(doc["version"]))
-            in_use = [f"{s} (versions {', '.join(n)})" for s, n in sorted(used.items())]
-            raise NotFound(
-                f"Registered model {name!r} has no version in stage {stage!r}; "
-                f"stages in use: {d.listing(in_use, 'none (the model has no versions)')}."
-            )
-        return d.version_from_doc(latest[stage], model.get("aliases", {}))
-
-    def transition_model_version_stage(
-        self, name: str, version: int | str, stage: str, archive_existing_versions: bool = False
-    ) -> ModelVersion:
-        """Move a version to a stage; optionally archive the other versions in that stage."""
-        name = d.validate_model_name(name)
-        number = d.validate_version(version)
-        stage = d.validate_stage(stage)
-        if not isinstance(archive_existing_versions, bool):
-            raise InvalidParameter(
-                f"archive_existing_versions must be True or False, got {archive_existing_versions!r}."
-            )
-        if archive_existing_versions and stage not in ModelVersionStage.ACTIVE:
-            raise InvalidParameter(
-                f"archive_existing_versions=True only applies when moving to an active stage "
-                f"({', '.join(ModelVersionStage.ACTIVE)}), not {stage!r}."
-            )
-        with self._tx() as tx:
-            doc = version_doc(tx, name, number)
-            model = model_doc(tx, name)
-            ts = now_ms()
-            old = doc.get("current_stage", ModelVersionStage.NONE)
-            new = touch(doc, ts, current_stage=stage)
-            tx.put(VERSIONS, d.version_key(name, number), new)
-            if old != stage:
-                self._event(tx, model, "transition", ts, new, old, stage)
-            if archive_existing_versions:
-                for other in versions_of(tx, name):
-                    if other["version"] != number and other.get("current_stage") == stage:
-                        archived = touch(other, ts, current_stage=ModelVersionStage.ARCHIVED)
-                        tx.put(VERSIONS, d.version_key(name, other["version"]), archived)
-                        self._event(tx, model, "archive", ts, archived, stage, ModelVersionStage.ARCHIVED)
-            tx.put(MODELS, name, touch(model, ts))
-        return d.version_from_doc(new, model.get("aliases", {}))
-
-    # -- aliases ----------------------------------------------------------
-    def set_registered_model_alias(self, name: str, alias: str, version: int | str) -> None:
-        """Point ``alias`` at a version (moving it if it pointed elsewhere)."""
-        name = d.validate_model_name(name)
-        alias = d.validate_alias(alias)
-        number = d.validate_version(version)
-        with self._tx() as tx:
-            doc = version_doc(tx, name, number)
-            model = model_doc(tx, name)
-            old = model.get("aliases", {}).get(alias)
-            if old == number:
-                return
-            ts = now_ms()
-            model = touch(model, ts, aliases={**model.get("aliases", {}), alias: number})
-            tx.put(MODELS, name, model)
-            self._event(tx, model, "set_alias", ts, doc, None if old is None else str(old), str(number), alias)
-
-    def delete_registered_model_alias(self, name: str, alias: str) -> None:
-        """Remove an alias; ``NotFound`` lists the aliases that exist."""
-        name = d.validate_model_name(name)
-        if not isinstance(alias, str) or not alias:
-            raise InvalidParameter(f"Invalid alias {alias!r}: it must be a non-empty string.")
-        with self._tx() as tx:
-            model = model_doc(tx, name)
-            aliases = dict(model.get("aliases", {}))
-            number = self._alias_target(model, alias)
-            del aliases[alias]
-            ts = now_ms()
-            version = tx.get(VERSIONS, d.version_key(name, number))
-            model = touch(model, ts, aliases=aliases)
-            tx.put(MODELS, name, model)
-            self._event(tx, model, "delete_alias", ts, version, str(number), None, alias)
-
-    @staticmethod
-    def _alias_target(model: dict[str, Any], alias: str) -> int:
-        aliases: dict[str, int] = model.get("aliases", {})
-        if alias not in aliases:
-            listed = [f"{a} (version {n})" for a, n in sorted(aliases.items())]
-            raise NotFound(f"Registered model {model['name']!r} has no alias {alias!r}; aliases: {d.listing(listed)}.")
-        return aliases[alias]
-
-    def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
-        """The version an alias points at."""
-        name = d.validate_model_name(name)
-        if not isinstance(alias, str) or not alias:
-            raise InvalidParameter(f"Invalid alias {alias!r}: it must be a non-empty string.")
-        reader = self._reader()
-        model = model_doc(reader, name)
-        number = self._alias_target(model, alias)
-        return d.version_from_doc(version_doc(reader, name, number), model.get("aliases", {}))
-
-    # -- audit trail ------------------------------------------------------
-    def get_model_version_events(self, name: str) -> list[RegistryEvent]:
-        """A model's audit trail, oldest first (kept across renames, readable after deletion)."""
-        name = d.validate_model_name(name)
-        reader = self._reader()
-        model = reader.get(MODELS, name)
-        events = reader.rows(EVENTS).values()
-        if model is not None:
-            mine: Iterable[dict[str, Any]] = [e for e in events if e.get("model_id") == model["id"]]
-        else:
-            gone = {e.get("model_id") for e in events if e.get("action") == "delete_model" and e.get("name") == name}
-            mine = [e for e in events if e.get("model_id") in gone]
-            if not mine:
-                model_doc(reader, name)  # raises NotFound listing the models
-        return [d.event_from_doc(e, name) for e in sorted(mine, key=lambda e: e.get("_seq", 0))]

@@ -274,3 +274,17 @@ def test_registering_inside_a_live_run_records_its_training_data() -> None:
     client = mlflow.MlflowClient()
     register = [e for e in client.get_model_version_events("Live") if e.action == "register"]
     assert [(e.run_id, e.data_digest) for e in register] == [(run.info.run_id, "feedbeef")]
+
+
+def test_fluent_search_functions_find_registered_models() -> None:
+    import nbtrack as mlflow
+
+    with mlflow.start_run() as run:
+        mlflow.log_text("flavor: sklearn\n", "model/MLmodel")
+    mlflow.register_model(f"runs:/{run.info.run_id}/model", "Churn")
+    mlflow.register_model(f"runs:/{run.info.run_id}/model", "Fraud")
+    assert [m.name for m in mlflow.search_registered_models(filter_string="name = 'Fraud'")] == ["Fraud"]
+    assert [(mv.name, mv.version) for mv in mlflow.search_model_versions(f"run_id = '{run.info.run_id}'")] == [
+        ("Churn", "1"),
+        ("Fraud", "1"),
+    ]
