@@ -165,7 +165,7 @@ def tokenize(src: Source) -> list[Token]:
                 key, end = _read_key(src, word, end + 1)
                 tokens.append(Token("key", text[pos:end], pos, (word, key)))
             elif word.upper() in _KEYWORDS:
-                tokens.append(Token("word", word.upper(), pos))
+                tokens.append(Token("word", word, pos, word.upper()))
             else:
                 tokens.append(Token("key", word, pos, (None, word)))
             pos = end
@@ -210,7 +210,7 @@ class Parser:
         return token
 
     def at_word(self, *words: str) -> bool:
-        return self.tok.kind == "word" and self.tok.text in words
+        return self.tok.kind == "word" and self.tok.value in words
 
     def parse(self) -> Predicate:
         """Parse the whole filter."""
@@ -259,12 +259,13 @@ class Parser:
         token = self.advance()
         if token.kind == "op":
             return token, token.text
-        if token.kind == "word" and token.text in ("LIKE", "ILIKE", "IN"):
-            return token, token.text
-        if token.kind == "word" and token.text == "NOT" and self.at_word("IN"):
+        word = token.value if token.kind == "word" else None
+        if word in ("LIKE", "ILIKE", "IN"):
+            return token, str(word)
+        if word == "NOT" and self.at_word("IN"):
             self.advance()
             return token, "NOT IN"
-        if token.kind == "word" and token.text == "IS":
+        if word == "IS":
             negated = self.at_word("NOT")
             if negated:
                 self.advance()
@@ -294,7 +295,7 @@ class Parser:
     def value(self, field: Field, after: Token) -> Any:
         """Read one literal of the field's type."""
         token = self.advance()
-        if token.kind == "end" or (token.kind not in ("num", "str", "key", "word")):
+        if token.kind not in ("num", "str", "key"):
             raise self.src.error(token.pos, f"expected a value after {after.text!r}, got {describe(token)}")
         if field.kind == NUMBER:
             if token.kind != "num":
@@ -388,7 +389,7 @@ def parse_order_clause(clause: str, schema: Schema) -> tuple[Field, bool]:
     _, field = parser.key_field()
     ascending = True
     if parser.at_word("ASC", "DESC"):
-        ascending = parser.advance().text == "ASC"
+        ascending = parser.advance().value == "ASC"
     if parser.tok.kind != "end":
         raise parser.src.error(parser.tok.pos, f"expected ASC, DESC or the end, got {describe(parser.tok)}")
     return field, ascending
