@@ -30,6 +30,8 @@ PATTERN = frozenset({"LIKE", "ILIKE"})
 MEMBERSHIP = frozenset({"IN", "NOT IN"})
 NULLNESS = frozenset({"IS NULL", "IS NOT NULL"})
 
+MAX_NESTING = 50
+
 _KEYWORDS = frozenset({"AND", "OR", "NOT", "IN", "LIKE", "ILIKE", "IS", "NULL", "ASC", "DESC"})
 # ``value > target`` is ``target < value``: binding the target first keeps each test a C call.
 _FLIPPED: dict[str, Callable[[Any, Any], bool]] = {
@@ -199,6 +201,7 @@ class Parser:
         self.schema = schema
         self.tokens = tokenize(src)
         self.i = 0
+        self.depth = 0
 
     @property
     def tok(self) -> Token:
@@ -237,7 +240,11 @@ class Parser:
     def atom(self) -> Predicate:
         if self.tok.text == "(" and self.tok.kind == "punct":
             opening = self.advance()
+            self.depth += 1
+            if self.depth > MAX_NESTING:
+                raise self.src.error(opening.pos, f"parentheses nest deeper than {MAX_NESTING} levels")
             pred = self.expr()
+            self.depth -= 1
             if self.tok.text != ")":
                 if self.tok.kind == "end":
                     raise self.src.error(opening.pos, "unclosed '(': add the matching ')'")

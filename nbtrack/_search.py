@@ -101,14 +101,10 @@ def _number(value: Any) -> Any:
     return value
 
 
-def _key_value(entity: str, fallback: Callable[[dict[str, Any]], Any] | None = None) -> FieldMaker:
+def _key_value(entity: str) -> FieldMaker:
     """Keys of a string dict such as ``params`` or ``tags``."""
 
     def make(key: str, token: Token, src: Source) -> Field:
-        if fallback is not None:
-            return Field(
-                f"{entity}.{key}", STRING, lambda doc: doc[entity].get(key) or fallback(doc), KEY_VALUE_COMPARATORS
-            )
         return Field(f"{entity}.{key}", STRING, lambda doc: doc[entity].get(key), KEY_VALUE_COMPARATORS)
 
     return make
@@ -123,9 +119,15 @@ def _metric(key: str, token: Token, src: Source) -> Field:
 
 
 def _run_tag(key: str, token: Token, src: Source) -> Field:
-    if key == "mlflow.runName":
-        return _key_value("tags", lambda doc: doc.get("run_name") or None)(key, token, src)
-    return _key_value("tags")(key, token, src)
+    if key != "mlflow.runName":
+        return _key_value("tags")(key, token, src)
+    # the run name lives in the run_name attribute too; either spelling finds it
+    return Field(
+        "tags.mlflow.runName",
+        STRING,
+        lambda doc: doc["tags"].get(key) or doc.get("run_name") or None,
+        KEY_VALUE_COMPARATORS,
+    )
 
 
 _DATASET_KEYS: dict[str, Callable[[dict[str, Any]], Any]] = {

@@ -100,3 +100,12 @@ def test_experiment_filter_rejects_run_only_keys() -> None:
         compile_experiment_filter("metrics.acc > 1")
     with pytest.raises(InvalidParameter, match=r"unknown attribute 'status'"):
         compile_experiment_filter("status = 'x'")
+
+
+def test_deeply_nested_parentheses_are_refused_cleanly() -> None:
+    depth = 51
+    with pytest.raises(InvalidParameter, match=f"at position {depth - 1}: parentheses nest deeper than 50 levels"):
+        compile_run_filter("(" * depth + "metrics.acc > 1" + ")" * depth)
+    predicate = compile_run_filter("(" * 50 + "metrics.acc > 1" + ")" * 50)
+    assert predicate is not None
+    assert predicate({"metrics": {"acc": 2.0}})
