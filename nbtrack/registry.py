@@ -12,7 +12,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from nbtrack._registry_search import MODEL_ORDER_KEYS, VERSION_ORDER_KEYS, model_filter, order, version_filter
+from nbtrack._search import (
+    compile_model_version_filter,
+    compile_registered_model_filter,
+    sort_model_versions,
+    sort_registered_models,
+)
 from nbtrack.entities import ModelVersion, RegisteredModel, RegistryEvent
 from nbtrack.errors import InvalidParameter, InvalidState
 from nbtrack.store._registry_store import RegistryStoreMixin
@@ -117,11 +122,11 @@ class RegistryClientMixin:
         list of RegisteredModel
         """
         limit = _max_results(max_results)
-        predicate = model_filter(filter_string)
+        predicate = compile_registered_model_filter(filter_string)
         models = self._registry.list_registered_models()
         if predicate is not None:
             models = [m for m in models if predicate(m.to_dict())]
-        models = order(models, order_by, ["name ASC"], MODEL_ORDER_KEYS)
+        models = sort_registered_models(models, order_by)
         return models if limit is None else models[:limit]
 
     # -- versions ---------------------------------------------------------
@@ -219,11 +224,11 @@ class RegistryClientMixin:
         list of ModelVersion
         """
         limit = _max_results(max_results)
-        predicate = version_filter(filter_string)
+        predicate = compile_model_version_filter(filter_string)
         versions = self._registry.list_model_versions()
         if predicate is not None:
             versions = [mv for mv in versions if predicate(mv.to_dict())]
-        versions = order(versions, order_by, ["name ASC", "version_number DESC"], VERSION_ORDER_KEYS)
+        versions = sort_model_versions(versions, order_by)
         return versions if limit is None else versions[:limit]
 
     # -- stages -----------------------------------------------------------

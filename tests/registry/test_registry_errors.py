@@ -112,7 +112,12 @@ CASES: list[tuple[str, Callable[[nbtrack.TrackingClient, str], object], type[Nbt
     ),
     ("register bad name", lambda c, r: register_model(f"runs:/{r}/model", "a/b", client=c), InvalidParameter, "'/'"),
     ("bad max_results", lambda c, r: c.search_model_versions(max_results=-1), InvalidParameter, "non-negative"),
-    ("bad order_by", lambda c, r: c.search_registered_models(order_by=["size"]), InvalidParameter, "order by"),
+    (
+        "bad order_by",
+        lambda c, r: c.search_registered_models(order_by=["size"]),
+        InvalidParameter,
+        "unknown attribute .size.",
+    ),
     ("bad filter", lambda c, r: c.search_model_versions("name ~ 'x'"), InvalidParameter, "filter"),
     ("bad latest stages", lambda c, r: c.get_latest_versions("Churn", ["Live"]), InvalidParameter, "Staging"),
 ]
