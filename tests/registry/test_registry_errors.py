@@ -11,7 +11,8 @@ import nbtrack
 from nbtrack._uri import resolve_model_uri
 from nbtrack.errors import AlreadyExists, InvalidParameter, NbtrackError, NotFound
 from nbtrack.registry import register_model
-from tests.registry.conftest import MakeRun
+
+MakeRun = Callable[..., str]  # the make_model_run fixture (tests/registry/conftest.py)
 
 
 @pytest.fixture
@@ -87,6 +88,12 @@ CASES: list[tuple[str, Callable[[nbtrack.TrackingClient, str], object], type[Nbt
         lambda c, r: c.create_model_version("Nope", f"runs:/{r}/model", r),
         NotFound,
         "Create it with create_registered_model",
+    ),
+    (
+        "new model with unknown run, rolled back",
+        lambda c, r: c.store.create_model_version("New", "/x", run_id="deadbeef", create_model=True),
+        NotFound,
+        "deadbeef",
     ),
     ("bad tag key", lambda c, r: c.set_model_version_tag("Churn", 1, "../x", "v"), InvalidParameter, "tag key"),
     ("bad description", lambda c, r: c.update_registered_model("Churn", 5), InvalidParameter, "must be a string"),

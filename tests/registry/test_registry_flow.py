@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 
 import pytest
 
@@ -11,7 +12,8 @@ from nbtrack._uri import resolve_model_uri
 from nbtrack.entities import ModelVersion
 from nbtrack.errors import NotFound
 from nbtrack.registry import register_model
-from tests.registry.conftest import MakeRun
+
+MakeRun = Callable[..., str]  # the make_model_run fixture (tests/registry/conftest.py)
 
 
 def _register(client: nbtrack.TrackingClient, run_id: str, name: str = "Churn", path: str = "model") -> ModelVersion:
@@ -243,6 +245,10 @@ def test_tags_descriptions_and_search(client: nbtrack.TrackingClient, make_model
         "2",
     ]
     assert client.get_model_version_download_uri("Churn", 1) == str(client.store.artifact_dir(run_a) / "model")
+    client.transition_model_version_stage("Churn", 2, "Production")
+    richer = client.search_model_versions("(name = 'Churn' and version > 1) or tags.owner = 'ana'")
+    assert [(mv.name, mv.version) for mv in richer] == [("Churn", "2"), ("Fraud", "1")]
+    assert [mv.version for mv in client.search_model_versions("current_stage = 'Production'")] == ["2"]
 
 
 def test_mlflow_tutorial_code_runs_unchanged() -> None:
