@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from nbtrack.entities import ModelVersion, ModelVersionStage, RegistryEvent
 from nbtrack.errors import InvalidParameter, NotFound
@@ -19,9 +19,6 @@ from nbtrack.store._registry_docs import (
     versions_of,
 )
 from nbtrack.store.base import now_ms
-
-if TYPE_CHECKING:
-    pass
 
 
 class StagesAliasesMixin(RegistryBase):
