@@ -8,7 +8,7 @@ two processes registering at once get distinct numbers.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from nbtrack import _validation as v
 from nbtrack.entities import ModelVersion, ModelVersionStage, RegisteredModel
@@ -25,9 +25,6 @@ from nbtrack.store._registry_docs import (
 )
 from nbtrack.store._registry_stages import StagesAliasesMixin
 from nbtrack.store.base import now_ms
-
-if TYPE_CHECKING:
-    pass
 
 
 class RegistryStoreMixin(StagesAliasesMixin):
