@@ -61,19 +61,26 @@ def test_compare_button_reports_in_the_card_output() -> None:
     assert box.children[-1] is card.output
 
 
-def test_register_button_is_disabled_without_a_model_and_reports_its_outcome() -> None:
+def test_register_button_registers_the_logged_model_and_is_disabled_without_one() -> None:
     with nbtrack.start_run(run_name="no-model") as run:
         nbtrack.log_metric("m", 1.0)
     card = RunCard(run.info.run_id)
     card.actions()
     assert card.buttons["register"].disabled
-    card = RunCard(_logged_run())
+    run_id = _logged_run()
+    card = RunCard(run_id)
     card.actions()
     assert not card.buttons["register"].disabled
     assert card.model_name.value == "model"
+    card.model_name.value = "churn"
     card.buttons["register"].click()
     text = "".join(o.get("text", "") for o in card.output.outputs)
-    assert "Registered 'model' version" in text or "registry" in text or "Could not register" in text
+    assert text == f"Registered 'churn' version 1 from runs:/{run_id}/model.\n"
+    assert nbtrack.MlflowClient().get_model_version("churn", "1").run_id == run_id
+    # An empty name is refused with a message, nothing registered
+    card.model_name.value = " "
+    card.buttons["register"].click()
+    assert "Type a name" in card.output.outputs[-1]["text"]
 
 
 def test_run_card_imports_neither_magics_nor_autolog() -> None:
