@@ -59,14 +59,16 @@ class _Autolog:
     """Turns scikit-learn autolog on for ``%%track`` cells only.
 
     The first cell that may fit a model (scikit-learn imported, or named in the
-    cell) enables ``nbtrack.sklearn.autolog(silent=True)`` unless the user already
-    did; from then on cells without ``%%track`` run inside
-    ``autolog_suspended()``, so only tracked cells log. ``--no-autolog`` runs the
-    cell inside ``autolog_suspended()``.
+    cell) enables ``nbtrack.sklearn.autolog(silent=True)`` unless autolog is on
+    already; from then on cells without ``%%track`` run inside
+    ``autolog_suspended()``, so only tracked cells log. If the user calls
+    ``autolog(...)`` themselves, their configuration replaces the magic's and
+    plain cells log again, as they asked. ``--no-autolog`` runs the cell inside
+    ``autolog_suspended()``.
     """
 
     def __init__(self) -> None:
-        self.enabled_by_magic = False
+        self._owned: Any = None  # the autolog configuration this magic switched on, if any
         self._suspension: Any = None
         self._missing = False
 
@@ -81,12 +83,10 @@ class _Autolog:
         return module if hasattr(module, "autolog") else None
 
     @staticmethod
-    def _is_on(module: Any) -> bool:
-        for name in ("autolog_enabled", "is_autolog_enabled", "is_enabled"):
-            probe = getattr(module, name, None)
-            if callable(probe):
-                return bool(probe())
-        return False
+    def _config() -> Any:
+        """The active autolog configuration object (``None`` when autolog is off)."""
+        state = getattr(sys.modules.get("nbtrack.autolog._state"), "state", None)
+        return getattr(state, "config", None)
 
     def scope(self, enabled: bool, source: str) -> Any:
         """The context manager to run a tracked cell in."""
@@ -94,16 +94,21 @@ class _Autolog:
             module = sys.modules.get("nbtrack.sklearn")
             suspended = getattr(module, "autolog_suspended", None)
             return suspended() if suspended is not None else nullcontext()
-        if not self.enabled_by_magic and ("sklearn" in sys.modules or "sklearn" in source):
+        if self._owned is not None and self._config() is not self._owned:
+            self._owned = None  # the user called autolog() since: their settings rule from now on
+        if self._owned is None and ("sklearn" in sys.modules or "sklearn" in source):
             module = self._module()
-            if module is not None and not self._is_on(module):
+            if module is not None and self._config() is None:
                 module.autolog(silent=True)
-                self.enabled_by_magic = True
+                self._owned = self._config()
         return nullcontext()
 
     def pre_run_cell(self, info: Any) -> None:
         """Suspend the magic's autolog in cells without ``%%track``."""
-        if not self.enabled_by_magic or self._suspension is not None:
+        if self._owned is None or self._suspension is not None:
+            return
+        if self._config() is not self._owned:
+            self._owned = None
             return
         if (getattr(info, "raw_cell", "") or "").lstrip().startswith("%%track"):
             return

@@ -117,3 +117,34 @@ def test_tracked_cells_in_a_real_kernel(tmp_path: Path) -> None:
     html = [o.data["text/html"] for o in train.outputs if o.output_type == "display_data" and "text/html" in o.data]
     assert len(html) == 1 and "jp-nbtrack-RunCard" in html[0] and runs[1].info.run_id in html[0]
     assert any("hi" in o.get("text", "") for o in train.outputs if o.output_type == "stream")
+
+
+def test_a_cell_fitting_two_models_gives_one_run_with_a_nested_child(tmp_path: Path) -> None:
+    cells = {
+        "load": "%load_ext nbtrack",
+        "data": (
+            "from sklearn.datasets import make_classification\n"
+            "from sklearn.linear_model import LogisticRegression\n"
+            "from sklearn.ensemble import RandomForestClassifier\n"
+            "X, y = make_classification(n_samples=200, n_features=6, random_state=0)"
+        ),
+        "fit": (
+            "%%track compare\n"
+            "lr = LogisticRegression(max_iter=200).fit(X, y)\n"
+            "rf = RandomForestClassifier(n_estimators=10, random_state=0).fit(X, y)"
+        ),
+    }
+    nb, errors = _execute(tmp_path, cells, ["load", "data", "fit"])
+    assert errors == {}
+    runs = _runs()
+    (parent,) = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    (child,) = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+    assert parent.info.run_name == "compare" and parent.data.tags["nbtrack.cell_id"] == "fit"
+    assert {parent.data.tags["estimator_name"], child.data.tags["estimator_name"]} == {
+        "LogisticRegression",
+        "RandomForestClassifier",
+    }
+    fit = next(c for c in nb.cells if c.id == "fit")
+    (html,) = [o.data["text/html"] for o in fit.outputs if o.output_type == "display_data" and "text/html" in o.data]
+    assert child.info.run_id in html or child.info.run_name in html
+    assert f"runs:/{parent.info.run_id}/model" in html
