@@ -14,6 +14,7 @@ Notebook-state warnings (tag ``nbtrack.state``):
 
 from __future__ import annotations
 
+import bisect
 import os
 import sys
 import time
@@ -45,6 +46,11 @@ class NotebookState:
         self.executions: list[tuple[int, str | None, float]] = []  # (count, cell id, end time)
         self._by_id: dict[str, int] = {}
         self._nb_cache: tuple[str, int, int, frozenset[str]] | None = None
+        # Incremental views of the (append-only) input history, so each cell costs O(new cells).
+        self._indexed = 0
+        self._counts: list[int] = []  # execution counts of non-empty history entries
+        self._last_by_source: dict[str, int] = {}
+        self._text_parts: list[str] = []
 
     # -- IPython events --------------------------------------------------
     def register(self) -> None:
@@ -81,17 +87,29 @@ class NotebookState:
             self.current = None
 
     # -- history ---------------------------------------------------------
-    def history(self, upto: int) -> list[tuple[int, str]]:
-        """``(execution count, raw source)`` of the cells run so far, up to ``In[upto]``."""
+    def _index(self, upto: int) -> None:
+        """Bring the incremental views up to ``In[upto]``."""
         manager = getattr(self.shell, "history_manager", None)
         raw = getattr(manager, "input_hist_raw", None) or self.shell.user_ns.get("In") or []
-        return [(i, raw[i]) for i in range(1, min(upto, len(raw) - 1) + 1) if raw[i].strip()]
+        upto = min(upto, len(raw) - 1)
+        if len(raw) - 1 < self._indexed:  # history was reset (%reset): start over
+            self._indexed, self._counts, self._last_by_source, self._text_parts = 0, [], {}, []
+        if upto <= self._indexed:
+            return
+        for count in range(self._indexed + 1, upto + 1):
+            source = raw[count]
+            if not source.strip():
+                continue
+            self._counts.append(count)
+            self._last_by_source[source.strip()] = count
+            self._text_parts.append(f"\n# In[{count}]\n{source.rstrip()}\n")
+        self._indexed = upto
 
     def history_text(self, upto: int) -> str:
         """The session history as a Python file, each cell headed by its execution count."""
-        parts = [f"# Cells run in this session, in order, up to In[{upto}].\n"]
-        parts.extend(f"\n# In[{count}]\n{source.rstrip()}\n" for count, source in self.history(upto))
-        return "".join(parts)
+        self._index(upto)
+        end = bisect.bisect_right(self._counts, upto)
+        return f"# Cells run in this session, in order, up to In[{upto}].\n" + "".join(self._text_parts[:end])
 
     # -- warnings --------------------------------------------------------
     def out_of_order(self, count: int, cell_id: str | None, raw: str) -> str | None:
@@ -102,13 +120,15 @@ class NotebookState:
                 return None
             later = [c for c, cid, _ in self.executions if previous < c < count and cid != cell_id]
         else:
-            source = raw.strip()
-            past = self.history(count - 1)
-            matches = [c for c, text in past if text.strip() == source]
-            if not matches:
+            # Index up to the previous cell only: this cell's own entry must not match itself.
+            self._index(count - 1)
+            found = self._last_by_source.get(raw.strip())
+            if found is None or found >= count:
                 return None
-            previous = matches[-1]
-            later = [c for c, text in past if c > previous and text.strip() != source]
+            previous = found
+            # Every non-empty cell after the last identical one has a different source.
+            start = bisect.bisect_right(self._counts, previous)
+            later = [c for c in self._counts[start:] if c < count]
         if not later:
             return None
         span = f"In[{later[0]}]" if len(later) == 1 else f"In[{later[0]}]..In[{later[-1]}]"
