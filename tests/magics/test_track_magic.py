@@ -235,3 +235,27 @@ def test_cells_deleted_from_the_saved_notebook_are_flagged(
     assert only.data.tags["nbtrack.state"] == (
         "deleted cells: In[1] ran in this kernel but are no longer in the notebook"
     )
+
+
+def test_notebook_path_comes_from_vs_code_when_jupyter_does_not_say(ip: Any) -> None:
+    ip.user_ns["__vsc_ipynb_file__"] = "/home/me/project/train.ipynb"
+    run(ip, "%%track --quiet\nx = 1")
+    (only,) = runs()
+    assert only.data.tags["nbtrack.notebook_path"] == "/home/me/project/train.ipynb"
+
+
+def test_a_failure_of_the_card_is_a_warning_not_a_failed_cell(
+    ip: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from nbtrack.widgets import run_card
+
+    def broken(self: Any) -> None:
+        raise OSError("disk gone")
+
+    monkeypatch.setattr(run_card.RunCard, "refresh", broken)
+    monkeypatch.setenv("NBTRACK_TESTING", "false")
+    result = run(ip, "%%track\nx = 1")
+    assert result.success
+    assert "could not show the run card: OSError: disk gone" in caplog.text
+    (only,) = runs()
+    assert only.info.status == "FINISHED"
