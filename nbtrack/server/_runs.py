@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 
 from nbtrack._search import compile_run_filter, sort_runs
-from nbtrack.entities import RunStatus, ViewType
+from nbtrack.entities import LifecycleStage, RunStatus, ViewType
 from nbtrack.errors import NotFound
 from nbtrack.store._docs import run_from_doc
 from nbtrack.tracking.client import TrackingClient
@@ -33,7 +33,9 @@ SUMMARY_KEYS = (
     "end_time",
     "lifecycle_stage",
 )
+SUMMARY_OMITTED_TAGS = frozenset({"nbtrack.cell_source"})
 _MAX_VIEWS = 32
+_MAX_BASES = 8
 
 
 def jsonable(value: Any) -> Any:
@@ -63,11 +65,18 @@ def jsonable(value: Any) -> Any:
 
 
 def run_summary(doc: dict[str, Any]) -> dict[str, Any]:
-    """Return the list form of a run document (metric values already JSON-safe)."""
+    """Return the list form of a run document (metric values already JSON-safe).
+
+    Tags that hold whole texts (the cell source, up to 8,000 characters) are left
+    out of summaries, which a sidebar polls; the run detail route serves them.
+    """
     out = {key: doc.get(key) for key in SUMMARY_KEYS}
     out["metrics"] = doc.get("metrics", {})
     out["params"] = doc.get("params", {})
-    out["tags"] = doc.get("tags", {})
+    tags = doc.get("tags", {})
+    if any(key in tags for key in SUMMARY_OMITTED_TAGS):
+        tags = {k: v for k, v in tags.items() if k not in SUMMARY_OMITTED_TAGS}
+    out["tags"] = tags
     return out
 
 
@@ -86,6 +95,8 @@ class _Base:
     version: tuple[int, ...]
     generation: int
     docs: list[dict[str, Any]]
+    active: list[dict[str, Any]]
+    deleted: list[dict[str, Any]]
     live: dict[str, bytes | None]  # RUNNING run id -> fingerprint when read
 
 
@@ -137,13 +148,17 @@ class RunIndex:
         if base is not None and base.version == version and self._live_unchanged(base):
             return base
         docs = self.client.store.search_run_docs(list(experiment_ids), None, ViewType.ALL, None, None)
-        live: dict[str, bytes | None] = {
-            d["run_id"]: orjson.dumps(jsonable(run_from_doc(d).to_dict()))
-            for d in docs
-            if d["status"] == RunStatus.RUNNING
-        }
+        active: list[dict[str, Any]] = []
+        deleted: list[dict[str, Any]] = []
+        live: dict[str, bytes | None] = {}
+        for d in docs:  # one pass: this runs on every store change over every run
+            (deleted if d.get("lifecycle_stage") == LifecycleStage.DELETED else active).append(d)
+            if d["status"] == RunStatus.RUNNING:
+                live[d["run_id"]] = orjson.dumps(jsonable(run_from_doc(d).to_dict()))
         self._generation += 1
-        base = _Base(version, self._generation, docs, live)
+        base = _Base(version, self._generation, docs, active, deleted, live)
+        if experiment_ids not in self._bases and len(self._bases) >= _MAX_BASES:
+            self._bases.pop(next(iter(self._bases)))
         self._bases[experiment_ids] = base
         return base
 
@@ -160,19 +175,35 @@ class RunIndex:
         if view is not None and view.generation == base.generation:
             return view
         predicate = compile_run_filter(filter_string)
-        chosen = [
-            d
-            for d in base.docs
-            if ViewType.matches(view_type, d.get("lifecycle_stage", "active")) and (predicate is None or predicate(d))
-        ]
-        chosen = sort_runs(chosen, list(order_by) or None)
-        chosen_ids = {d["run_id"] for d in chosen}
-        others = [(int(d.get("_seq", 0)), d["run_id"]) for d in base.docs if d["run_id"] not in chosen_ids]
+        if view_type == ViewType.ACTIVE_ONLY:
+            candidates = base.active
+        elif view_type == ViewType.DELETED_ONLY:
+            candidates = base.deleted
+        else:
+            candidates = base.docs
+        chosen = candidates if predicate is None else [d for d in candidates if predicate(d)]
+        if order_by:
+            chosen = sort_runs(chosen, list(order_by))
+        # else: the store lists runs in the default order (newest first), which filtering keeps
+        others: list[tuple[int, str]] = []
+        if len(chosen) == len(base.active) and chosen is base.active:
+            others = [(int(d.get("_seq", 0)), d["run_id"]) for d in base.deleted]
+        elif len(chosen) != len(base.docs):
+            chosen_ids = {d["run_id"] for d in chosen}
+            others = [(int(d.get("_seq", 0)), d["run_id"]) for d in base.docs if d["run_id"] not in chosen_ids]
+        max_seq = 0
+        running: list[int] = []
+        for i, d in enumerate(chosen):
+            seq = d.get("_seq", 0)
+            if seq > max_seq:
+                max_seq = seq
+            if d["status"] == RunStatus.RUNNING:
+                running.append(i)
         view = _View(
             generation=base.generation,
             docs=chosen,
-            max_seq=max((int(d.get("_seq", 0)) for d in chosen), default=0),
-            running=[i for i, d in enumerate(chosen) if d["status"] == RunStatus.RUNNING],
+            max_seq=int(max_seq),
+            running=running,
             others=others,
             others_max_seq=max((seq for seq, _ in others), default=0),
         )

@@ -179,8 +179,19 @@ class RunsRouteHandler(BaseRouteHandler):
     """``GET runs``: filtered, ordered, paged runs, or only those changed since a cursor.
 
     Query parameters: ``experiment_id`` (repeatable or comma-separated; all active
-    experiments when omitted), ``filter``, ``order_by`` (repeatable or
-    comma-separated), ``max_results`` (default 100), ``page_token``, ``since``.
+    experiments when omitted), ``filter`` (the ``search_runs`` language), ``order_by``
+    (repeatable or comma-separated; default newest first), ``max_results`` (1 to
+    50,000, default 100), ``page_token`` (``next_page_token`` of the previous page),
+    ``since`` (the ``cursor`` of an earlier answer).
+
+    The answer holds ``runs`` (summaries: ``run_id, run_name, experiment_id, status,
+    start_time, end_time, lifecycle_stage, metrics, params, tags``; the long
+    ``nbtrack.cell_source`` tag is left out), ``next_page_token`` (``null`` on the last
+    page), ``cursor`` (the store's change number now), ``total`` (runs matching the
+    experiments and filter) and ``removed``. With ``since``, ``runs`` holds only runs
+    changed after that cursor plus every RUNNING run, and ``removed`` the ids of runs
+    that changed after it and no longer match (deleted, or out of the filter); without
+    ``since``, ``removed`` is empty.
     """
 
     @tornado.web.authenticated

@@ -154,6 +154,60 @@ async def test_since_reports_deleted_runs_as_removed(api: Any, tracking: nbtrack
     assert [r["run_id"] for r in (await api("runs", params={"experiment_id": exp}))["runs"]] == [keep]
 
 
+async def test_since_reports_runs_leaving_the_filter_as_removed(api: Any, tracking: nbtrack.TrackingClient) -> None:
+    # Given two tagged runs listed through a tag filter, and a cursor
+    exp = tracking.create_experiment("filtered-poll")
+    a, b = _finished_run(tracking, exp, "a"), _finished_run(tracking, exp, "b")
+    for run_id in (a, b):
+        tracking.set_tag(run_id, "keep", "yes")
+    query = {"experiment_id": exp, "filter": "tags.keep = 'yes'"}
+    first = await api("runs", params=query)
+    assert first["total"] == 2
+    # When one run's tag changes so that it no longer matches
+    tracking.set_tag(b, "keep", "no")
+    body = await api("runs", params={**query, "since": str(first["cursor"])})
+    # Then the poll reports it as removed, not as a changed match
+    assert body["removed"] == [b] and body["runs"] == [] and body["total"] == 1
+
+
+async def test_runs_filter_and_order(api: Any, tracking: nbtrack.TrackingClient) -> None:
+    # Given runs with different accuracies and params
+    exp = tracking.create_experiment("search")
+    ids = {}
+    for name, acc, depth in [("a", 0.7, "3"), ("b", 0.9, "5"), ("c", 0.8, "5"), ("d", 0.95, "8")]:
+        run_id = tracking.create_run(exp, run_name=name).info.run_id
+        tracking.log_metric(run_id, "acc", acc)
+        tracking.log_param(run_id, "depth", depth)
+        tracking.set_terminated(run_id)
+        ids[name] = run_id
+    # When filtering on a metric and a param, ordering by the metric
+    body = await api(
+        "runs",
+        params={
+            "experiment_id": exp,
+            "filter": "metrics.acc > 0.75 and params.depth = '5'",
+            "order_by": "metrics.acc DESC",
+        },
+    )
+    # Then only the matching runs come back, best first, and total counts the matches
+    assert [r["run_name"] for r in body["runs"]] == ["b", "c"]
+    assert body["total"] == 2
+    # When ordering by two comma-separated clauses
+    body = await api("runs", params={"experiment_id": exp, "order_by": "params.depth DESC, metrics.acc ASC"})
+    # Then the first clause wins and the second breaks ties
+    assert [r["run_name"] for r in body["runs"]] == ["d", "c", "b", "a"]
+
+
+async def test_bad_order_by_is_400_with_a_caret(api: Any) -> None:
+    # When ordering by a clause that does not parse
+    with pytest.raises(HTTPClientError) as err:
+        await api("runs", params={"order_by": "metrics.acc SIDEWAYS"})
+    # Then the answer is 400 and the message points at the offending word
+    assert err.value.code == 400
+    message = json.loads(err.value.response.body)["message"]
+    assert "SIDEWAYS" in message and "^" in message
+
+
 async def test_bad_filter_is_400_with_the_parser_message(api: Any) -> None:
     # Given a filter the parser rejects, and the parser's own message for it
     bad = "metrics.acc >>> 1"
@@ -162,9 +216,11 @@ async def test_bad_filter_is_400_with_the_parser_message(api: Any) -> None:
     # When listing runs with it
     with pytest.raises(HTTPClientError) as err:
         await api("runs", params={"filter": bad})
-    # Then the answer is 400 with that message as JSON
+    # Then the answer is 400 with that message as JSON, caret under the offending token included
     assert err.value.code == 400
-    assert json.loads(err.value.response.body)["message"] == str(expected.value)
+    body = json.loads(err.value.response.body)
+    assert body["message"] == str(expected.value)
+    assert "^" in body["message"] and body["reason"] == "INVALID_PARAMETER_VALUE"
 
 
 @pytest.mark.parametrize(
@@ -233,6 +289,9 @@ async def test_run_detail_falls_back_to_the_cell_source_tag(api: Any, tracking: 
     assert body["cell_source"] == "fit()"
     assert body["notebook_path"] is None and body["cell_id"] is None
     assert body["artifacts"] == []
+    # And the polled list leaves the long cell text out of the run's tags
+    (summary,) = (await api("runs"))["runs"]
+    assert "nbtrack.cell_source" not in summary["tags"] and summary["tags"]["mlflow.runName"]
     tracking.set_terminated(run_id)
 
 
