@@ -8,11 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+# pytest-jupyter's fixtures and hooks (async tests, jp_fetch, a ServerApp per test), scoped to this
+# folder. ``pytest_plugins`` would load them for the whole suite, and pytest refuses it outside the
+# top-level conftest; importing them here keeps the per-test server and event loop off other tests.
+from pytest_jupyter.jupyter_server import *  # noqa: F403
 from tornado.httpclient import HTTPResponse
 
 import nbtrack
-
-pytest_plugins = ("pytest_jupyter.jupyter_server",)
 
 Fetch = Callable[..., Awaitable[HTTPResponse]]
 
