@@ -136,7 +136,10 @@ def wait_ready(port: int, proc: subprocess.Popen[bytes], log: Path) -> Api:
 def summary(name: str, samples: list[float], baseline: float, target: float | None = None) -> str:
     med = statistics.median(samples)
     p90 = sorted(samples)[int(len(samples) * 0.9) - 1]
-    line = f"{name:<44} median {med:7.2f} ms   p90 {p90:7.2f} ms   {med / baseline:5.1f}x /api/status"
+    line = (
+        f"{name:<42} median {med:7.2f} ms  p90 {p90:7.2f} ms  "
+        f"{med / baseline:5.1f}x /api/status ({med - baseline:+6.2f} ms)"
+    )
     if target is not None:
         line += f"   target <= {target:g} ms: {'met' if med <= target else 'NOT met'}"
     return line
@@ -184,6 +187,10 @@ def main() -> None:
         for i in range(min(20, args.repeat)):
             client.set_tag(some_run, "bench.touch", str(i))
             changed.append(api.get(runs_path)[0])
+        # the server sees this process's writes: the poll returns exactly the touched run
+        _, polled = api.get(since_path)
+        assert [r["run_id"] for r in polled["runs"]] == [some_run], polled["runs"][:3]
+        assert polled["runs"][0]["tags"]["bench.touch"] == str(i)
 
         base = statistics.median(status)
         print()

@@ -46,7 +46,9 @@ def test_loading_the_server_extension_imports_no_notebook_or_plotting_modules(tm
     app.init_configurables()
     app.init_webapp()
     nbtrack.server.load_jupyter_server_extension(app)
-    assert "nbtrack" in app.web_app.settings
+    assert "nbtrack_store" in app.web_app.settings
+    from nbtrack.server.routes import warm_up
+    warm_up(app.web_app.settings)
     """
     # When listing the modules it loaded
     loaded = _loaded_after(code)

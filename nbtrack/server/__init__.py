@@ -70,18 +70,29 @@ def store_location(server_app: Any) -> str:
 def load_jupyter_server_extension(server_app: Any) -> None:
     """Register the REST routes on a Jupyter server.
 
+    The store is opened on the first request; if its folder exists already, it is
+    read once right after start so that the first listing is served from cache.
+
     Parameters
     ----------
     server_app : jupyter_server.serverapp.ServerApp
         The server being started.
     """
-    from nbtrack.server.routes import setup_route_handlers
-    from nbtrack.tracking.client import TrackingClient
+    from nbtrack.server.routes import setup_route_handlers, warm_up
 
     location = store_location(server_app)
-    client = TrackingClient(location)
-    setup_route_handlers(server_app.web_app, client)
+    setup_route_handlers(server_app.web_app, location)
     server_app.log.info("nbtrack: REST API at %snbtrack/api/ over the store %s", server_app.base_url, location)
+    if os.path.isdir(location):
+        from tornado.ioloop import IOLoop
+
+        def warm() -> None:
+            try:
+                warm_up(server_app.web_app.settings)
+            except Exception as err:  # a broken store is reported by every request, with its message
+                server_app.log.warning("nbtrack: could not read the store %s: %s", location, err)
+
+        IOLoop.current().add_callback(warm)
 
 
 __all__ = ["NbtrackServer", "load_jupyter_server_extension", "store_location"]

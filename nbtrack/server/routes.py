@@ -55,13 +55,13 @@ class BaseRouteHandler(APIHandler):
 
     @property
     def client(self) -> TrackingClient:
-        """The tracking client of the server's store."""
-        client: TrackingClient = self.settings["nbtrack"]
-        return client
+        """The tracking client of the server's store (opened on first use)."""
+        return client_of(self.settings)
 
     @property
     def run_index(self) -> RunIndex:
         """The cached runs listing."""
+        client_of(self.settings)
         index: RunIndex = self.settings["nbtrack_run_index"]
         return index
 
@@ -162,7 +162,7 @@ class VersionRouteHandler(BaseRouteHandler):
     @_translate_errors
     def get(self) -> None:
         """Answer ``{"version", "store"}``."""
-        self.reply({"version": nbtrack.__version__, "store": self.client.tracking_uri})
+        self.reply({"version": nbtrack.__version__, "store": self.settings["nbtrack_store"]})
 
 
 class ExperimentsRouteHandler(BaseRouteHandler):
@@ -304,20 +304,34 @@ class MetricHistoryRouteHandler(BaseRouteHandler):
         self.reply({"history": [jsonable(m.to_dict()) for m in self.client.get_metric_history(run_id, key)]})
 
 
-def setup_route_handlers(web_app: Any, client: TrackingClient) -> None:
+def client_of(settings: dict[str, Any]) -> TrackingClient:
+    """Return the client kept in ``settings["nbtrack"]``, opening the store on first use.
+
+    The store folder is created by its first reader, so a server that nobody asks
+    for runs leaves no ``.nbtrack/`` behind.
+    """
+    client: TrackingClient | None = settings.get("nbtrack")
+    if client is None:
+        client = TrackingClient(settings["nbtrack_store"])
+        settings["nbtrack_run_index"] = RunIndex(client)
+        settings["nbtrack"] = client
+    return client
+
+
+def setup_route_handlers(web_app: Any, store: str) -> None:
     """Add the nbtrack routes to a Jupyter server's tornado application.
 
     Parameters
     ----------
     web_app : tornado.web.Application
         ``ServerApp.web_app``; its ``base_url`` setting prefixes the routes.
-    client : TrackingClient
-        The client handlers use; kept in ``web_app.settings["nbtrack"]``.
+    store : str
+        The store location; the :class:`TrackingClient` over it is kept in
+        ``web_app.settings["nbtrack"]`` once a request opens it.
     """
     from nbtrack.server.registry_routes import registry_routes
 
-    web_app.settings["nbtrack"] = client
-    web_app.settings["nbtrack_run_index"] = RunIndex(client)
+    web_app.settings["nbtrack_store"] = store
     api = url_path_join(web_app.settings.get("base_url", "/"), "nbtrack", "api")
     run = r"/runs/(?P<run_id>[^/]+)"
     routes: list[tuple[str, type[BaseRouteHandler]]] = [
@@ -330,3 +344,10 @@ def setup_route_handlers(web_app: Any, client: TrackingClient) -> None:
         *registry_routes(),
     ]
     web_app.add_handlers(".*$", [(api + pattern + "/?$", handler) for pattern, handler in routes])
+
+
+def warm_up(settings: dict[str, Any]) -> None:
+    """Read an existing store and cache its runs listing, so the first sidebar request is fast."""
+    client = client_of(settings)
+    experiments = [e.experiment_id for e in client.search_experiments()]
+    settings["nbtrack_run_index"].query(experiments, limit=1)

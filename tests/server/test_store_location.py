@@ -39,4 +39,9 @@ async def test_default_is_dot_nbtrack_in_the_root_dir(jp_fetch: Any, jp_root_dir
     # When asking the server which store it reads
     body = json.loads((await jp_fetch("nbtrack", "api", "version")).body)
     # Then it is .nbtrack beside the notebooks of the server's root directory
-    assert body["store"] == str((jp_root_dir / ".nbtrack").resolve())
+    store = jp_root_dir / ".nbtrack"
+    assert body["store"] == str(store.resolve())
+    # And starting the server left no folder behind; the first listing opens the store
+    assert not store.exists()
+    runs = json.loads((await jp_fetch("nbtrack", "api", "runs")).body)
+    assert runs["runs"] == [] and store.is_dir()
