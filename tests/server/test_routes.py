@@ -357,3 +357,17 @@ def test_jsonable_maps_non_finite_floats() -> None:
     value = {"a": [1.0, math.nan], "b": (math.inf, -math.inf), "c": "x"}
     # Then they become the JSON-safe strings, the rest unchanged
     assert jsonable(value) == {"a": [1.0, "NaN"], "b": ["Infinity", "-Infinity"], "c": "x"}
+
+
+async def test_corrupt_store_is_a_json_500_without_traceback(api: Any, store_path: Path) -> None:
+    # Given a store whose main file is truncated garbage
+    store_path.mkdir(parents=True)
+    (store_path / "nbtrack.json").write_text('{"runs": {"1": {"run_id"')
+    # When the sidebar lists runs
+    with pytest.raises(HTTPClientError) as err:
+        await api("runs")
+    # Then the answer is a 500 whose JSON message names the file, and no traceback is sent
+    assert err.value.code == 500
+    body = json.loads(err.value.response.body)
+    assert set(body) == {"message", "reason"}
+    assert "nbtrack.json" in body["message"] and "Traceback" not in body["message"]
