@@ -117,6 +117,9 @@ def test_tracked_cells_in_a_real_kernel(tmp_path: Path) -> None:
     html = [o.data["text/html"] for o in train.outputs if o.output_type == "display_data" and "text/html" in o.data]
     assert len(html) == 1 and "jp-nbtrack-RunCard" in html[0] and runs[1].info.run_id in html[0]
     assert any("hi" in o.get("text", "") for o in train.outputs if o.output_type == "stream")
+    assert runs[1].data.tags["nbtrack.stdout_bytes"] == "3"
+    # In the live kernel the buttons follow the card as their own widget output
+    assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in train.outputs)
 
 
 def test_a_cell_fitting_two_models_gives_one_run_with_a_nested_child(tmp_path: Path) -> None:
