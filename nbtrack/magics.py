@@ -48,6 +48,13 @@ def _truncate(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def _unquote(text: str) -> str:
+    """Drop one pair of matching quotes (IPython's argument splitter keeps them)."""
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        return text[1:-1]
+    return text
+
+
 def _parse_tags(values: list[str], usage: str) -> dict[str, str]:
     tags = {}
     for item in values:
@@ -177,7 +184,9 @@ class TrackMagics(Magics):
             args = parse_argstring(self.track, line)
         except UsageError as err:
             raise UsageError(f"{err}\n{usage}") from None
-        user_tags = _parse_tags(args.tag, usage)
+        user_tags = _parse_tags([_unquote(t) for t in args.tag], usage)
+        run_name = _unquote(args.run_name) if args.run_name else None
+        experiment = _unquote(args.experiment) if args.experiment else None
         shell: Any = self.shell
         outer = shell.displayhook.exec_result  # the ExecutionResult of this cell (None outside a cell)
         info = getattr(outer, "info", None) or self.state.current
@@ -199,7 +208,7 @@ class TrackMagics(Magics):
                 "or use %%track --nested to log this cell as its child."
             )
         client = fluent._get_client()  # the fluent API's client: same store, no second lookup per cell
-        experiment_id = self._experiment_id(client, args.experiment) if args.experiment else None
+        experiment_id = self._experiment_id(client, experiment) if experiment else None
         nb_path = notebook_path(shell)
         warnings = self.state.warnings(count, cell_id, raw_cell, nb_path)
         tags = {
@@ -211,7 +220,7 @@ class TrackMagics(Magics):
         }
         if cell_id:
             tags["nbtrack.cell_id"] = cell_id
-        run = nbtrack.start_run(run_name=args.run_name, experiment_id=experiment_id, nested=args.nested, tags=tags)
+        run = nbtrack.start_run(run_name=run_name, experiment_id=experiment_id, nested=args.nested, tags=tags)
         run_id = run.info.run_id
         base_id = parent.info.run_id if parent is not None else None
         status = RunStatus.FAILED

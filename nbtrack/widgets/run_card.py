@@ -40,6 +40,7 @@ class LoggedModel:
     run_id: str
     run_name: str
     artifact_path: str
+    estimator: str = ""
 
     @property
     def uri(self) -> str:
@@ -76,7 +77,7 @@ def _find_models(client: TrackingClient, run: Run) -> list[LoggedModel]:
     except Exception:
         return []
     return [
-        LoggedModel(run.info.run_id, run.info.run_name, folder.name)
+        LoggedModel(run.info.run_id, run.info.run_name, folder.name, run.data.tags.get("estimator_name", ""))
         for folder in folders
         if any((folder / name).exists() for name in _MODEL_FILES)
     ]
@@ -182,6 +183,7 @@ class RunCard:
         if self.children:
             rows = "".join(
                 f"<li>{_e(c.info.run_name)} ({_e(c.info.status)}"
+                + (f", {_e(c.data.tags['estimator_name'])}" if c.data.tags.get("estimator_name") else "")
                 + (
                     ", " + _e(", ".join(f"{k}={_fmt_number(v)}" for k, v in sorted(c.data.metrics.items())[:4]))
                     if c.data.metrics
@@ -192,7 +194,9 @@ class RunCard:
             )
             parts.append(f"<div><b>Child runs</b><ul style='margin:2px 0'>{rows}</ul></div>")
         if self.models:
-            items = "".join(f"<li><code>{_e(m.uri)}</code></li>" for m in self.models)
+            items = "".join(
+                f"<li>{_e(m.estimator) + ' ' if m.estimator else ''}<code>{_e(m.uri)}</code></li>" for m in self.models
+            )
             parts.append(f"<div><b>Model</b><ul style='margin:2px 0'>{items}</ul></div>")
         if self.fingerprints:
             items = "".join(
@@ -216,7 +220,7 @@ class RunCard:
         if data.params:
             lines.append("params: " + ", ".join(f"{k}={v}" for k, v in sorted(data.params.items())[:MAX_ITEMS]))
         lines.extend(f"child run: {c.info.run_name} ({c.info.status})" for c in self.children[:MAX_ITEMS])
-        lines.extend(f"model: {m.uri}" for m in self.models)
+        lines.extend(f"model: {m.estimator + ' ' if m.estimator else ''}{m.uri}" for m in self.models)
         lines.extend(f"data: {name} {digest}" for name, digest, _ in self.fingerprints)
         lines.extend(f"warning: {w}" for w in self.warnings)
         return "\n".join(lines)

@@ -259,3 +259,15 @@ def test_a_failure_of_the_card_is_a_warning_not_a_failed_cell(
     assert "could not show the run card: OSError: disk gone" in caplog.text
     (only,) = runs()
     assert only.info.status == "FINISHED"
+
+
+def test_quoted_run_name_experiment_and_tag_lose_their_quotes(ip: Any) -> None:
+    run(ip, """%%track "<img src=x onerror=alert(1)>" -e 'my experiment' -t "note=two words" --quiet\nx = 1""")
+    (only,) = runs()
+    assert only.info.run_name == "<img src=x onerror=alert(1)>"
+    assert nbtrack.get_experiment(only.info.experiment_id).name == "my experiment"
+    assert only.data.tags["note"] == "two words"
+    from nbtrack.widgets.run_card import RunCard
+
+    page = RunCard(only.info.run_id).to_html()
+    assert "<img" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
