@@ -283,7 +283,7 @@ class RunCard:
             if show is None:
                 self._say("The comparison view (nbtrack.show) is not available in this installation.")
                 return
-            view = show(experiment=self.experiment_name)
+            view = show(experiment=self.experiment_name, client=self.client)
             out = getattr(self, "output", None)
             if out is not None:
                 out.append_display_data(view)
