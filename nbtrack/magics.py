@@ -9,15 +9,13 @@ warnings, and then shows a :class:`~nbtrack.widgets.run_card.RunCard`.
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 import os
 import shlex
-import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from typing import Any, cast
 
 from IPython.core import magic_arguments as _ma
@@ -26,6 +24,7 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
 import nbtrack
 from nbtrack import _cell
+from nbtrack._autolog_scope import AutologScope
 from nbtrack._notebook_state import NotebookState, notebook_path
 from nbtrack.entities import RunStatus, RunTag
 from nbtrack.errors import NbtrackError
@@ -41,6 +40,15 @@ _line_magic: Callable[..., _Decorator] = line_magic
 
 logger = logging.getLogger("nbtrack")
 SOURCE_TAG_LIMIT = 8000
+_RUN_COLUMNS = (
+    "run_id",
+    "tags.mlflow.runName",
+    "status",
+    "start_time",
+    "end_time",
+    "tags.nbtrack.execution_count",
+    "tags.nbtrack.state",
+)
 _SUBCOMMANDS = "runs [-e NAME] [-n N] | show RUN_ID | experiment NAME | store PATH"
 
 
@@ -65,75 +73,6 @@ def _parse_tags(values: list[str], usage: str) -> dict[str, str]:
     return tags
 
 
-class _Autolog:
-    """Turns scikit-learn autolog on for ``%%track`` cells only.
-
-    The first cell that may fit a model (scikit-learn imported, or named in the
-    cell) enables ``nbtrack.sklearn.autolog(silent=True)`` unless autolog is on
-    already; from then on cells without ``%%track`` run inside
-    ``autolog_suspended()``, so only tracked cells log. If the user calls
-    ``autolog(...)`` themselves, their configuration replaces the magic's and
-    plain cells log again, as they asked. ``--no-autolog`` runs the cell inside
-    ``autolog_suspended()``.
-    """
-
-    def __init__(self) -> None:
-        self._owned: Any = None  # the autolog configuration this magic switched on, if any
-        self._suspension: Any = None
-        self._missing = False
-
-    def _module(self) -> Any:
-        if self._missing:
-            return None
-        try:
-            module = importlib.import_module("nbtrack.sklearn")
-        except ImportError:
-            self._missing = True  # not installed with scikit-learn support; don't search again every cell
-            return None
-        return module if hasattr(module, "autolog") else None
-
-    @staticmethod
-    def _config() -> Any:
-        """The active autolog configuration object (``None`` when autolog is off)."""
-        state = getattr(sys.modules.get("nbtrack.autolog._state"), "state", None)
-        return getattr(state, "config", None)
-
-    def scope(self, enabled: bool, source: str) -> Any:
-        """The context manager to run a tracked cell in."""
-        if not enabled:
-            module = sys.modules.get("nbtrack.sklearn")
-            suspended = getattr(module, "autolog_suspended", None)
-            return suspended() if suspended is not None else nullcontext()
-        if self._owned is not None and self._config() is not self._owned:
-            self._owned = None  # the user called autolog() since: their settings rule from now on
-        if self._owned is None and ("sklearn" in sys.modules or "sklearn" in source):
-            module = self._module()
-            if module is not None and self._config() is None:
-                module.autolog(silent=True)
-                self._owned = self._config()
-        return nullcontext()
-
-    def pre_run_cell(self, info: Any) -> None:
-        """Suspend the magic's autolog in cells without ``%%track``."""
-        if self._owned is None or self._suspension is not None:
-            return
-        if self._config() is not self._owned:
-            self._owned = None
-            return
-        if (getattr(info, "raw_cell", "") or "").lstrip().startswith("%%track"):
-            return
-        suspended = getattr(sys.modules.get("nbtrack.sklearn"), "autolog_suspended", None)
-        if suspended is not None:
-            self._suspension = suspended()
-            self._suspension.__enter__()
-
-    def post_run_cell(self, result: Any) -> None:
-        """End the suspension started in :meth:`pre_run_cell`."""
-        suspension, self._suspension = self._suspension, None
-        if suspension is not None:
-            suspension.__exit__(None, None, None)
-
-
 @magics_class
 class TrackMagics(Magics):
     """``%%track`` and ``%nbtrack``; see the module docstring."""
@@ -141,7 +80,7 @@ class TrackMagics(Magics):
     def __init__(self, shell: Any) -> None:
         super().__init__(shell)
         self.state = NotebookState(shell)
-        self.autolog = _Autolog()
+        self.autolog = AutologScope()
 
     def register_events(self) -> None:
         """Listen to the shell's cell events (cell ids, execution order, autolog scope)."""
@@ -357,7 +296,11 @@ def _runs_frame(words: list[str], usage: str) -> Any:
         else:
             raise UsageError(f"%nbtrack runs takes [-e NAME] [-n N] (N a positive integer), got {word!r}.\n{usage}")
     names = [experiment] if experiment else None
-    return nbtrack.search_runs(experiment_names=names, max_results=limit)
+    frame = nbtrack.search_runs(experiment_names=names, max_results=limit)
+    # A compact view: the run, its outcome, metrics and params (tags such as the cell source stay out).
+    keep = [c for c in _RUN_COLUMNS if c in frame.columns]
+    keep += [c for c in frame.columns if c.startswith(("metrics.", "params."))]
+    return frame[keep]
 
 
 def _detached_result() -> Any:

@@ -18,6 +18,7 @@ def test_runs_lists_recent_runs_of_the_active_or_named_experiment(ip: Any) -> No
     ip.run_cell("%%track other -e elsewhere --quiet\nx = 9", store_history=True)
     frame = ip.run_line_magic("nbtrack", "runs -n 2")
     assert list(frame["tags.mlflow.runName"]) == ["run2", "run1"]
+    assert "tags.nbtrack.cell_source" not in frame.columns and "run_id" in frame.columns
     frame = ip.run_line_magic("nbtrack", "runs -e elsewhere")
     assert list(frame["tags.mlflow.runName"]) == ["other"]
 
