@@ -133,7 +133,8 @@ class TrackMagics(Magics):
         cell_id = getattr(info, "cell_id", None) or None
         raw_cell = getattr(info, "raw_cell", None)
         # The body exactly as typed in the notebook (IPython hands the magic a newline-terminated copy).
-        source = raw_cell.split("\n", 1)[1] if raw_cell and "\n" in raw_cell else cell
+        typed = raw_cell is not None and raw_cell.lstrip().startswith("%%track") and "\n" in raw_cell
+        source = raw_cell.split("\n", 1)[1] if typed and raw_cell is not None else cell
         if raw_cell is None:
             raw_cell = f"%%track {line}\n{cell}"
 
@@ -166,9 +167,10 @@ class TrackMagics(Magics):
         error: BaseException | None = None
         others = True
         try:
-            folder = client.store.artifact_dir(run_id)
-            (folder / "cell.py").write_text(source, encoding="utf-8")
-            (folder / "session_history.py").write_text(self.state.history_text(count), encoding="utf-8")
+            with _own_errors("save the cell's source and the session history"):
+                folder = client.store.artifact_dir(run_id)
+                (folder / "cell.py").write_text(source, encoding="utf-8")
+                (folder / "session_history.py").write_text(self.state.history_text(count), encoding="utf-8")
             before = _cell.snapshot(shell.user_ns)
             counter = _cell.StreamCounter(shell)
             result = outer if outer is not None else _detached_result()

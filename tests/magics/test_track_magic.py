@@ -271,3 +271,14 @@ def test_quoted_run_name_experiment_and_tag_lose_their_quotes(ip: Any) -> None:
 
     page = RunCard(only.info.run_id).to_html()
     assert "<img" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
+
+
+def test_magic_called_from_code_records_its_own_body_and_reraises(ip: Any) -> None:
+    # Called from a plain cell's code, the body is the magic's argument, and errors reach the caller
+    run(ip, "get_ipython().run_cell_magic('track', '--quiet', 'inner = 5')")
+    (only,) = runs()
+    assert only.data.tags["nbtrack.cell_source"] == "inner = 5"
+    assert ip.user_ns["inner"] == 5
+    with pytest.raises(ZeroDivisionError):
+        ip.run_cell_magic("track", "--quiet", "1 / 0")
+    assert {r.info.status for r in runs()} == {"FINISHED", "FAILED"}
