@@ -1,0 +1,166 @@
+"""Helpers shared by the widgets: escaping, formatting, metric direction, errors, figures, static HTML."""
+
+from __future__ import annotations
+
+import html
+import math
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+LOWER_IS_BETTER = ("loss", "error", "mse", "mae", "rmse", "log_loss", "logloss", "mape", "err")
+
+
+def esc(value: Any) -> str:
+    """Return ``value`` as text that HTML shows literally (quotes included)."""
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def lower_is_better(metric: str) -> bool:
+    """Guess a metric's direction from its name: losses and errors are better when lower.
+
+    Parameters
+    ----------
+    metric : str
+        The metric key, e.g. ``"val_loss"`` or ``"accuracy"``.
+
+    Returns
+    -------
+    bool
+        ``True`` for names containing loss, error, mse, mae, rmse, log_loss and the like.
+    """
+    name = metric.lower()
+    return any(word in name for word in LOWER_IS_BETTER)
+
+
+def fmt_value(value: Any) -> str:
+    """Format a cell value compactly (floats to 4 significant digits, NaN/inf spelled out)."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "NaN"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return f"{value:.4g}"
+    return str(value)
+
+
+def fmt_delta(value: float) -> str:
+    """Format a difference with its sign (``+0.012``)."""
+    if math.isnan(value):
+        return "NaN"
+    return f"{value:+.3g}"
+
+
+def fmt_time(ms: int | None) -> str:
+    """Format a millisecond timestamp as local ``YYYY-MM-DD HH:MM:SS``."""
+    if not ms:
+        return ""
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ms / 1000))
+
+
+def fmt_duration(seconds: float | None) -> str:
+    """Format a duration in seconds as ``1.2s``, ``3m 04s`` or ``2h 05m``."""
+    if seconds is None:
+        return ""
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, sec = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m {sec:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m"
+
+
+def html_table(headers: Sequence[str], rows: Iterable[Sequence[str]], css_class: str) -> str:
+    """Build an HTML table; ``headers`` and cells must already be escaped HTML."""
+    head = "".join(f"<th>{h}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(row) + "</tr>" for row in rows)
+    return f'<table class="{css_class}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def error_output() -> Any:
+    """An ``Output`` widget that collects errors raised in callbacks."""
+    import ipywidgets as w
+
+    return w.Output(layout=w.Layout(max_height="12em", overflow="auto"))
+
+
+def guarded(out: Any, fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a callback so that any exception is shown in ``out`` instead of vanishing."""
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with out:
+            return fn(*args, **kwargs)
+
+    wrapper.__name__ = getattr(fn, "__name__", "callback")
+    return wrapper
+
+
+class FigureHost:
+    """Holds a plotly figure and the widget that shows it.
+
+    With ``anywidget`` installed this is a ``go.FigureWidget`` updated in place; otherwise a plain
+    ``go.Figure`` shown in an ``Output`` (rendered by JupyterLab's plotly MIME renderer).
+    """
+
+    def __init__(self, height: int = 380) -> None:
+        import ipywidgets as w
+        import plotly.graph_objects as go
+
+        self.height = height
+        self.figure: Any
+        try:
+            self.figure = go.FigureWidget(layout={"height": height})
+            self.widget: Any = self.figure
+            self.live = True
+        except ImportError:  # plotly's FigureWidget needs anywidget
+            self.figure = go.Figure(layout={"height": height})
+            self.widget = w.Output()
+            self.live = False
+
+    def show(self, traces: list[dict[str, Any]], layout: dict[str, Any]) -> None:
+        """Replace the figure's traces and layout."""
+        import plotly.graph_objects as go
+
+        layout = {"height": self.height, "margin": {"l": 50, "r": 20, "t": 40, "b": 40}, **layout}
+        if self.live:
+            with self.figure.batch_update():
+                self.figure.data = ()
+                self.figure.layout = layout
+                if traces:
+                    self.figure.add_traces(traces)
+            return
+        from IPython.display import display
+
+        self.figure = go.Figure(data=traces, layout=layout)
+        self.widget.clear_output(wait=True)
+        with self.widget:
+            display(self.figure)  # type: ignore[no-untyped-call]
+
+    def to_html(self) -> str:
+        """The figure as self-contained HTML (plotly.js loaded by the page that includes it)."""
+        import plotly.io as pio
+
+        return str(pio.to_html(self.figure, include_plotlyjs=False, full_html=False))
+
+
+def plotly_js_tag() -> str:
+    """A ``<script>`` holding plotly.js itself, so static HTML works offline."""
+    from plotly.offline import get_plotlyjs
+
+    return f'<script type="text/javascript">{get_plotlyjs()}</script>'
+
+
+class StaticHtmlMixin:
+    """Adds ``text/html`` to a widget's MIME bundle so saved and exported notebooks show it."""
+
+    def to_html(self) -> str:  # pragma: no cover - overridden
+        """Return the widget's static HTML form."""
+        raise NotImplementedError
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        bundle: dict[str, Any] = dict(super()._repr_mimebundle_(**kwargs) or {})  # type: ignore[misc]
+        bundle["text/html"] = self.to_html()
+        return bundle

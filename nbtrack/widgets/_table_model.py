@@ -1,0 +1,231 @@
+"""The runs table without any widget: columns, sorting, grouping, best values, deltas, one page of HTML."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from nbtrack.widgets._common import esc, fmt_delta, fmt_duration, fmt_time, fmt_value, lower_is_better
+from nbtrack.widgets._source import RunRow
+
+BASE_COLUMNS = ("status", "name", "start_time", "duration")
+_MISSING = object()
+
+
+def cell_value(row: RunRow, column: str) -> Any:
+    """The raw value of a column for a row (``None`` when the run lacks it)."""
+    if column.startswith("metrics."):
+        return row.metrics.get(column[8:])
+    if column.startswith("params."):
+        return row.params.get(column[7:])
+    if column == "name":
+        return row.name
+    if column == "status":
+        return row.status
+    if column == "start_time":
+        return row.start_time
+    if column == "duration":
+        return row.duration
+    if column == "run_id":
+        return row.run_id
+    raise KeyError(column)
+
+
+def _sort_key(value: Any) -> tuple[int, Any]:
+    # Missing and NaN sort last, numbers before text; params that look like numbers compare as numbers.
+    if value is None:
+        return (3, 0)
+    if isinstance(value, int | float):
+        return (2, 0) if isinstance(value, float) and math.isnan(value) else (0, value)
+    try:
+        return (0, float(value))
+    except (TypeError, ValueError):
+        return (1, str(value))
+
+
+@dataclass
+class TableView:
+    """The state of the runs table and everything derived from it."""
+
+    sort_column: str = "start_time"
+    descending: bool = True
+    diff_only: bool = False
+    baseline: str | None = None
+    directions: dict[str, bool] = field(default_factory=dict)  # metric -> lower is better
+    rows: list[RunRow] = field(default_factory=list)
+    metric_keys: list[str] = field(default_factory=list)
+    param_keys: list[str] = field(default_factory=list)
+    best: dict[str, float] = field(default_factory=dict)
+    depth: dict[str, int] = field(default_factory=dict)
+
+    def lower_better(self, metric: str) -> bool:
+        """Whether lower values of ``metric`` are better (user choice, else guessed from the name)."""
+        choice = self.directions.get(metric)
+        return lower_is_better(metric) if choice is None else choice
+
+    @property
+    def columns(self) -> list[str]:
+        """Shown columns: the fixed ones, then ``metrics.*`` and ``params.*``."""
+        return [
+            *BASE_COLUMNS,
+            *(f"metrics.{k}" for k in self.metric_keys),
+            *(f"params.{k}" for k in self.param_keys),
+        ]
+
+    def all_columns(self, rows: Iterable[RunRow]) -> list[str]:
+        """Every column any of ``rows`` has, whatever the diff-only toggle."""
+        metrics: set[str] = set()
+        params: set[str] = set()
+        for row in rows:
+            metrics.update(row.metrics)
+            params.update(row.params)
+        return [*BASE_COLUMNS, *(f"metrics.{k}" for k in sorted(metrics)), *(f"params.{k}" for k in sorted(params))]
+
+    def build(self, rows: list[RunRow]) -> None:
+        """Recompute columns, order, grouping and best values for these (already filtered) rows."""
+        metrics: set[str] = set()
+        param_values: dict[str, set[Any]] = {}
+        for row in rows:
+            metrics.update(row.metrics)
+            for key, value in row.params.items():
+                param_values.setdefault(key, set()).add(value)
+        keys = sorted(param_values)
+        if self.diff_only:
+            n = len(rows)
+            # a param differs when two runs have different values, or some runs lack it
+            keys = [k for k in keys if len(param_values[k]) > 1 or sum(k in r.params for r in rows) < n]
+        self.metric_keys = sorted(metrics)
+        self.param_keys = keys
+        self.best = self._best(rows)
+        self.rows = self._grouped(self._sorted(rows))
+
+    def _best(self, rows: list[RunRow]) -> dict[str, float]:
+        best: dict[str, float] = {}
+        for key in self.metric_keys:
+            values = [v for r in rows if (v := r.metrics.get(key)) is not None and not math.isnan(v)]
+            if values:
+                best[key] = min(values) if self.lower_better(key) else max(values)
+        return best
+
+    def _sorted(self, rows: list[RunRow]) -> list[RunRow]:
+        column = self.sort_column
+        try:
+            keyed = [(_sort_key(cell_value(r, column)), r) for r in rows]
+        except KeyError:
+            return list(rows)
+        present = [kr for kr in keyed if kr[0][0] < 2]
+        absent = [kr for kr in keyed if kr[0][0] >= 2]
+        present.sort(key=lambda kr: kr[0], reverse=self.descending)
+        return [r for _, r in present] + [r for _, r in absent]
+
+    def _grouped(self, rows: list[RunRow]) -> list[RunRow]:
+        """Put each child right under its parent (when the parent is shown), keeping the sort order."""
+        ids = {r.run_id for r in rows}
+        children: dict[str, list[RunRow]] = {}
+        for row in rows:
+            if row.parent_id and row.parent_id in ids and row.parent_id != row.run_id:
+                children.setdefault(row.parent_id, []).append(row)
+        if not children:
+            self.depth = {}
+            return rows
+        out: list[RunRow] = []
+        depth: dict[str, int] = {}
+        seen: set[str] = set()
+
+        def emit(row: RunRow, level: int) -> None:
+            if row.run_id in seen:
+                return
+            seen.add(row.run_id)
+            out.append(row)
+            depth[row.run_id] = level
+            for child in children.get(row.run_id, ()):
+                emit(child, level + 1)
+
+        for row in rows:
+            if not (row.parent_id and row.parent_id in ids):
+                emit(row, 0)
+        for row in rows:  # cycles or orphans: show them anyway
+            emit(row, 0)
+        self.depth = depth
+        return out
+
+    # -- values shown ------------------------------------------------------
+    def delta(self, row: RunRow, metric: str, baseline: RunRow | None) -> float | None:
+        """``row``'s metric minus the baseline's, or ``None``."""
+        if baseline is None or row.run_id == baseline.run_id:
+            return None
+        a = row.metrics.get(metric)
+        b = baseline.metrics.get(metric)
+        if a is None or b is None:
+            return None
+        return a - b
+
+    def is_best(self, row: RunRow, metric: str) -> bool:
+        """Whether ``row`` holds the best value of ``metric`` among the shown runs."""
+        value = row.metrics.get(metric)
+        return value is not None and self.best.get(metric) == value
+
+    def cell_text(self, row: RunRow, column: str) -> str:
+        """A cell as plain text (not escaped)."""
+        if column == "start_time":
+            return fmt_time(row.start_time)
+        if column == "duration":
+            return fmt_duration(row.duration)
+        return fmt_value(cell_value(row, column))
+
+    def page_html(self, start: int, stop: int, baseline: RunRow | None, selected: set[str]) -> str:
+        """One page of rows as an HTML table (every user-named value escaped)."""
+        columns = self.columns
+        head = []
+        for c in columns:
+            arrow = (" ▼" if self.descending else " ▲") if c == self.sort_column else ""
+            label = esc(c) + arrow
+            if c.startswith("metrics."):
+                label += " ↓" if self.lower_better(c[8:]) else " ↑"
+            head.append(f"<th>{label}</th>")
+        body = []
+        for row in self.rows[start:stop]:
+            classes = []
+            if row.run_id in selected:
+                classes.append("nbtrack-selected")
+            if baseline is not None and row.run_id == baseline.run_id:
+                classes.append("nbtrack-baseline")
+            cells = []
+            for c in columns:
+                text = esc(self.cell_text(row, c))
+                style = ""
+                if c == "name":
+                    level = self.depth.get(row.run_id, 0)
+                    if level:
+                        text = "&nbsp;&nbsp;" * level + "↳ " + text
+                    if baseline is not None and row.run_id == baseline.run_id:
+                        text += " <em>(baseline)</em>"
+                elif c.startswith("metrics."):
+                    key = c[8:]
+                    d = self.delta(row, key, baseline)
+                    if d is not None:
+                        text += f' <span class="nbtrack-delta">({esc(fmt_delta(d))})</span>'
+                    if self.is_best(row, key):
+                        style = ' class="nbtrack-best" style="font-weight:bold;background:#c8f0c8"'
+                cells.append(f"<td{style}>{text}</td>")
+            cls = f' class="{" ".join(classes)}"' if classes else ""
+            body.append(f"<tr{cls}>{''.join(cells)}</tr>")
+        return (
+            '<table class="jp-nbtrack-RunsTable" style="border-collapse:collapse;font-size:12px">'
+            f"<thead><tr>{''.join(head)}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+        )
+
+    def records(self, baseline: RunRow | None) -> list[dict[str, Any]]:
+        """The shown rows as dicts (raw values; ``Δ metrics.*`` columns when a baseline is set)."""
+        out = []
+        for row in self.rows:
+            rec: dict[str, Any] = {"run_id": row.run_id}
+            for c in self.columns:
+                rec[c] = cell_value(row, c)
+            if baseline is not None:
+                for key in self.metric_keys:
+                    rec[f"Δ metrics.{key}"] = self.delta(row, key, baseline)
+            out.append(rec)
+        return out

@@ -1,0 +1,412 @@
+"""Plotly charts of selected runs: metric histories, final values, parallel coordinates, param vs metric.
+
+Each chart draws at most ``max_runs`` runs (a note says so); legends and hover texts carry
+run names escaped, so a name with markup shows as text.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import ipywidgets as w
+
+from nbtrack.errors import InvalidParameter
+from nbtrack.tracking.client import TrackingClient
+from nbtrack.widgets._common import FigureHost, StaticHtmlMixin, error_output, esc, guarded, plotly_js_tag
+from nbtrack.widgets._live import StorePoller
+from nbtrack.widgets._source import RunRow, RunSource, resolve_experiments
+
+DEFAULT_MAX_RUNS = 10
+X_AXES = ("step", "wall time", "relative time")
+
+
+def ema(values: Sequence[float], weight: float) -> list[float]:
+    """Exponential moving average with TensorBoard's debiasing (``weight`` in [0, 1))."""
+    if weight <= 0:
+        return list(values)
+    out: list[float] = []
+    last = 0.0
+    n = 0
+    for v in values:
+        if math.isnan(v) or math.isinf(v):
+            out.append(v)
+            continue
+        last = last * weight + (1 - weight) * v
+        n += 1
+        out.append(last / (1 - weight**n))
+    return out
+
+
+class _RunChart(StaticHtmlMixin, w.VBox):  # type: ignore[misc]
+    """Shared plumbing: the run source, the chosen runs, the note, live refresh, errors."""
+
+    def __init__(
+        self,
+        run_ids: Sequence[str] | None,
+        experiment: Any,
+        client: TrackingClient | None,
+        source: RunSource | None,
+        max_runs: int,
+        live: bool,
+    ) -> None:
+        super().__init__()
+        if not isinstance(max_runs, int) or max_runs < 1:
+            raise InvalidParameter(f"max_runs must be a positive integer, got {max_runs!r}.")
+        if source is None:
+            client = client or TrackingClient()
+            source = RunSource(client, resolve_experiments(client, experiment))
+        self.source = source
+        self.max_runs = max_runs
+        self.run_ids: list[str] = list(run_ids or [])
+        self.out = error_output()
+        self.note = w.HTML()
+        self.poller = StorePoller(
+            source.version, guarded(self.out, self._on_store_change), lambda: self.comm is not None
+        )
+        self._live = live
+        self._quiet = False
+
+    def _choose(self, control: Any, options: list[str], wanted: str | None) -> str | None:
+        """Set a dropdown's options and value without triggering a redraw; return the value."""
+        want = control.value or wanted
+        pick = want if want in options else (options[0] if options else None)
+        self._quiet = True
+        try:
+            if list(control.options) != options:
+                control.options = options
+            if control.value != pick:
+                control.value = pick
+        finally:
+            self._quiet = False
+        return pick
+
+    def _redraw_on_change(self, _: Any) -> None:
+        if not self._quiet:
+            self.redraw()
+
+    def _start(self) -> None:
+        if self._live:
+            self.poller.start()
+
+    def _on_store_change(self) -> None:
+        self.source.reload()
+        self.redraw()
+
+    def set_runs(self, run_ids: Sequence[str]) -> None:
+        """Chart these runs (the first ``max_runs`` of them)."""
+        self.run_ids = list(run_ids)
+        self.redraw()
+
+    def chosen(self) -> list[RunRow]:
+        """The runs drawn: the selected ones, else the newest; at most ``max_runs``."""
+        if self.run_ids:
+            rows = [r for r in (self.source.get(i) for i in self.run_ids) if r is not None]
+            why = "selected"
+        else:
+            rows = self.source.rows()
+            why = "newest (select runs in the table to choose)"
+        shown = rows[: self.max_runs]
+        if len(rows) > len(shown):
+            self.note.value = f"<i>Showing {len(shown)} of {len(rows)} {why} runs.</i>"
+        elif not rows:
+            self.note.value = "<i>No runs to chart.</i>"
+        else:
+            self.note.value = f"<i>{len(shown)} {why} runs.</i>" if not self.run_ids else ""
+        return shown
+
+    def redraw(self) -> None:  # pragma: no cover - overridden
+        """Draw the chart again from the current runs."""
+        raise NotImplementedError
+
+    def _hosts(self) -> list[FigureHost]:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def to_html(self) -> str:
+        """The charts as static HTML with plotly.js inline (works offline)."""
+        return plotly_js_tag() + self.figures_html()
+
+    def figures_html(self) -> str:
+        """The charts' HTML without plotly.js (a page that already loaded it)."""
+        return str(self.note.value) + "".join(h.to_html() for h in self._hosts())
+
+    def close(self) -> None:
+        """Close the widget and stop its live refresh."""
+        self.poller.stop()
+        super().close()
+
+
+def _metric_keys(rows: Sequence[RunRow]) -> list[str]:
+    keys: set[str] = set()
+    for r in rows:
+        keys.update(r.metrics)
+    return sorted(keys)
+
+
+class MetricsChart(_RunChart):
+    """History of one metric per run (lines) and its final value per run (bars).
+
+    Parameters
+    ----------
+    run_ids : list of str, optional
+        Runs to draw; the newest ones when empty.
+    metric : str, optional
+        Metric to draw; the first one the runs have by default.
+    experiment, client, source, max_runs, live
+        As for :class:`~nbtrack.widgets.RunsTable`.
+    """
+
+    def __init__(
+        self,
+        run_ids: Sequence[str] | None = None,
+        metric: str | None = None,
+        *,
+        experiment: Any = None,
+        client: TrackingClient | None = None,
+        source: RunSource | None = None,
+        max_runs: int = DEFAULT_MAX_RUNS,
+        live: bool = True,
+    ) -> None:
+        super().__init__(run_ids, experiment, client, source, max_runs, live)
+        self.metric = w.Dropdown(description="metric", layout=w.Layout(width="260px"))
+        self.x_axis = w.ToggleButtons(options=list(X_AXES), value="step", style={"button_width": "90px"})
+        self.log_y = w.Checkbox(value=False, description="log y", indent=False)
+        self.smoothing = w.FloatSlider(value=0.0, min=0.0, max=0.99, step=0.01, description="smoothing")
+        self.history = FigureHost(380)
+        self.bars = FigureHost(300)
+        self._wanted_metric = metric
+        for control in (self.metric, self.x_axis, self.log_y, self.smoothing):
+            control.observe(guarded(self.out, self._redraw_on_change), "value")
+        self.children = [
+            w.HBox([self.metric, self.x_axis, self.log_y, self.smoothing]),
+            self.note,
+            self.history.widget,
+            self.bars.widget,
+            self.out,
+        ]
+        self.add_class("jp-nbtrack-MetricsChart")
+        self.redraw()
+        self._start()
+
+    def _hosts(self) -> list[FigureHost]:
+        return [self.history, self.bars]
+
+    def redraw(self) -> None:
+        """Draw the histories and final values of the chosen runs."""
+        rows = self.chosen()
+        key = self._choose(self.metric, _metric_keys(rows), self._wanted_metric)
+        mode = self.x_axis.value
+        smooth = float(self.smoothing.value)
+        traces: list[dict[str, Any]] = []
+        names: list[str] = []
+        finals: list[float] = []
+        for row in rows:
+            if key is None or key not in row.metrics:
+                continue
+            history = self.source.histories(row.run_id).get(key, [])
+            if not history:
+                continue
+            name = esc(row.name)
+            if mode == "step":
+                xs: list[Any] = [m.step for m in history]
+            elif mode == "wall time":
+                import datetime as dt
+
+                xs = [dt.datetime.fromtimestamp(m.timestamp / 1000) for m in history]
+            else:
+                t0 = history[0].timestamp
+                xs = [(m.timestamp - t0) / 1000 for m in history]
+            ys = [m.value for m in history]
+            traces.append(
+                {
+                    "type": "scattergl" if len(ys) > 2000 else "scatter",
+                    "mode": "lines+markers" if len(ys) < 30 else "lines",
+                    "x": xs,
+                    "y": ema(ys, smooth),
+                    "name": name,
+                    "hovertemplate": f"{name}<br>%{{x}}: %{{y:.4g}}<extra></extra>",
+                }
+            )
+            names.append(name)
+            finals.append(row.metrics[key])
+        title = esc(key) if key else ""
+        xlabel = {"step": "step", "wall time": "time", "relative time": "seconds since first point"}[mode]
+        self.history.show(
+            traces,
+            {
+                "title": {"text": f"{title} history"},
+                "xaxis": {"title": {"text": xlabel}},
+                "yaxis": {"type": "log" if self.log_y.value else "linear", "title": {"text": title}},
+                "legend": {"title": {"text": "run"}},
+            },
+        )
+        self.bars.show(
+            [
+                {
+                    "type": "bar",
+                    "x": names,
+                    "y": finals,
+                    "hovertemplate": "%{x}: %{y:.4g}<extra></extra>",
+                }
+            ]
+            if names
+            else [],
+            {"title": {"text": f"final {title}"}, "yaxis": {"type": "log" if self.log_y.value else "linear"}},
+        )
+
+
+def _numeric(values: Sequence[str | None]) -> list[float] | None:
+    out = []
+    for v in values:
+        if v is None:
+            out.append(math.nan)
+            continue
+        try:
+            out.append(float(v))
+        except ValueError:
+            return None
+    return out
+
+
+def _dimension(label: str, values: Sequence[str | None]) -> dict[str, Any]:
+    nums = _numeric(values)
+    if nums is not None:
+        return {"label": esc(label), "values": nums}
+    cats = sorted({v for v in values if v is not None})
+    index = {c: i for i, c in enumerate(cats)}
+    return {
+        "label": esc(label),
+        "values": [index.get(v, math.nan) if v is not None else math.nan for v in values],
+        "tickvals": list(range(len(cats))),
+        "ticktext": [esc(c) for c in cats],
+    }
+
+
+class ParallelCoordinates(_RunChart):
+    """Params of the chosen runs → one metric, as parallel coordinates coloured by the metric.
+
+    Parameters
+    ----------
+    run_ids, metric, experiment, client, source, live
+        As for :class:`MetricsChart`.
+    max_runs : int
+        At most this many runs (default 200: this chart stays readable with many lines).
+    """
+
+    def __init__(
+        self,
+        run_ids: Sequence[str] | None = None,
+        metric: str | None = None,
+        *,
+        experiment: Any = None,
+        client: TrackingClient | None = None,
+        source: RunSource | None = None,
+        max_runs: int = 200,
+        live: bool = True,
+    ) -> None:
+        super().__init__(run_ids, experiment, client, source, max_runs, live)
+        self.metric = w.Dropdown(description="metric", layout=w.Layout(width="260px"))
+        self._wanted_metric = metric
+        self.plot = FigureHost(400)
+        self.metric.observe(guarded(self.out, self._redraw_on_change), "value")
+        self.children = [self.metric, self.note, self.plot.widget, self.out]
+        self.add_class("jp-nbtrack-ParallelCoordinates")
+        self.redraw()
+        self._start()
+
+    def _hosts(self) -> list[FigureHost]:
+        return [self.plot]
+
+    def redraw(self) -> None:
+        """Draw the chosen runs' params against the chosen metric."""
+        rows = self.chosen()
+        key = self._choose(self.metric, _metric_keys(rows), self._wanted_metric)
+        rows = [r for r in rows if key is not None and key in r.metrics]
+        params = sorted({p for r in rows for p in r.params})
+        dims = [_dimension(p, [r.params.get(p) for r in rows]) for p in params]
+        traces: list[dict[str, Any]] = []
+        if key is not None and rows:
+            values = [r.metrics[key] for r in rows]
+            dims.append({"label": esc(key), "values": values})
+            traces.append(
+                {
+                    "type": "parcoords",
+                    "line": {"color": values, "colorscale": "Viridis", "showscale": True},
+                    "dimensions": dims,
+                }
+            )
+        self.plot.show(traces, {"title": {"text": f"params → {esc(key) if key else ''}"}})
+
+
+class ParamScatter(_RunChart):
+    """One param against one metric, a point per run (hover shows the run name).
+
+    Parameters
+    ----------
+    run_ids, experiment, client, source, live
+        As for :class:`MetricsChart`.
+    param, metric : str, optional
+        Axes; the first param and metric by default.
+    max_runs : int
+        At most this many runs (default 1000).
+    """
+
+    def __init__(
+        self,
+        run_ids: Sequence[str] | None = None,
+        param: str | None = None,
+        metric: str | None = None,
+        *,
+        experiment: Any = None,
+        client: TrackingClient | None = None,
+        source: RunSource | None = None,
+        max_runs: int = 1000,
+        live: bool = True,
+    ) -> None:
+        super().__init__(run_ids, experiment, client, source, max_runs, live)
+        self.param = w.Dropdown(description="param", layout=w.Layout(width="260px"))
+        self.metric = w.Dropdown(description="metric", layout=w.Layout(width="260px"))
+        self._wanted = (param, metric)
+        self.plot = FigureHost(360)
+        for control in (self.param, self.metric):
+            control.observe(guarded(self.out, self._redraw_on_change), "value")
+        self.children = [w.HBox([self.param, self.metric]), self.note, self.plot.widget, self.out]
+        self.add_class("jp-nbtrack-ParamScatter")
+        self.redraw()
+        self._start()
+
+    def _hosts(self) -> list[FigureHost]:
+        return [self.plot]
+
+    def redraw(self) -> None:
+        """Draw the chosen param against the chosen metric."""
+        rows = self.chosen()
+        p = self._choose(self.param, sorted({p for r in rows for p in r.params}), self._wanted[0])
+        m = self._choose(self.metric, _metric_keys(rows), self._wanted[1])
+        rows = [r for r in rows if p is not None and m is not None and p in r.params and m in r.metrics]
+        p, m = p or "", m or ""
+        xs_raw = [r.params[p] for r in rows]
+        nums = _numeric(xs_raw)
+        traces = []
+        if rows:
+            names = [esc(r.name) for r in rows]
+            traces.append(
+                {
+                    "type": "scatter",
+                    "mode": "markers",
+                    "x": nums if nums is not None else [esc(x) for x in xs_raw],
+                    "y": [r.metrics[m] for r in rows],
+                    "text": names,
+                    "hovertemplate": "%{text}<br>%{x}: %{y:.4g}<extra></extra>",
+                    "marker": {"size": 9},
+                }
+            )
+        self.plot.show(
+            traces,
+            {
+                "title": {"text": f"{esc(m or '')} vs {esc(p or '')}"},
+                "xaxis": {"title": {"text": esc(p or "")}},
+                "yaxis": {"title": {"text": esc(m or "")}},
+            },
+        )

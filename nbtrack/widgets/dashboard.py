@@ -1,0 +1,107 @@
+"""``Dashboard``: the runs table, the charts of the selected runs and the model registry, in tabs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ipywidgets as w
+
+from nbtrack.tracking.client import TrackingClient
+from nbtrack.widgets._common import StaticHtmlMixin, error_output, guarded, plotly_js_tag
+from nbtrack.widgets._live import StorePoller
+from nbtrack.widgets._source import RunSource, resolve_experiments
+from nbtrack.widgets.charts import MetricsChart, ParallelCoordinates, ParamScatter
+from nbtrack.widgets.runs_table import RunsTable
+
+TAB_TITLES = ("Runs", "Charts", "Models")
+
+
+class Dashboard(StaticHtmlMixin, w.Tab):  # type: ignore[misc]
+    """Tabs Runs | Charts | Models over one store; selecting rows in the table drives the charts.
+
+    Parameters
+    ----------
+    experiment : str, Experiment or list, optional
+        Experiments to show (names or ids); all active ones by default.
+    client : TrackingClient, optional
+        Defaults to a client on the current tracking URI.
+    live : bool
+        Refresh every panel when the store changes.
+    """
+
+    def __init__(self, experiment: Any = None, *, client: TrackingClient | None = None, live: bool = True) -> None:
+        super().__init__()
+        self.client = client or TrackingClient()
+        self.source = RunSource(self.client, resolve_experiments(self.client, experiment))
+        self.out = error_output()
+        # one poller for the whole dashboard: the panels share the source
+        self.table = RunsTable(source=self.source, live=False)
+        self.metrics_chart = MetricsChart(source=self.source, live=False)
+        self.parallel = ParallelCoordinates(source=self.source, live=False)
+        self.scatter = ParamScatter(source=self.source, live=False)
+        from nbtrack.widgets.models_panel import ModelRegistryPanel
+
+        self.models = ModelRegistryPanel(client=self.client, live=False)
+        self.charts = w.VBox([self.metrics_chart, self.parallel, self.scatter])
+        self.table.observe(guarded(self.out, self._on_selection), "selected_run_ids")
+        self.children = [w.VBox([self.table, self.out]), self.charts, self.models]
+        for i, title in enumerate(TAB_TITLES):
+            self.set_title(i, title)
+        self.add_class("jp-nbtrack-Dashboard")
+        self.poller = StorePoller(self.source.version, guarded(self.out, self.refresh), lambda: self.comm is not None)
+        if live:
+            self.poller.start()
+
+    def _on_selection(self, change: dict[str, Any]) -> None:
+        ids = list(change["new"])
+        for chart in (self.metrics_chart, self.parallel, self.scatter):
+            chart.set_runs(ids)
+
+    def refresh(self) -> None:
+        """Re-read the store and redraw every panel."""
+        self.table.refresh()  # reloads the shared source
+        for chart in (self.metrics_chart, self.parallel, self.scatter):
+            chart.redraw()
+        self.models.refresh()
+
+    def to_html(self) -> str:
+        """Static HTML of all three panels (plotly.js inline once, so it works offline)."""
+        return (
+            '<div class="jp-nbtrack-Dashboard">'
+            f"<h3>Runs</h3>{self.table.to_html()}"
+            f"<h3>Charts</h3>{plotly_js_tag()}"
+            f"{self.metrics_chart.figures_html()}{self.parallel.figures_html()}{self.scatter.figures_html()}"
+            f"<h3>Models</h3>{self.models.to_html()}</div>"
+        )
+
+    def close(self) -> None:
+        """Close the dashboard and every panel; live refresh stops."""
+        self.poller.stop()
+        for child in (self.table, self.metrics_chart, self.parallel, self.scatter, self.models):
+            child.close()
+        super().close()
+
+
+def show(experiment: Any = None, *, client: TrackingClient | None = None, live: bool = True) -> Dashboard:
+    """Show runs, charts and registered models in tabs under the cell.
+
+    Parameters
+    ----------
+    experiment : str, Experiment or list, optional
+        Experiments to show (names or ids); all active ones by default.
+    client : TrackingClient, optional
+        Defaults to a client on the current tracking URI.
+    live : bool
+        Refresh when the store changes (other cells, other kernels).
+
+    Returns
+    -------
+    Dashboard
+        The widget (displayed when it is a cell's last value).
+
+    Raises
+    ------
+    NotFound
+        ``experiment`` names no experiment.
+    """
+    return Dashboard(experiment, client=client, live=live)
