@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from nbtrack.widgets._common import esc, fmt_delta, fmt_duration, fmt_time, fmt_value, lower_is_better
 from nbtrack.widgets._source import RunRow
 
 BASE_COLUMNS = ("status", "name", "start_time", "duration")
-_MISSING = object()
 
 
 def cell_value(row: RunRow, column: str) -> Any:
@@ -38,7 +36,7 @@ def _sort_key(value: Any) -> tuple[int, Any]:
     if value is None:
         return (3, 0)
     if isinstance(value, int | float):
-        return (2, 0) if isinstance(value, float) and math.isnan(value) else (0, value)
+        return (2, 0) if isinstance(value, float) and value != value else (0, value)
     try:
         return (0, float(value))
     except (TypeError, ValueError):
@@ -58,6 +56,7 @@ class TableView:
     metric_keys: list[str] = field(default_factory=list)
     param_keys: list[str] = field(default_factory=list)
     best: dict[str, float] = field(default_factory=dict)
+    all_params: list[str] = field(default_factory=list)
     depth: dict[str, int] = field(default_factory=dict)
 
     def lower_better(self, metric: str) -> bool:
@@ -74,28 +73,31 @@ class TableView:
             *(f"params.{k}" for k in self.param_keys),
         ]
 
-    def all_columns(self, rows: Iterable[RunRow]) -> list[str]:
-        """Every column any of ``rows`` has, whatever the diff-only toggle."""
-        metrics: set[str] = set()
-        params: set[str] = set()
-        for row in rows:
-            metrics.update(row.metrics)
-            params.update(row.params)
-        return [*BASE_COLUMNS, *(f"metrics.{k}" for k in sorted(metrics)), *(f"params.{k}" for k in sorted(params))]
+    def all_columns(self) -> list[str]:
+        """Every column the shown runs have, whatever the diff-only toggle."""
+        return [*BASE_COLUMNS, *(f"metrics.{k}" for k in self.metric_keys), *(f"params.{k}" for k in self.all_params)]
 
     def build(self, rows: list[RunRow]) -> None:
         """Recompute columns, order, grouping and best values for these (already filtered) rows."""
         metrics: set[str] = set()
         param_values: dict[str, set[Any]] = {}
+        param_count: dict[str, int] = {}
         for row in rows:
             metrics.update(row.metrics)
             for key, value in row.params.items():
-                param_values.setdefault(key, set()).add(value)
-        keys = sorted(param_values)
+                seen = param_values.get(key)
+                if seen is None:
+                    param_values[key] = {value}
+                    param_count[key] = 1
+                else:
+                    seen.add(value)
+                    param_count[key] += 1
+        self.all_params = sorted(param_values)
+        keys = self.all_params
         if self.diff_only:
             n = len(rows)
             # a param differs when two runs have different values, or some runs lack it
-            keys = [k for k in keys if len(param_values[k]) > 1 or sum(k in r.params for r in rows) < n]
+            keys = [k for k in keys if len(param_values[k]) > 1 or param_count[k] < n]
         self.metric_keys = sorted(metrics)
         self.param_keys = keys
         self.best = self._best(rows)
@@ -104,21 +106,31 @@ class TableView:
     def _best(self, rows: list[RunRow]) -> dict[str, float]:
         best: dict[str, float] = {}
         for key in self.metric_keys:
-            values = [v for r in rows if (v := r.metrics.get(key)) is not None and not math.isnan(v)]
+            # v == v drops NaN
+            values = [v for r in rows if (v := r.metrics.get(key)) is not None and v == v]
             if values:
                 best[key] = min(values) if self.lower_better(key) else max(values)
         return best
 
     def _sorted(self, rows: list[RunRow]) -> list[RunRow]:
         column = self.sort_column
-        try:
-            keyed = [(_sort_key(cell_value(r, column)), r) for r in rows]
-        except KeyError:
-            return list(rows)
-        present = [kr for kr in keyed if kr[0][0] < 2]
-        absent = [kr for kr in keyed if kr[0][0] >= 2]
-        present.sort(key=lambda kr: kr[0], reverse=self.descending)
-        return [r for _, r in present] + [r for _, r in absent]
+        if column.startswith("metrics."):
+            key = column[8:]
+            present = [(v, r) for r in rows if (v := r.metrics.get(key)) is not None and v == v]
+        elif column == "start_time":
+            present = [(r.start_time, r) for r in rows]
+        else:
+            try:
+                keyed = [(_sort_key(cell_value(r, column)), r) for r in rows]
+            except KeyError:
+                return list(rows)
+            present = [kr for kr in keyed if kr[0][0] < 2]
+        present.sort(key=itemgetter(0), reverse=self.descending)
+        ordered = [r for _, r in present]
+        if len(ordered) < len(rows):
+            ids = {id(r) for r in ordered}
+            ordered.extend(r for r in rows if id(r) not in ids)
+        return ordered
 
     def _grouped(self, rows: list[RunRow]) -> list[RunRow]:
         """Put each child right under its parent (when the parent is shown), keeping the sort order."""

@@ -48,6 +48,8 @@ class Dashboard(StaticHtmlMixin, w.Tab):  # type: ignore[misc]
         for i, title in enumerate(TAB_TITLES):
             self.set_title(i, title)
         self.add_class("jp-nbtrack-Dashboard")
+        self._charts_stale = self._models_stale = False
+        self.observe(guarded(self.out, self._on_tab), "selected_index")
         self.poller = StorePoller(self.source.version, guarded(self.out, self.refresh), lambda: self.comm is not None)
         if live:
             self.poller.start()
@@ -56,16 +58,37 @@ class Dashboard(StaticHtmlMixin, w.Tab):  # type: ignore[misc]
         ids = list(change["new"])
         for chart in (self.metrics_chart, self.parallel, self.scatter):
             chart.set_runs(ids)
+        self._charts_stale = False
 
-    def refresh(self) -> None:
-        """Re-read the store and redraw every panel."""
-        self.table.refresh()  # reloads the shared source
+    def _on_tab(self, change: dict[str, Any]) -> None:
+        if change["new"] == 1 and self._charts_stale:
+            self._redraw_charts()
+        if change["new"] == 2 and self._models_stale:
+            self._models_stale = False
+            self.models.refresh()
+
+    def _redraw_charts(self) -> None:
+        self._charts_stale = False
         for chart in (self.metrics_chart, self.parallel, self.scatter):
             chart.redraw()
-        self.models.refresh()
+
+    def refresh(self) -> None:
+        """Re-read the store and redraw the visible panel (the others redraw when their tab is opened)."""
+        self.table.refresh()  # reloads the shared source
+        self._charts_stale = self._models_stale = True
+        if self.selected_index == 1:
+            self._redraw_charts()
+        elif self.selected_index == 2:
+            self._models_stale = False
+            self.models.refresh()
 
     def to_html(self) -> str:
         """Static HTML of all three panels (plotly.js inline once, so it works offline)."""
+        if self._charts_stale:
+            self._redraw_charts()
+        if self._models_stale:
+            self._models_stale = False
+            self.models.refresh()
         return (
             '<div class="jp-nbtrack-Dashboard">'
             f"<h3>Runs</h3>{self.table.to_html()}"

@@ -154,7 +154,7 @@ class RunsTable(StaticHtmlMixin, w.VBox):  # type: ignore[misc]
     def _sync_controls(self) -> None:
         self._syncing = True
         try:
-            columns = self.view.all_columns(self.view.rows) if self.view.rows else list(self.view.columns)
+            columns = self.view.all_columns()
             if self.view.sort_column not in columns:
                 columns.append(self.view.sort_column)
             if list(self.sort_by.options) != columns:
