@@ -92,8 +92,10 @@ def main() -> None:
         builds.append(secs)
         if _ < 2:
             d.close()
-    print(f"dashboard over {len(d.table.view.rows)} runs: median {statistics.median(builds) * 1000:.0f} ms "
-          f"(runs {', '.join(f'{b * 1000:.0f}' for b in builds)} ms; target 1000 ms)")
+    print(
+        f"dashboard over {len(d.table.view.rows)} runs: median {statistics.median(builds) * 1000:.0f} ms "
+        f"(runs {', '.join(f'{b * 1000:.0f}' for b in builds)} ms; target 1000 ms)"
+    )
 
     # refresh after one new run, as the live poll does
     refreshes = []
@@ -103,8 +105,10 @@ def main() -> None:
             nbtrack.log_param("C", "3.0")
         secs, _ = timed(lambda: d.poller.poll())
         refreshes.append(secs)
-    print(f"refresh after one new run: median {statistics.median(refreshes) * 1000:.1f} ms "
-          f"(runs {', '.join(f'{r * 1000:.0f}' for r in refreshes)} ms; target 100 ms)")
+    print(
+        f"refresh after one new run: median {statistics.median(refreshes) * 1000:.1f} ms "
+        f"(runs {', '.join(f'{r * 1000:.0f}' for r in refreshes)} ms; target 100 ms)"
+    )
     d.close()
 
     # metric chart: 50 runs x 1000 steps
@@ -123,8 +127,10 @@ def main() -> None:
         secs, chart = timed(lambda: MetricsChart(ids, "loss", client=hclient, max_runs=50, live=False))
         charts.append(secs)
         chart.close()
-    print(f"metric chart 50 runs x 1000 steps: median {statistics.median(charts) * 1000:.0f} ms "
-          f"(runs {', '.join(f'{c * 1000:.0f}' for c in charts)} ms; target 1000 ms)")
+    print(
+        f"metric chart 50 runs x 1000 steps: median {statistics.median(charts) * 1000:.0f} ms "
+        f"(runs {', '.join(f'{c * 1000:.0f}' for c in charts)} ms; target 1000 ms)"
+    )
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import contextlib
 import html
 import math
 import time
+import traceback
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -88,12 +89,30 @@ def error_output() -> Any:
     return w.Output(layout=w.Layout(max_height="12em", overflow="auto"))
 
 
+def show_error(out: Any, err: BaseException) -> None:
+    """Append an error to an ``Output`` widget (a short message for nbtrack errors, else the traceback)."""
+    from nbtrack.errors import NbtrackError
+
+    if isinstance(err, NbtrackError):
+        lines = [f"{type(err).__name__}: {err}"]
+    else:
+        lines = [line.rstrip("\n") for line in traceback.format_exception(err)]
+    entry = {"output_type": "error", "ename": type(err).__name__, "evalue": str(err), "traceback": lines}
+    out.outputs = (*out.outputs, entry)
+
+
 def guarded(out: Any, fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Wrap a callback so that any exception is shown in ``out`` instead of vanishing."""
+    """Wrap a callback so that any exception is shown in ``out`` instead of vanishing.
+
+    ``Output``'s own capture works only inside a kernel; this works everywhere.
+    """
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        with out:
+        try:
             return fn(*args, **kwargs)
+        except Exception as err:
+            show_error(out, err)
+            return None
 
     wrapper.__name__ = getattr(fn, "__name__", "callback")
     return wrapper

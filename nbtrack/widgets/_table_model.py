@@ -114,6 +114,7 @@ class TableView:
 
     def _sorted(self, rows: list[RunRow]) -> list[RunRow]:
         column = self.sort_column
+        present: list[tuple[Any, RunRow]]
         if column.startswith("metrics."):
             key = column[8:]
             present = [(v, r) for r in rows if (v := r.metrics.get(key)) is not None and v == v]

@@ -1,0 +1,116 @@
+"""Dashboard: tabs, selection driving the charts, static HTML, live refresh, closing, import boundaries."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import textwrap
+
+import nbtrack
+from nbtrack.widgets import Dashboard
+from tests.widgets.conftest import XSS, XSS_ESCAPED
+
+
+def test_show_returns_dashboard_with_three_tabs(runs: dict[str, str]) -> None:
+    dash = nbtrack.show(live=False)
+    assert isinstance(dash, Dashboard)
+    assert [dash.get_title(i) for i in range(3)] == ["Runs", "Charts", "Models"]
+    assert len(dash.table.view.rows) == 5
+
+
+def test_selecting_rows_changes_chart_traces(runs: dict[str, str]) -> None:
+    dash = nbtrack.show(live=False)
+    before = [t.name for t in dash.metrics_chart.history.figure.data]
+    assert len(before) == 5
+    dash.table.select([runs["rf"], runs["gb"]])
+    assert [t.name for t in dash.metrics_chart.history.figure.data] == ["rf", "gb"]
+    assert len(dash.parallel.plot.figure.data[0].dimensions[-1].values) == 2
+    assert len(dash.scatter.plot.figure.data[0].x) == 2
+
+
+def test_static_html_has_table_and_charts_escaped(runs: dict[str, str]) -> None:
+    dash = nbtrack.show(live=False)
+    bundle = dash._repr_mimebundle_()
+    html = bundle["text/html"]
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert XSS_ESCAPED in html and XSS not in html
+    assert "jp-nbtrack-RunsTable" in html and "Plotly.newPlot" in html
+
+
+def test_live_refresh_picks_up_run_from_another_process(runs: dict[str, str]) -> None:
+    dash = Dashboard(live=False)
+    assert len(dash.table.view.rows) == 5
+    assert dash.poller.poll() is False  # nothing changed yet
+    code = textwrap.dedent(
+        """
+        import nbtrack
+        with nbtrack.start_run(run_name="from-another-process"):
+            nbtrack.log_metric("accuracy", 0.99)
+        """
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+    assert dash.poller.poll() is True
+    assert "from-another-process" in [r.name for r in dash.table.view.rows]
+    assert "from-another-process" in dash.table.table_html.value
+    assert "from-another-process" not in [t.name for t in dash.metrics_chart.history.figure.data]
+    dash.selected_index = 1  # charts redraw when their tab is shown; with no selection, the newest runs
+    assert dash.metrics_chart.history.figure.data[0].name == "from-another-process"
+    dash.table.sort("metrics.accuracy")
+    new_id = dash.table.view.rows[0].run_id
+    dash.table.select([new_id])
+    assert [t.name for t in dash.metrics_chart.history.figure.data] == ["from-another-process"]
+
+
+def test_live_task_runs_on_event_loop_and_stops_when_closed(runs: dict[str, str]) -> None:
+    async def scenario() -> tuple[bool, bool, bool, int]:
+        dash = Dashboard(live=False)
+        dash.poller.min_interval = dash.poller.interval = 0.01
+        started = dash.poller.start()
+        with nbtrack.start_run(run_name="while-open"):
+            pass
+        for _ in range(200):  # the task refreshes on its own
+            await asyncio.sleep(0.01)
+            if "while-open" in dash.table.table_html.value:
+                break
+        seen = "while-open" in dash.table.table_html.value
+        dash.close()
+        await asyncio.sleep(0.05)
+        polls = dash.poller.polls
+        with nbtrack.start_run(run_name="after-close"):
+            pass
+        await asyncio.sleep(0.1)
+        return started, seen, dash.poller.running, dash.poller.polls - polls
+
+    started, seen, running, polls_after_close = asyncio.run(scenario())
+    assert started and seen
+    assert not running and polls_after_close == 0
+
+
+def test_closed_widget_poll_does_nothing(runs: dict[str, str]) -> None:
+    dash = Dashboard(live=False)
+    dash.close()
+    with nbtrack.start_run(run_name="late"):
+        pass
+    assert dash.poller.poll() is False and dash.poller.stopped
+
+
+def test_callback_errors_land_in_output(runs: dict[str, str]) -> None:
+    dash = Dashboard(live=False)
+
+    def broken(_: object) -> None:
+        raise RuntimeError("boom in a callback")
+
+    from nbtrack.widgets._common import guarded
+
+    button = dash.table.clear_baseline
+    button.on_click(guarded(dash.table.out, broken))
+    button.click()
+    assert any("boom in a callback" in str(o) for o in dash.table.out.outputs)
+
+
+def test_widgets_import_no_magics_or_autolog() -> None:
+    code = "import sys, nbtrack.widgets; print(sorted(m for m in sys.modules if m.startswith('nbtrack.')))"
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    for banned in ("nbtrack.magics", "nbtrack.sklearn", "nbtrack.autolog"):
+        assert f"'{banned}'" not in out
