@@ -99,17 +99,10 @@ class ModelRegistryPanel(StaticHtmlMixin, w.VBox):  # type: ignore[misc]
         if live:
             self.poller.start()
 
-    @property
-    def _registry(self) -> Any:
-        return self.client
-
     # -- reading -------------------------------------------------------------
     def refresh(self) -> None:
         """Re-read the registry and redraw."""
-        if not hasattr(self.client, "search_registered_models"):
-            self.versions_html.value = "<i>The model registry is not available in this version.</i>"
-            return
-        names = [m.name for m in self._registry.search_registered_models()]
+        names = [m.name for m in self.client.search_registered_models()]
         current = self.model.value or self._wanted
         pick = current if current in names else (names[0] if names else None)
         self._quiet = True
@@ -131,13 +124,12 @@ class ModelRegistryPanel(StaticHtmlMixin, w.VBox):  # type: ignore[misc]
         name = self.model.value
         if not name:
             return []
-        quoted = name.replace("'", "\\'")
-        found = self._registry.search_model_versions(f"name = '{quoted}'")
+        found = [v for v in self.client.search_model_versions() if v.name == name]
         return sorted(found, key=lambda v: int(v.version) if str(v.version).isdigit() else 0, reverse=True)
 
     def events(self) -> list[Any]:
         """The open model's audit trail (oldest first)."""
-        return list(self._registry.get_model_version_events(self.model.value)) if self.model.value else []
+        return list(self.client.get_model_version_events(self.model.value)) if self.model.value else []
 
     def _load_model(self) -> None:
         versions = self.versions()
@@ -199,8 +191,7 @@ class ModelRegistryPanel(StaticHtmlMixin, w.VBox):  # type: ignore[misc]
     def _selected(self) -> ModelVersion:
         if not self.model.value or self.version.value is None:
             raise InvalidParameter("Choose a model and a version first.")
-        mv: ModelVersion = self._registry.get_model_version(self.model.value, self.version.value)
-        return mv
+        return self.client.get_model_version(self.model.value, self.version.value)
 
     def _show_code(self) -> None:
         if self._quiet or not self.model.value or self.version.value is None:
@@ -217,7 +208,7 @@ class ModelRegistryPanel(StaticHtmlMixin, w.VBox):  # type: ignore[misc]
         extra = " and archive the current Production version(s)" if archive else ""
         self._ask(
             f"Move <b>{esc(name)}</b> v{esc(version)} from {esc(mv.current_stage)} to <b>{esc(stage)}</b>{extra}?",
-            lambda: self._registry.transition_model_version_stage(
+            lambda: self.client.transition_model_version_stage(
                 name, version, stage, archive_existing_versions=archive
             ),
         )
@@ -231,7 +222,7 @@ class ModelRegistryPanel(StaticHtmlMixin, w.VBox):  # type: ignore[misc]
         name, version = mv.name, mv.version
         self._ask(
             f"Point alias <b>@{esc(alias)}</b> of <b>{esc(name)}</b> at v{esc(version)}?",
-            lambda: self._registry.set_registered_model_alias(name, alias, version),
+            lambda: self.client.set_registered_model_alias(name, alias, version),
         )
 
     def _ask(self, question: str, action: Callable[[], Any]) -> None:

@@ -7,7 +7,6 @@ import pytest
 import nbtrack
 
 XSS = "<img src=x onerror=alert(1)>"
-XSS_ESCAPED = "&lt;img src=x onerror=alert(1)&gt;"
 
 
 @pytest.fixture

@@ -9,7 +9,9 @@ import pytest
 import nbtrack
 from nbtrack.widgets import MetricsChart, ParallelCoordinates, ParamScatter
 from nbtrack.widgets.charts import ema
-from tests.widgets.conftest import XSS, XSS_ESCAPED
+
+XSS = "<img src=x onerror=alert(1)>"
+XSS_ESCAPED = "&lt;img src=x onerror=alert(1)&gt;"
 
 
 def test_history_has_one_trace_per_selected_run_named_after_it(runs: dict[str, str]) -> None:

@@ -9,7 +9,9 @@ import textwrap
 
 import nbtrack
 from nbtrack.widgets import Dashboard
-from tests.widgets.conftest import XSS, XSS_ESCAPED
+
+XSS = "<img src=x onerror=alert(1)>"
+XSS_ESCAPED = "&lt;img src=x onerror=alert(1)&gt;"
 
 
 def test_show_returns_dashboard_with_three_tabs(runs: dict[str, str]) -> None:

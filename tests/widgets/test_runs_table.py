@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import nbtrack
 from nbtrack.widgets import RunsTable
-from tests.widgets.conftest import XSS, XSS_ESCAPED
+
+XSS = "<img src=x onerror=alert(1)>"
+XSS_ESCAPED = "&lt;img src=x onerror=alert(1)&gt;"
 
 
 def names(table: RunsTable) -> list[str]:
