@@ -42,6 +42,12 @@ def _kernel_loop() -> asyncio.AbstractEventLoop | None:
     return None
 
 
+def widget_alive(widget: Any) -> bool:
+    """Whether a widget is still open: not closed in Python, its comm not closed by the front end."""
+    comm = getattr(widget, "comm", None)
+    return comm is not None and not getattr(comm, "_closed", False)
+
+
 class StorePoller:
     """Calls ``on_change`` when the store's version token changes, while ``alive()`` holds.
 

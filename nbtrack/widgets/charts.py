@@ -15,7 +15,7 @@ import ipywidgets as w
 from nbtrack.errors import InvalidParameter
 from nbtrack.tracking.client import TrackingClient
 from nbtrack.widgets._common import FigureHost, StaticHtmlMixin, error_output, esc, guarded, plotly_js_tag
-from nbtrack.widgets._live import StorePoller
+from nbtrack.widgets._live import StorePoller, widget_alive
 from nbtrack.widgets._source import RunRow, RunSource, resolve_experiments
 
 DEFAULT_MAX_RUNS = 10
@@ -62,9 +62,7 @@ class _RunChart(StaticHtmlMixin, w.VBox):  # type: ignore[misc]
         self.run_ids: list[str] = list(run_ids or [])
         self.out = error_output()
         self.note = w.HTML()
-        self.poller = StorePoller(
-            source.version, guarded(self.out, self._on_store_change), lambda: self.comm is not None
-        )
+        self.poller = StorePoller(source.version, guarded(self.out, self._on_store_change), lambda: widget_alive(self))
         self._live = live
         self._quiet = False
 

@@ -8,7 +8,7 @@ import ipywidgets as w
 
 from nbtrack.tracking.client import TrackingClient
 from nbtrack.widgets._common import StaticHtmlMixin, error_output, guarded, plotly_js_tag
-from nbtrack.widgets._live import StorePoller
+from nbtrack.widgets._live import StorePoller, widget_alive
 from nbtrack.widgets._source import RunSource, resolve_experiments
 from nbtrack.widgets.charts import MetricsChart, ParallelCoordinates, ParamScatter
 from nbtrack.widgets.runs_table import RunsTable
@@ -50,7 +50,7 @@ class Dashboard(StaticHtmlMixin, w.Tab):  # type: ignore[misc]
         self.add_class("jp-nbtrack-Dashboard")
         self._charts_stale = self._models_stale = False
         self.observe(guarded(self.out, self._on_tab), "selected_index")
-        self.poller = StorePoller(self.source.version, guarded(self.out, self.refresh), lambda: self.comm is not None)
+        self.poller = StorePoller(self.source.version, guarded(self.out, self.refresh), lambda: widget_alive(self))
         if live:
             self.poller.start()
 

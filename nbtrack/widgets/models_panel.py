@@ -15,7 +15,7 @@ from nbtrack.entities import ModelVersion, ModelVersionStage
 from nbtrack.errors import InvalidParameter, NbtrackError
 from nbtrack.tracking.client import TrackingClient
 from nbtrack.widgets._common import StaticHtmlMixin, error_output, esc, fmt_time, fmt_value, guarded, html_table
-from nbtrack.widgets._live import StorePoller
+from nbtrack.widgets._live import StorePoller, widget_alive
 
 KEY_METRICS = 4
 
@@ -94,7 +94,7 @@ class ModelRegistryPanel(StaticHtmlMixin, w.VBox):  # type: ignore[misc]
         self._wanted = model
         self.refresh()
         self.poller = StorePoller(
-            self.client.store.version, guarded(self.out, self.refresh), lambda: self.comm is not None
+            self.client.store.version, guarded(self.out, self.refresh), lambda: widget_alive(self)
         )
         if live:
             self.poller.start()
@@ -208,9 +208,7 @@ class ModelRegistryPanel(StaticHtmlMixin, w.VBox):  # type: ignore[misc]
         extra = " and archive the current Production version(s)" if archive else ""
         self._ask(
             f"Move <b>{esc(name)}</b> v{esc(version)} from {esc(mv.current_stage)} to <b>{esc(stage)}</b>{extra}?",
-            lambda: self.client.transition_model_version_stage(
-                name, version, stage, archive_existing_versions=archive
-            ),
+            lambda: self.client.transition_model_version_stage(name, version, stage, archive_existing_versions=archive),
         )
 
     def request_alias(self, alias: str) -> None:

@@ -22,7 +22,7 @@ import traitlets
 from nbtrack.errors import NbtrackError
 from nbtrack.tracking.client import TrackingClient
 from nbtrack.widgets._common import StaticHtmlMixin, error_output, esc, guarded
-from nbtrack.widgets._live import StorePoller
+from nbtrack.widgets._live import StorePoller, widget_alive
 from nbtrack.widgets._source import RunRow, RunSource, resolve_experiments
 from nbtrack.widgets._table_model import TableView
 
@@ -122,7 +122,7 @@ class RunsTable(StaticHtmlMixin, w.VBox):  # type: ignore[misc]
         self.add_class("jp-nbtrack-RunsTable")
         self._syncing = False
         self.rebuild()
-        self.poller = StorePoller(source.version, guarded(self.out, self.refresh), lambda: self.comm is not None)
+        self.poller = StorePoller(source.version, guarded(self.out, self.refresh), lambda: widget_alive(self))
         if live:
             self.poller.start()
 

@@ -116,3 +116,23 @@ def test_widgets_import_no_magics_or_autolog() -> None:
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
     for banned in ("nbtrack.magics", "nbtrack.sklearn", "nbtrack.autolog"):
         assert f"'{banned}'" not in out
+
+
+def test_closed_comm_from_front_end_stops_polling(runs: dict[str, str]) -> None:
+    dash = Dashboard(live=False)
+    dash.comm._closed = True  # what the kernel's comm manager does on a front-end comm_close
+    with nbtrack.start_run(run_name="late"):
+        pass
+    assert dash.poller.poll() is False and dash.poller.stopped
+
+
+def test_models_tab_lists_registered_models(runs: dict[str, str]) -> None:
+    with nbtrack.start_run(run_name="train") as run:
+        nbtrack.log_text("flavor: sklearn\n", "model/MLmodel")
+    dash = Dashboard(live=False)
+    assert dash.models.model.options == ()
+    nbtrack.register_model(f"runs:/{run.info.run_id}/model", "churn")
+    dash.poller.poll()
+    dash.selected_index = 2  # the Models tab refreshes when shown
+    assert dash.models.model.options == ("churn",)
+    assert "churn" in dash.to_html()
