@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from nbtrack.widgets.charts import MetricsChart, ParallelCoordinates, ParamScatter
+from nbtrack.widgets.charts import MetricsChart
 from nbtrack.widgets.dashboard import Dashboard, show
 from nbtrack.widgets.models_panel import ModelRegistryPanel
+from nbtrack.widgets.param_charts import ParallelCoordinates, ParamScatter
 from nbtrack.widgets.runs_table import RunsTable
 
 

@@ -10,7 +10,8 @@ from nbtrack.tracking.client import TrackingClient
 from nbtrack.widgets._common import StaticHtmlMixin, error_output, guarded, plotly_js_tag
 from nbtrack.widgets._live import StorePoller, widget_alive
 from nbtrack.widgets._source import RunSource, resolve_experiments
-from nbtrack.widgets.charts import MetricsChart, ParallelCoordinates, ParamScatter
+from nbtrack.widgets.charts import MetricsChart
+from nbtrack.widgets.param_charts import ParallelCoordinates, ParamScatter
 from nbtrack.widgets.runs_table import RunsTable
 
 TAB_TITLES = ("Runs", "Charts", "Models")
