@@ -10,6 +10,8 @@ import traceback
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+import orjson
+
 LOWER_IS_BETTER = ("loss", "error", "mse", "mae", "rmse", "log_loss", "logloss", "mape", "err")
 
 
@@ -151,11 +153,12 @@ class FigureHost:
                 self.figure.add_traces(traces)
         if self.live:
             return
-        from IPython.display import display
+        import plotly.io as pio
 
-        self.widget.clear_output(wait=True)
-        with self.widget:
-            display(self.figure)  # type: ignore[no-untyped-call]
+        # set the Output's content directly: no display machinery, same result in or out of a kernel
+        spec = orjson.loads(pio.to_json(self.figure, validate=False, engine="orjson"))
+        data = {"application/vnd.plotly.v1+json": spec, "text/plain": "<plotly figure>"}
+        self.widget.outputs = ({"output_type": "display_data", "data": data, "metadata": {}},)
 
     def to_html(self) -> str:
         """The figure as self-contained HTML (plotly.js loaded by the page that includes it)."""

@@ -71,6 +71,20 @@ class RunRow:
         )
 
 
+@dataclass
+class Delta:
+    """What a :meth:`RunSource.reload` found: ids of new, changed and removed runs."""
+
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+    @property
+    def only_added(self) -> bool:
+        """Whether runs were only added (the table can insert them instead of rebuilding)."""
+        return not self.changed and not self.removed
+
+
 def resolve_experiments(client: TrackingClient, experiment: Any) -> list[str]:
     """Turn ``experiment`` (None, id, name, Experiment or a list of them) into experiment ids.
 
@@ -136,25 +150,27 @@ class RunSource:
         """Whether the store changed since the last :meth:`reload`."""
         return bool(self.version() != self._version)
 
-    def reload(self) -> list[str]:
-        """Re-read the runs; return the ids of rows that are new or changed."""
+    def reload(self) -> Delta:
+        """Re-read the runs; rows of unchanged documents are kept, the others rebuilt."""
         self._version = self.version()
         docs = self.client.store.search_run_docs(self.experiment_ids)
         rows: dict[str, RunRow] = {}
-        changed: list[str] = []
+        delta = Delta()
+        old_rows = self._rows
         for doc in docs:
             run_id = doc["run_id"]
-            old = self._rows.get(run_id)
+            old = old_rows.get(run_id)
             seq = doc.get("_seq")
             if old is not None and seq is not None and old.seq == seq and old.status != RunStatus.RUNNING:
                 rows[run_id] = old
             else:
                 rows[run_id] = RunRow.from_doc(doc)
-                changed.append(run_id)
-        removed = set(self._rows) - set(rows)
+                (delta.added if old is None else delta.changed).append(run_id)
+        if len(rows) - len(delta.added) != len(old_rows):
+            delta.removed = [r for r in old_rows if r not in rows]
         self._rows = rows
         self._order = list(rows.values())
-        return changed + sorted(removed)
+        return delta
 
     def rows(self) -> list[RunRow]:
         """Every run, newest first."""

@@ -57,6 +57,10 @@ class TableView:
     param_keys: list[str] = field(default_factory=list)
     best: dict[str, float] = field(default_factory=dict)
     all_params: list[str] = field(default_factory=list)
+    _param_values: dict[str, set[Any]] = field(default_factory=dict)
+    _param_count: dict[str, int] = field(default_factory=dict)
+    _sort_keys: list[Any] = field(default_factory=list)
+    _built_for: tuple[Any, ...] = ()
     depth: dict[str, int] = field(default_factory=dict)
 
     def lower_better(self, metric: str) -> bool:
@@ -101,7 +105,59 @@ class TableView:
         self.metric_keys = sorted(metrics)
         self.param_keys = keys
         self.best = self._best(rows)
+        self._param_values, self._param_count = param_values, param_count
         self.rows = self._grouped(self._sorted(rows))
+        self._built_for = self._settings()
+
+    def _settings(self) -> tuple[Any, ...]:
+        return (self.sort_column, self.descending, self.diff_only, tuple(sorted(self.directions.items())))
+
+    def insert(self, new_rows: list[RunRow]) -> bool:
+        """Add runs to the built view without rebuilding it; ``False`` if a full :meth:`build` is needed."""
+        if self._built_for != self._settings() or self.depth or any(r.parent_id for r in new_rows):
+            return False
+        metrics = set(self.metric_keys)
+        for row in new_rows:
+            metrics.update(row.metrics)
+            for key, value in row.params.items():
+                self._param_values.setdefault(key, set()).add(value)
+                self._param_count[key] = self._param_count.get(key, 0) + 1
+            for key, number in row.metrics.items():
+                if number == number:  # not NaN
+                    best = self.best.get(key)
+                    lower = self.lower_better(key)
+                    if best is None or (number < best if lower else number > best):
+                        self.best[key] = number
+            self._insert_sorted(row)
+        self.metric_keys = sorted(metrics)
+        self.all_params = sorted(self._param_values)
+        n = len(self.rows)
+        self.param_keys = (
+            [k for k in self.all_params if len(self._param_values[k]) > 1 or self._param_count[k] < n]
+            if self.diff_only
+            else self.all_params
+        )
+        return True
+
+    def _insert_sorted(self, row: RunRow) -> None:
+        key = self._key_of(row)
+        keys = self._sort_keys
+        i = 0
+        if key is None:  # first of the runs without a value (they keep newest-first order)
+            n = len(keys)
+            while i < n and keys[i] is not None:
+                i += 1
+        else:
+            # first place whose key does not come before the new one (new runs go first among ties)
+            n = len(keys)
+            if self.descending:
+                while i < n and keys[i] is not None and keys[i] > key:
+                    i += 1
+            else:
+                while i < n and keys[i] is not None and keys[i] < key:
+                    i += 1
+        keys.insert(i, key)
+        self.rows.insert(i, row)
 
     def _best(self, rows: list[RunRow]) -> dict[str, float]:
         best: dict[str, float] = {}
@@ -112,6 +168,20 @@ class TableView:
                 best[key] = min(values) if self.lower_better(key) else max(values)
         return best
 
+    def _key_of(self, row: RunRow) -> Any:
+        """The sort key of a row, ``None`` when it has no value (such rows go last)."""
+        column = self.sort_column
+        if column.startswith("metrics."):
+            v = row.metrics.get(column[8:])
+            return v if v is not None and v == v else None
+        if column == "start_time":
+            return row.start_time
+        try:
+            k = _sort_key(cell_value(row, column))
+        except KeyError:
+            return None
+        return k if k[0] < 2 else None
+
     def _sorted(self, rows: list[RunRow]) -> list[RunRow]:
         column = self.sort_column
         present: list[tuple[Any, RunRow]]
@@ -121,16 +191,15 @@ class TableView:
         elif column == "start_time":
             present = [(r.start_time, r) for r in rows]
         else:
-            try:
-                keyed = [(_sort_key(cell_value(r, column)), r) for r in rows]
-            except KeyError:
-                return list(rows)
-            present = [kr for kr in keyed if kr[0][0] < 2]
+            present = [(k, r) for r in rows if (k := self._key_of(r)) is not None]
         present.sort(key=itemgetter(0), reverse=self.descending)
         ordered = [r for _, r in present]
+        self._sort_keys: list[Any] = [k for k, _ in present]
         if len(ordered) < len(rows):
             ids = {id(r) for r in ordered}
-            ordered.extend(r for r in rows if id(r) not in ids)
+            absent = [r for r in rows if id(r) not in ids]
+            ordered.extend(absent)
+            self._sort_keys.extend([None] * len(absent))
         return ordered
 
     def _grouped(self, rows: list[RunRow]) -> list[RunRow]:

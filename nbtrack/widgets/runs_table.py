@@ -141,14 +141,22 @@ class RunsTable(StaticHtmlMixin, w.VBox):  # type: ignore[misc]
         self.go_to_page(self.page)
 
     def refresh(self) -> None:
-        """Re-read the store (only changed runs are rebuilt) and redraw."""
-        self.source.reload()
+        """Re-read the store and redraw; new runs are inserted without rebuilding the table."""
+        delta = self.source.reload()
+        if not (delta.added or delta.changed or delta.removed):
+            return
         if self.filter_box.value.strip():
             self._apply_filter(self.filter_box.value)
-        known = {r.run_id for r in self.source.rows()}
-        kept = [r for r in self.selected_run_ids if r in known]
-        if kept != list(self.selected_run_ids):
-            self.selected_run_ids = kept
+        elif delta.only_added:
+            new = [row for i in delta.added if (row := self.source.get(i)) is not None]
+            if self.view.insert(new):
+                self._sync_controls()
+                self.go_to_page(self.page)
+                return
+        if delta.removed:
+            kept = [r for r in self.selected_run_ids if self.source.get(r) is not None]
+            if kept != list(self.selected_run_ids):
+                self.selected_run_ids = kept
         self.rebuild()
 
     def _sync_controls(self) -> None:

@@ -159,3 +159,36 @@ def test_unknown_experiment_raises_not_found() -> None:
 
     with pytest.raises(nbtrack.NotFound):
         RunsTable("no such experiment", live=False)
+
+
+def _add(name: str, metrics: dict[str, float], params: dict[str, object]) -> None:
+    with nbtrack.start_run(run_name=name):
+        nbtrack.log_metrics(metrics)
+        nbtrack.log_params(params)
+
+
+def test_refresh_inserting_new_runs_matches_a_fresh_table(runs: dict[str, str]) -> None:
+    for column, descending, diff in [
+        ("metrics.accuracy", True, False),
+        ("metrics.loss", False, True),
+        ("start_time", True, True),
+        ("params.C", False, False),
+        ("name", True, False),
+    ]:
+        table = RunsTable(live=False)
+        table.sort(column, descending)
+        table.diff_only.value = diff
+        _add(f"new-{column}", {"accuracy": 0.99, "loss": 0.01, "recall": 0.5}, {"C": 2, "kind": "svm", "seed": 0})
+        _add(f"partial-{column}", {"f1": 0.3}, {"extra": "x"})
+        full_builds: list[int] = []
+        build = table.view.build
+        table.view.build = lambda rows: (full_builds.append(1), build(rows))[1]  # type: ignore[method-assign]
+        assert table.poller.poll()
+        assert full_builds == []  # the new runs were inserted, not rebuilt
+        fresh = RunsTable(live=False)
+        fresh.sort(column, descending)
+        fresh.diff_only.value = diff
+        assert table.view.columns == fresh.view.columns
+        assert table.view.best == fresh.view.best
+        assert names(table) == names(fresh), column
+        assert table.table_html.value == fresh.table_html.value
