@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from unittest.mock import patch
+
 import nbtrack
 from nbtrack.widgets import RunsTable
+from nbtrack.widgets._table_model import TableView
 
 XSS = "<img src=x onerror=alert(1)>"
 XSS_ESCAPED = "&lt;img src=x onerror=alert(1)&gt;"
@@ -180,11 +183,9 @@ def test_refresh_inserting_new_runs_matches_a_fresh_table(runs: dict[str, str]) 
         table.diff_only.value = diff
         _add(f"new-{column}", {"accuracy": 0.99, "loss": 0.01, "recall": 0.5}, {"C": 2, "kind": "svm", "seed": 0})
         _add(f"partial-{column}", {"f1": 0.3}, {"extra": "x"})
-        full_builds: list[int] = []
-        build = table.view.build
-        table.view.build = lambda rows: (full_builds.append(1), build(rows))[1]  # type: ignore[method-assign]
-        assert table.poller.poll()
-        assert full_builds == []  # the new runs were inserted, not rebuilt
+        with patch.object(TableView, "build", autospec=True, side_effect=TableView.build) as full_build:
+            assert table.poller.poll()
+        assert full_build.call_count == 0  # the new runs were inserted, not rebuilt
         fresh = RunsTable(live=False)
         fresh.sort(column, descending)
         fresh.diff_only.value = diff
