@@ -6,6 +6,7 @@ audit trail (``get_model_version_events``) is shown under the versions.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +19,11 @@ from nbtrack.widgets._common import StaticHtmlMixin, error_output, esc, fmt_time
 from nbtrack.widgets._live import StorePoller, widget_alive
 
 KEY_METRICS = 4
+TABLE_STYLE = (
+    "<style>.jp-nbtrack-ModelVersions td,.jp-nbtrack-ModelVersions th,.jp-nbtrack-ModelEvents td,"
+    ".jp-nbtrack-ModelEvents th{padding:2px 8px;text-align:left;border-bottom:1px solid rgba(128,128,128,.3)}"
+    "</style>"
+)
 
 
 def load_code(name: str, version: ModelVersion) -> str:
@@ -28,7 +34,7 @@ def load_code(name: str, version: ModelVersion) -> str:
         ref = f"{name}/{version.current_stage}"
     else:
         ref = f"{name}/{version.version}"
-    return f"nbtrack.sklearn.load_model({f'models:/{ref}'!r})"
+    return f"nbtrack.sklearn.load_model({json.dumps(f'models:/{ref}')})"
 
 
 class ModelRegistryPanel(StaticHtmlMixin, w.VBox):  # type: ignore[misc]
@@ -172,7 +178,7 @@ class ModelRegistryPanel(StaticHtmlMixin, w.VBox):  # type: ignore[misc]
                 ]
             )
         headers = ["version", "stage", "aliases", "source run", "metrics", "created"]
-        return f"<b>{esc(self.model.value)}</b>" + html_table(headers, rows, "jp-nbtrack-ModelVersions")
+        return f"{TABLE_STYLE}<b>{esc(self.model.value)}</b>" + html_table(headers, rows, "jp-nbtrack-ModelVersions")
 
     def _events_table(self) -> str:
         rows = [
@@ -186,7 +192,8 @@ class ModelRegistryPanel(StaticHtmlMixin, w.VBox):  # type: ignore[misc]
             ]
             for e in reversed(self.events())
         ]
-        return html_table(["time", "user", "action", "version", "from", "to"], rows, "jp-nbtrack-ModelEvents")
+        headers = ["time", "user", "action", "version", "from", "to"]
+        return TABLE_STYLE + html_table(headers, rows, "jp-nbtrack-ModelEvents")
 
     def _selected(self) -> ModelVersion:
         if not self.model.value or self.version.value is None:

@@ -87,9 +87,16 @@ class RunsTable(StaticHtmlMixin, w.VBox):  # type: ignore[misc]
         self.descending = w.ToggleButton(value=True, description="descending", icon="sort-amount-desc")
         self.diff_only = w.Checkbox(value=False, description="differing params only", indent=False)
         self.best_metric = w.Dropdown(description="best", layout=w.Layout(width="220px"))
-        self.best_direction = w.ToggleButtons(options=["lower", "higher"], style={"button_width": "60px"})
-        self.set_baseline = w.Button(description="Baseline = selected", tooltip="compare others to the first selected")
-        self.clear_baseline = w.Button(description="Clear baseline")
+        self.best_direction = w.ToggleButtons(
+            options=["lower", "higher"],
+            tooltips=["lower is better", "higher is better"],
+            style={"button_width": "70px"},
+        )
+        wide = w.Layout(width="auto")
+        self.set_baseline = w.Button(
+            description="Baseline = first selected", tooltip="show the others relative to this run", layout=wide
+        )
+        self.clear_baseline = w.Button(description="Clear baseline", layout=wide)
         self.baseline_label = w.HTML()
         self.prev_page = w.Button(icon="chevron-left", layout=w.Layout(width="40px"))
         self.next_page = w.Button(icon="chevron-right", layout=w.Layout(width="40px"))
@@ -171,6 +178,8 @@ class RunsTable(StaticHtmlMixin, w.VBox):  # type: ignore[misc]
             metrics = list(self.view.metric_keys)
             if list(self.best_metric.options) != metrics:
                 self.best_metric.options = metrics
+            if self.best_metric.value is None and metrics:
+                self.best_metric.value = metrics[0]
             if self.best_metric.value is not None:
                 self.best_direction.value = "lower" if self.view.lower_better(self.best_metric.value) else "higher"
         finally:
