@@ -167,8 +167,23 @@ class FigureHost:
         return str(pio.to_html(self.figure, include_plotlyjs=False, full_html=False))
 
 
-def plotly_js_tag() -> str:
-    """A ``<script>`` holding plotly.js itself, so static HTML works offline."""
+_plotlyjs_sent = False
+
+
+def plotly_js_tag(include: bool | str = True) -> str:
+    """A ``<script>`` holding plotly.js itself, so static HTML works offline.
+
+    Parameters
+    ----------
+    include : bool or "once"
+        ``"once"``: only the first time in this process (later outputs of the same notebook use
+        the copy the first one loaded, which keeps saved notebooks small); ``False``: never.
+    """
+    global _plotlyjs_sent
+    if include == "once":
+        include, _plotlyjs_sent = not _plotlyjs_sent, True
+    if not include:
+        return ""
     from plotly.offline import get_plotlyjs
 
     return f'<script type="text/javascript">{get_plotlyjs()}</script>'
@@ -177,11 +192,11 @@ def plotly_js_tag() -> str:
 class StaticHtmlMixin:
     """Adds ``text/html`` to a widget's MIME bundle so saved and exported notebooks show it."""
 
-    def to_html(self) -> str:  # pragma: no cover - overridden
-        """Return the widget's static HTML form."""
+    def to_html(self, include_plotlyjs: bool | str = True) -> str:  # pragma: no cover - overridden
+        """Return the widget's static HTML form (charts need plotly.js: see :func:`plotly_js_tag`)."""
         raise NotImplementedError
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
         bundle: dict[str, Any] = dict(super()._repr_mimebundle_(**kwargs) or {})  # type: ignore[misc]
-        bundle["text/html"] = self.to_html()
+        bundle["text/html"] = self.to_html(include_plotlyjs="once")
         return bundle

@@ -121,9 +121,15 @@ class _RunChart(StaticHtmlMixin, w.VBox):  # type: ignore[misc]
     def _hosts(self) -> list[FigureHost]:  # pragma: no cover - overridden
         raise NotImplementedError
 
-    def to_html(self) -> str:
-        """The charts as static HTML with plotly.js inline (works offline)."""
-        return plotly_js_tag() + self.figures_html()
+    def to_html(self, include_plotlyjs: bool | str = True) -> str:
+        """The charts as static HTML with plotly.js inline (works offline).
+
+        Parameters
+        ----------
+        include_plotlyjs : bool or "once"
+            Whether to inline plotly.js (see :func:`nbtrack.widgets._common.plotly_js_tag`).
+        """
+        return plotly_js_tag(include_plotlyjs) + self.figures_html()
 
     def figures_html(self) -> str:
         """The charts' HTML without plotly.js (a page that already loaded it)."""

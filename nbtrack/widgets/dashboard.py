@@ -83,8 +83,14 @@ class Dashboard(StaticHtmlMixin, w.Tab):  # type: ignore[misc]
             self._models_stale = False
             self.models.refresh()
 
-    def to_html(self) -> str:
-        """Static HTML of all three panels (plotly.js inline once, so it works offline)."""
+    def to_html(self, include_plotlyjs: bool | str = True) -> str:
+        """Static HTML of all three panels (plotly.js inline, so it works offline).
+
+        Parameters
+        ----------
+        include_plotlyjs : bool or "once"
+            Whether to inline plotly.js (see :func:`nbtrack.widgets._common.plotly_js_tag`).
+        """
         if self._charts_stale:
             self._redraw_charts()
         if self._models_stale:
@@ -93,7 +99,7 @@ class Dashboard(StaticHtmlMixin, w.Tab):  # type: ignore[misc]
         return (
             '<div class="jp-nbtrack-Dashboard">'
             f"<h3>Runs</h3>{self.table.to_html()}"
-            f"<h3>Charts</h3>{plotly_js_tag()}"
+            f"<h3>Charts</h3>{plotly_js_tag(include_plotlyjs)}"
             f"{self.metrics_chart.figures_html()}{self.parallel.figures_html()}{self.scatter.figures_html()}"
             f"<h3>Models</h3>{self.models.to_html()}</div>"
         )

@@ -257,8 +257,8 @@ class ModelRegistryPanel(StaticHtmlMixin, w.VBox):  # type: ignore[misc]
         self.confirm_box.layout.display = "none"
 
     # -- output ------------------------------------------------------------------
-    def to_html(self) -> str:
-        """The versions table and audit trail as static HTML."""
+    def to_html(self, include_plotlyjs: bool | str = True) -> str:
+        """The versions table and audit trail as static HTML; needs no plotly.js."""
         return f'<div class="jp-nbtrack-ModelRegistryPanel">{self.versions_html.value}{self.events_html.value}</div>'
 
     def close(self) -> None:

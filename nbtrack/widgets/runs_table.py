@@ -318,8 +318,8 @@ class RunsTable(StaticHtmlMixin, w.VBox):  # type: ignore[misc]
 
         return pd.DataFrame.from_records(self.records())
 
-    def to_html(self) -> str:
-        """The table as static HTML (first rows), for saved and exported notebooks."""
+    def to_html(self, include_plotlyjs: bool | str = True) -> str:
+        """The table as static HTML (first rows), for saved and exported notebooks; needs no plotly.js."""
         n = len(self.view.rows)
         shown = min(n, STATIC_MAX_ROWS)
         note = f"<p>{shown} of {n} runs</p>" if n > shown else ""

@@ -7,6 +7,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 import nbtrack
 from nbtrack.widgets import Dashboard
 
@@ -136,3 +138,14 @@ def test_models_tab_lists_registered_models(runs: dict[str, str]) -> None:
     dash.selected_index = 2  # the Models tab refreshes when shown
     assert dash.models.model.options == ("churn",)
     assert "churn" in dash.to_html()
+
+
+def test_saved_outputs_inline_plotlyjs_once_per_kernel(runs: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from nbtrack.widgets import _common
+
+    monkeypatch.setattr(_common, "_plotlyjs_sent", False)
+    first = Dashboard(live=False)._repr_mimebundle_()["text/html"]
+    second = Dashboard(live=False)._repr_mimebundle_()["text/html"]
+    assert "plotly.js v" in first and "plotly.js v" not in second
+    assert "Plotly.newPlot" in second and len(second) < len(first) / 5
+    assert "plotly.js v" in Dashboard(live=False).to_html()  # an explicit export is self-contained
