@@ -19,7 +19,7 @@ from typing import Any
 import ipywidgets as w
 import traitlets
 
-from nbtrack.errors import NbtrackError
+from nbtrack.errors import InvalidParameter, NbtrackError, NotFound
 from nbtrack.tracking.client import TrackingClient
 from nbtrack.widgets._common import StaticHtmlMixin, error_output, esc, guarded
 from nbtrack.widgets._live import StorePoller, widget_alive
@@ -64,8 +64,6 @@ class RunsTable(StaticHtmlMixin, w.VBox):  # type: ignore[misc]
     ) -> None:
         super().__init__()
         if not isinstance(page_size, int) or page_size < 1:
-            from nbtrack.errors import InvalidParameter
-
             raise InvalidParameter(f"page_size must be a positive integer, got {page_size!r}.")
         if source is None:
             client = client or TrackingClient()
@@ -219,7 +217,16 @@ class RunsTable(StaticHtmlMixin, w.VBox):  # type: ignore[misc]
         self.filter_error.value = ""
 
     def sort(self, column: str, descending: bool = True) -> None:
-        """Sort by a column (``"name"``, ``"metrics.accuracy"``, ``"params.C"``, ...)."""
+        """Sort by a column (``"name"``, ``"metrics.accuracy"``, ``"params.C"``, ...).
+
+        Raises
+        ------
+        InvalidParameter
+            No shown run has this column.
+        """
+        columns = self.view.all_columns()
+        if column not in columns and column != self.view.sort_column:
+            raise InvalidParameter(f"No column {column!r} to sort by; the columns are: {', '.join(columns)}.")
         self.view.sort_column = column
         self.view.descending = descending
         self._syncing = True
@@ -254,8 +261,6 @@ class RunsTable(StaticHtmlMixin, w.VBox):  # type: ignore[misc]
     def set_baseline_run(self, run_id: str | None) -> None:
         """Show the other runs' metrics relative to this run (``None`` clears it)."""
         if run_id is not None and self.source.get(run_id) is None:
-            from nbtrack.errors import NotFound
-
             raise NotFound(f"Run {run_id!r} is not in this table.")
         self.view.baseline = run_id
         self.rebuild()
@@ -266,8 +271,19 @@ class RunsTable(StaticHtmlMixin, w.VBox):  # type: ignore[misc]
         return str(self.selected_run_ids[0])
 
     def select(self, run_ids: list[str]) -> None:
-        """Select these runs (the charts follow)."""
-        self.selected_run_ids = [r for r in dict.fromkeys(run_ids) if self.source.get(r) is not None]
+        """Select these runs (the charts follow).
+
+        Raises
+        ------
+        NotFound
+            An id that is not a run of this table.
+        """
+        if isinstance(run_ids, str):
+            raise InvalidParameter("select takes a list of run ids, not one string.")
+        unknown = [r for r in run_ids if self.source.get(r) is None]
+        if unknown:
+            raise NotFound(f"Not runs of this table: {', '.join(map(str, unknown))}.")
+        self.selected_run_ids = list(dict.fromkeys(run_ids))
         self.go_to_page(self.page)
 
     def _on_pick(self, change: dict[str, Any]) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from unittest.mock import patch
 
+import pytest
+
 import nbtrack
 from nbtrack.widgets import RunsTable
 from nbtrack.widgets._table_model import TableView
@@ -158,7 +160,6 @@ def test_experiment_argument(runs: dict[str, str]) -> None:
 
 
 def test_unknown_experiment_raises_not_found() -> None:
-    import pytest
 
     with pytest.raises(nbtrack.NotFound):
         RunsTable("no such experiment", live=False)
@@ -193,3 +194,19 @@ def test_refresh_inserting_new_runs_matches_a_fresh_table(runs: dict[str, str]) 
         assert table.view.best == fresh.view.best
         assert names(table) == names(fresh), column
         assert table.table_html.value == fresh.table_html.value
+
+
+def test_bad_arguments_raise_clear_errors(runs: dict[str, str]) -> None:
+    table = RunsTable(live=False)
+    with pytest.raises(nbtrack.InvalidParameter, match=r"No column 'metrics\.nope'"):
+        table.sort("metrics.nope")
+    with pytest.raises(nbtrack.NotFound, match="not-a-run"):
+        table.select(["not-a-run"])
+    with pytest.raises(nbtrack.InvalidParameter):
+        table.select(runs["rf"])  # type: ignore[arg-type]
+    with pytest.raises(nbtrack.NotFound):
+        table.set_baseline_run("0" * 32)
+    with pytest.raises(nbtrack.InvalidParameter):
+        RunsTable(page_size=0, live=False)
+    with pytest.raises(nbtrack.InvalidParameter):
+        RunsTable(experiment=3.5, live=False)
