@@ -113,9 +113,17 @@ def test_callback_errors_land_in_output(runs: dict[str, str]) -> None:
     assert any("boom in a callback" in str(o) for o in dash.table.out.outputs)
 
 
-def test_widgets_import_no_magics_or_autolog() -> None:
-    code = "import sys, nbtrack.widgets; print(sorted(m for m in sys.modules if m.startswith('nbtrack.')))"
+def test_building_the_dashboard_loads_no_magics_or_autolog() -> None:
+    # the import-time check lives in tests/test_import_boundaries.py; this one builds and renders everything
+    code = (
+        "import sys, nbtrack\n"
+        "with nbtrack.start_run(run_name='r'):\n"
+        "    nbtrack.log_metric('loss', 1.0)\n"
+        "d = nbtrack.show(live=False); d._repr_mimebundle_(); d.selected_index = 2\n"
+        "print(sorted(m for m in sys.modules if m.startswith('nbtrack.')))"
+    )
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    assert "'nbtrack.widgets.dashboard'" in out
     for banned in ("nbtrack.magics", "nbtrack.sklearn", "nbtrack.autolog"):
         assert f"'{banned}'" not in out
 
