@@ -85,8 +85,10 @@ class Delta:
         return not self.changed and not self.removed
 
 
-def resolve_experiments(client: TrackingClient, experiment: Any) -> list[str]:
-    """Turn ``experiment`` (None, id, name, Experiment or a list of them) into experiment ids.
+def resolve_experiments(client: TrackingClient, experiment: Any) -> list[str] | None:
+    """Turn ``experiment`` (id, name, Experiment or a list of them) into experiment ids.
+
+    ``None`` stays ``None``: every active experiment, including ones created later.
 
     Raises
     ------
@@ -96,7 +98,7 @@ def resolve_experiments(client: TrackingClient, experiment: Any) -> list[str]:
         A value of an unsupported type.
     """
     if experiment is None:
-        return [e.experiment_id for e in client.search_experiments()]
+        return None
     items: Sequence[Any] = experiment if isinstance(experiment, list | tuple) else [experiment]
     ids: list[str] = []
     for item in items:

@@ -157,3 +157,12 @@ def test_saved_outputs_inline_plotlyjs_once_per_kernel(runs: dict[str, str], mon
     assert "plotly.js v" in first and "plotly.js v" not in second
     assert "Plotly.newPlot" in second and len(second) < len(first) / 5
     assert "plotly.js v" in Dashboard(live=False).to_html()  # an explicit export is self-contained
+
+
+def test_all_experiments_view_picks_up_a_new_experiment(runs: dict[str, str]) -> None:
+    dash = Dashboard(live=False)
+    nbtrack.set_experiment("created-later")
+    with nbtrack.start_run(run_name="in-new-experiment"):
+        pass
+    assert dash.poller.poll()
+    assert "in-new-experiment" in [r.name for r in dash.table.view.rows]
