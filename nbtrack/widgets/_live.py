@@ -61,6 +61,8 @@ class StorePoller:
         Returns ``False`` once the owning widget is closed; the task then ends.
     min_interval, max_interval : float
         Seconds between polls: back to ``min_interval`` after a change, growing while idle.
+    settled : callable, optional
+        Returns the token that ``on_change`` brought the widget up to.
     """
 
     def __init__(
@@ -70,10 +72,12 @@ class StorePoller:
         alive: Callable[[], bool],
         min_interval: float = 0.5,
         max_interval: float = 5.0,
+        settled: Callable[[], Any] | None = None,
     ) -> None:
         self._version = version
         self._on_change = on_change
         self._alive = alive
+        self._settled = settled
         self.min_interval = min_interval
         self.max_interval = max_interval
         self.interval = min_interval
@@ -95,6 +99,8 @@ class StorePoller:
         self.last = current
         self.interval = self.min_interval
         self._on_change()
+        if self._settled is not None:  # the token of what was just read (its shape may have changed)
+            self.last = self._settled()
         return True
 
     async def run(self) -> None:

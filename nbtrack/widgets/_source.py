@@ -7,6 +7,7 @@ run costs one small store read plus one row.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -134,6 +135,7 @@ class RunSource:
         self._rows: dict[str, RunRow] = {}
         self._order: list[RunRow] = []
         self._version: Any = None
+        self._running: list[str] = []
         self._histories: dict[tuple[str, Any], dict[str, list[Metric]]] = {}
         self.reload()
 
@@ -145,8 +147,30 @@ class RunSource:
         return [e.experiment_id for e in self.client.search_experiments()]
 
     def version(self) -> Any:
-        """The store's change token (cheap)."""
-        return self.client.store.version()
+        """A change token: the store's, plus the journal sizes of the runs still running.
+
+        Metric points of a live run are appended to its journal (``runs/<id>.jsonl``) without
+        touching the store's token, so the journals of shown RUNNING runs are watched too
+        (one ``stat`` each) and a run training in another kernel updates live.
+        """
+        return self._token(self.client.store.version())
+
+    @property
+    def loaded_version(self) -> Any:
+        """The token of what the last :meth:`reload` read."""
+        return self._version
+
+    def _token(self, token: Any) -> Any:
+        if not self._running:
+            return token
+        root = getattr(self.client.store, "root", None)
+        sizes = []
+        for run_id in self._running:
+            try:
+                sizes.append(os.stat(os.path.join(str(root), "runs", f"{run_id}.jsonl")).st_size)
+            except OSError:
+                sizes.append(-1)
+        return (token, tuple(sizes))
 
     def changed(self) -> bool:
         """Whether the store changed since the last :meth:`reload`."""
@@ -154,7 +178,7 @@ class RunSource:
 
     def reload(self) -> Delta:
         """Re-read the runs; rows of unchanged documents are kept, the others rebuilt."""
-        self._version = self.version()
+        store_token = self.client.store.version()  # before reading: a change meanwhile shows up next poll
         docs = self.client.store.search_run_docs(self.experiment_ids)
         rows: dict[str, RunRow] = {}
         delta = Delta()
@@ -172,6 +196,8 @@ class RunSource:
             delta.removed = [r for r in old_rows if r not in rows]
         self._rows = rows
         self._order = list(rows.values())
+        self._running = [r.run_id for r in self._order if r.status == RunStatus.RUNNING]
+        self._version = self._token(store_token)
         return delta
 
     def rows(self) -> list[RunRow]:

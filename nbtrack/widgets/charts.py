@@ -62,7 +62,12 @@ class _RunChart(StaticHtmlMixin, w.VBox):  # type: ignore[misc]
         self.run_ids: list[str] = list(run_ids or [])
         self.out = error_output()
         self.note = w.HTML()
-        self.poller = StorePoller(source.version, guarded(self.out, self._on_store_change), lambda: widget_alive(self))
+        self.poller = StorePoller(
+            source.version,
+            guarded(self.out, self._on_store_change),
+            lambda: widget_alive(self),
+            settled=lambda: source.loaded_version,
+        )
         self._live = live
         self._quiet = False
 

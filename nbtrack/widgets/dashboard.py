@@ -51,7 +51,12 @@ class Dashboard(StaticHtmlMixin, w.Tab):  # type: ignore[misc]
         self.add_class("jp-nbtrack-Dashboard")
         self._charts_stale = self._models_stale = False
         self.observe(guarded(self.out, self._on_tab), "selected_index")
-        self.poller = StorePoller(self.source.version, guarded(self.out, self.refresh), lambda: widget_alive(self))
+        self.poller = StorePoller(
+            self.source.version,
+            guarded(self.out, self.refresh),
+            lambda: widget_alive(self),
+            settled=lambda: self.source.loaded_version,
+        )
         if live:
             self.poller.start()
 

@@ -127,7 +127,12 @@ class RunsTable(StaticHtmlMixin, w.VBox):  # type: ignore[misc]
         self.add_class("jp-nbtrack-RunsTable")
         self._syncing = False
         self.rebuild()
-        self.poller = StorePoller(source.version, guarded(self.out, self.refresh), lambda: widget_alive(self))
+        self.poller = StorePoller(
+            source.version,
+            guarded(self.out, self.refresh),
+            lambda: widget_alive(self),
+            settled=lambda: source.loaded_version,
+        )
         if live:
             self.poller.start()
 

@@ -10,7 +10,7 @@ import textwrap
 import pytest
 
 import nbtrack
-from nbtrack.widgets import Dashboard
+from nbtrack.widgets import Dashboard, MetricsChart
 
 XSS = "<img src=x onerror=alert(1)>"
 XSS_ESCAPED = "&lt;img src=x onerror=alert(1)&gt;"
@@ -166,3 +166,38 @@ def test_all_experiments_view_picks_up_a_new_experiment(runs: dict[str, str]) ->
         pass
     assert dash.poller.poll()
     assert "in-new-experiment" in [r.name for r in dash.table.view.rows]
+
+
+def test_metrics_of_a_running_run_refresh_live() -> None:
+    code = textwrap.dedent(
+        """
+        import sys, nbtrack
+        with nbtrack.start_run(run_name="training") as run:
+            nbtrack.log_metric("loss", 1.0, step=0)
+            print(run.info.run_id, flush=True)
+            sys.stdin.readline()  # wait until the widget has drawn the first point
+            nbtrack.log_metric("loss", 0.5, step=1)
+            print("logged", flush=True)
+            sys.stdin.readline()
+        """
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdin is not None
+        run_id = proc.stdout.readline().strip()
+        chart = MetricsChart([run_id], "loss", live=False)
+        assert list(chart.history.figure.data[0].y) == [1.0]
+        assert chart.poller.poll() is False
+        proc.stdin.write("\n")
+        proc.stdin.flush()
+        assert proc.stdout.readline().strip() == "logged"
+        assert chart.poller.poll() is True  # the journal grew although the store's token did not
+        assert list(chart.history.figure.data[0].y) == [1.0, 0.5]
+        assert chart.poller.poll() is False  # settled: no second refresh for the same change
+        proc.stdin.write("\n")
+        proc.stdin.flush()
+        assert proc.wait(60) == 0
+        assert chart.poller.poll() is True  # the run ended
+    finally:
+        if proc.poll() is None:
+            proc.kill()
