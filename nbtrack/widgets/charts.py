@@ -7,10 +7,12 @@ run names escaped, so a name with markup shows as text.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Sequence
 from typing import Any
 
 import ipywidgets as w
+import numpy as np
 
 from nbtrack.errors import InvalidParameter
 from nbtrack.tracking.client import TrackingClient
@@ -217,22 +219,23 @@ class MetricsChart(_RunChart):
             if not history:
                 continue
             name = esc(row.name)
+            # numpy arrays: plotly validates them in one go instead of element by element
+            n = len(history)
             if mode == "step":
-                xs: list[Any] = [m.step for m in history]
-            elif mode == "wall time":
-                import datetime as dt
-
-                xs = [dt.datetime.fromtimestamp(m.timestamp / 1000) for m in history]
+                xs: Any = np.fromiter((m.step for m in history), dtype=np.int64, count=n)
             else:
-                t0 = history[0].timestamp
-                xs = [(m.timestamp - t0) / 1000 for m in history]
-            ys = [m.value for m in history]
+                stamps = np.fromiter((m.timestamp for m in history), dtype=np.int64, count=n)
+                if mode == "wall time":  # shown in local time, as the table's start times
+                    xs = (stamps + time.localtime().tm_gmtoff * 1000).astype("datetime64[ms]")
+                else:
+                    xs = (stamps - stamps[0]) / 1000
+            ys = ema([m.value for m in history], smooth)
             traces.append(
                 {
                     "type": "scattergl" if len(ys) > 2000 else "scatter",
                     "mode": "lines+markers" if len(ys) < 30 else "lines",
                     "x": xs,
-                    "y": ema(ys, smooth),
+                    "y": np.asarray(ys, dtype=float),
                     "name": name,
                     "hovertemplate": f"{name}<br>%{{x}}: %{{y:.4g}}<extra></extra>",
                 }

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
+import numpy as np
 import pytest
 
 import nbtrack
@@ -95,3 +97,21 @@ def test_scatter_param_against_metric(runs: dict[str, str]) -> None:
 def test_bad_max_runs_rejected() -> None:
     with pytest.raises(nbtrack.InvalidParameter):
         MetricsChart(max_runs=0, live=False)
+
+
+def test_wall_time_axis_in_local_time(runs: dict[str, str]) -> None:
+    chart = MetricsChart([runs["rf"]], "accuracy", live=False)
+    chart.x_axis.value = "wall time"
+    first = chart.source.histories(runs["rf"])["accuracy"][0].timestamp
+    shown = chart.history.figure.data[0].x[0]
+    expected = dt.datetime.fromtimestamp(first / 1000).replace(tzinfo=None)
+    assert abs((_as_datetime(shown) - expected).total_seconds()) < 1
+
+
+def _as_datetime(value: object) -> dt.datetime:
+    if isinstance(value, np.datetime64):
+        return dt.datetime.fromisoformat(str(value.astype("datetime64[ms]")))
+    if isinstance(value, str):
+        return dt.datetime.fromisoformat(value)
+    assert isinstance(value, dt.datetime)
+    return value
