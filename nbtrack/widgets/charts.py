@@ -181,7 +181,7 @@ class MetricsChart(_RunChart):
     ) -> None:
         super().__init__(run_ids, experiment, client, source, max_runs, live)
         self.metric = w.Dropdown(description="metric", layout=w.Layout(width="260px"))
-        self.x_axis = w.ToggleButtons(options=list(X_AXES), value="step", style={"button_width": "90px"})
+        self.x_axis = w.ToggleButtons(options=list(X_AXES), value="step", style={"button_width": "105px"})
         self.log_y = w.Checkbox(value=False, description="log y", indent=False)
         self.smoothing = w.FloatSlider(value=0.0, min=0.0, max=0.99, step=0.01, description="smoothing")
         self.history = FigureHost(380)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -55,3 +56,14 @@ def test_show_renders_in_a_real_kernel(tmp_path: Path, monkeypatch: pytest.Monke
     assert "polling: True" in text
     assert "refreshed: True" in text
     assert "after close: False" in text
+    # an HTML export of the notebook saved without widget state (JupyterLab's default) shows the static
+    # form: the table, with the name as text
+    from nbconvert import HTMLExporter
+
+    nb.metadata.pop("widgets", None)
+    exported, _ = HTMLExporter().from_notebook_node(nb)
+    # outside <script> blocks (the saved widget state is JSON there, with "</" escaped), the name is text only
+    markup = re.sub(r"<script\b.*?</script>", "", exported, flags=re.S)
+    assert "jp-nbtrack-RunsTable" in markup
+    assert "Plotly.newPlot" in exported and "plotly.js v" in exported  # charts drawn by the inline plotly.js
+    assert "&lt;img src=x onerror=alert(1)&gt;" in markup and "<img src=x onerror" not in markup
