@@ -12,12 +12,12 @@ from nbtrack.widgets._source import RunRow
 BASE_COLUMNS = ("status", "name", "start_time", "duration")
 TABLE_STYLE = (
     "<style>"
-    ".jp-nbtrack-RunsTable th,.jp-nbtrack-RunsTable td{padding:2px 8px;text-align:left;"
+    ".jp-nbtrack-RunsGrid th,.jp-nbtrack-RunsGrid td{padding:2px 8px;text-align:left;"
     "border-bottom:1px solid rgba(128,128,128,.3);white-space:nowrap}"
-    ".jp-nbtrack-RunsTable th{position:sticky;top:0;background:var(--jp-layout-color1,#fff)}"
-    ".jp-nbtrack-RunsTable tr.nbtrack-selected{background:rgba(66,133,244,.15)}"
-    ".jp-nbtrack-RunsTable tr.nbtrack-baseline{outline:2px solid rgba(66,133,244,.6)}"
-    ".jp-nbtrack-RunsTable .nbtrack-delta{color:#777}"
+    ".jp-nbtrack-RunsGrid th{position:sticky;top:0;background:var(--jp-layout-color1,#fff)}"
+    ".jp-nbtrack-RunsGrid tr.nbtrack-selected{background:rgba(66,133,244,.15)}"
+    ".jp-nbtrack-RunsGrid tr.nbtrack-baseline{outline:2px solid rgba(66,133,244,.6)}"
+    ".jp-nbtrack-RunsGrid .nbtrack-delta{color:#777}"
     "</style>"
 )
 
@@ -305,7 +305,7 @@ class TableView:
             cls = f' class="{" ".join(classes)}"' if classes else ""
             body.append(f"<tr{cls}>{''.join(cells)}</tr>")
         return (
-            f'{TABLE_STYLE}<table class="jp-nbtrack-RunsTable" style="border-collapse:collapse;font-size:12px">'
+            f'{TABLE_STYLE}<table class="jp-nbtrack-RunsGrid" style="border-collapse:collapse;font-size:12px">'
             f"<thead><tr>{''.join(head)}</tr></thead><tbody>{''.join(body)}</tbody></table>"
         )
 

@@ -237,6 +237,8 @@ class RunsTable(StaticHtmlMixin, w.VBox):  # type: ignore[misc]
         self._syncing = True
         try:
             self.descending.value = descending
+            self.descending.description = "descending" if descending else "ascending"
+            self.descending.icon = "sort-amount-desc" if descending else "sort-amount-asc"
         finally:
             self._syncing = False
         self.rebuild()
@@ -344,7 +346,8 @@ class RunsTable(StaticHtmlMixin, w.VBox):  # type: ignore[misc]
         n = len(self.view.rows)
         shown = min(n, STATIC_MAX_ROWS)
         note = f"<p>{shown} of {n} runs</p>" if n > shown else ""
-        return self.view.page_html(0, shown, self.baseline, set(self.selected_run_ids)) + note
+        grid = self.view.page_html(0, shown, self.baseline, set(self.selected_run_ids))
+        return f'<div class="jp-nbtrack-RunsTable">{grid}{note}</div>'
 
     def close(self) -> None:
         """Close the widget and stop its live refresh."""
