@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import ipywidgets as w
@@ -52,6 +52,7 @@ class _RunChart(StaticHtmlMixin, w.VBox):  # type: ignore[misc]
         source: RunSource | None,
         max_runs: int,
         live: bool,
+        default_rows: Callable[[], list[RunRow]] | None = None,
     ) -> None:
         super().__init__()
         if not isinstance(max_runs, int) or max_runs < 1:
@@ -72,6 +73,7 @@ class _RunChart(StaticHtmlMixin, w.VBox):  # type: ignore[misc]
         )
         self._live = live
         self._quiet = False
+        self.default_rows = default_rows
 
     def _choose(self, control: Any, options: list[str], wanted: str | None) -> str | None:
         """Set a dropdown's options and value without triggering a redraw; return the value."""
@@ -105,10 +107,13 @@ class _RunChart(StaticHtmlMixin, w.VBox):  # type: ignore[misc]
         self.redraw()
 
     def chosen(self) -> list[RunRow]:
-        """The runs drawn: the selected ones, else the newest; at most ``max_runs``."""
+        """The runs drawn: the selected ones, else the first of the table (or the newest); at most ``max_runs``."""
         if self.run_ids:
             rows = [r for r in (self.source.get(i) for i in self.run_ids) if r is not None]
             why = "selected"
+        elif self.default_rows is not None:
+            rows = self.default_rows()
+            why = "first (as the table is filtered and sorted; select runs to choose)"
         else:
             rows = self.source.rows()
             why = "newest (select runs in the table to choose)"
@@ -166,6 +171,8 @@ class MetricsChart(_RunChart):
         Metric to draw; the first one the runs have by default.
     experiment, client, source, max_runs, live
         As for :class:`~nbtrack.widgets.RunsTable`.
+    default_rows : callable, optional
+        Runs to draw when none are selected (the dashboard passes the table's rows); the newest otherwise.
     """
 
     def __init__(
@@ -178,8 +185,9 @@ class MetricsChart(_RunChart):
         source: RunSource | None = None,
         max_runs: int = DEFAULT_MAX_RUNS,
         live: bool = True,
+        default_rows: Callable[[], list[RunRow]] | None = None,
     ) -> None:
-        super().__init__(run_ids, experiment, client, source, max_runs, live)
+        super().__init__(run_ids, experiment, client, source, max_runs, live, default_rows)
         self.metric = w.Dropdown(description="metric", layout=w.Layout(width="260px"))
         self.x_axis = w.ToggleButtons(options=list(X_AXES), value="step", style={"button_width": "105px"})
         self.log_y = w.Checkbox(value=False, description="log y", indent=False)

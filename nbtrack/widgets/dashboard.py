@@ -9,7 +9,7 @@ import ipywidgets as w
 from nbtrack.tracking.client import TrackingClient
 from nbtrack.widgets._common import StaticHtmlMixin, error_output, guarded, plotly_js_tag
 from nbtrack.widgets._live import StorePoller, widget_alive
-from nbtrack.widgets._source import RunSource, resolve_experiments
+from nbtrack.widgets._source import RunRow, RunSource, resolve_experiments
 from nbtrack.widgets.charts import MetricsChart
 from nbtrack.widgets.param_charts import ParallelCoordinates, ParamScatter
 from nbtrack.widgets.runs_table import RunsTable
@@ -37,14 +37,20 @@ class Dashboard(StaticHtmlMixin, w.Tab):  # type: ignore[misc]
         self.out = error_output()
         # one poller for the whole dashboard: the panels share the source
         self.table = RunsTable(source=self.source, live=False)
-        self.metrics_chart = MetricsChart(source=self.source, live=False)
-        self.parallel = ParallelCoordinates(source=self.source, live=False)
-        self.scatter = ParamScatter(source=self.source, live=False)
+
+        # with nothing selected, the charts show the table's first rows (its filter and order)
+        def table_rows() -> list[RunRow]:
+            return self.table.view.rows
+
+        self.metrics_chart = MetricsChart(source=self.source, live=False, default_rows=table_rows)
+        self.parallel = ParallelCoordinates(source=self.source, live=False, default_rows=table_rows)
+        self.scatter = ParamScatter(source=self.source, live=False, default_rows=table_rows)
         from nbtrack.widgets.models_panel import ModelRegistryPanel
 
         self.models = ModelRegistryPanel(client=self.client, live=False)
         self.charts = w.VBox([self.metrics_chart, self.parallel, self.scatter])
         self.table.observe(guarded(self.out, self._on_selection), "selected_run_ids")
+        self.table.observe(guarded(self.out, self._on_table_rows), "shown_version")
         self.children = [w.VBox([self.table, self.out]), self.charts, self.models]
         for i, title in enumerate(TAB_TITLES):
             self.set_title(i, title)
@@ -59,6 +65,13 @@ class Dashboard(StaticHtmlMixin, w.Tab):  # type: ignore[misc]
         )
         if live:
             self.poller.start()
+
+    def _on_table_rows(self, _: dict[str, Any]) -> None:
+        # with nothing selected the charts show the table's first rows: follow its filter and order
+        if not self.table.selected_run_ids:
+            self._charts_stale = True
+            if self.selected_index == 1:
+                self._redraw_charts()
 
     def _on_selection(self, change: dict[str, Any]) -> None:
         ids = list(change["new"])

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import ipywidgets as w
 
 from nbtrack.tracking.client import TrackingClient
 from nbtrack.widgets._common import FigureHost, esc, guarded
-from nbtrack.widgets._source import RunSource
+from nbtrack.widgets._source import RunRow, RunSource
 from nbtrack.widgets.charts import _metric_keys, _RunChart
 
 
@@ -46,7 +46,7 @@ class ParallelCoordinates(_RunChart):
 
     Parameters
     ----------
-    run_ids, metric, experiment, client, source, live
+    run_ids, metric, experiment, client, source, live, default_rows
         As for :class:`MetricsChart`.
     max_runs : int
         At most this many runs (default 200: this chart stays readable with many lines).
@@ -62,8 +62,9 @@ class ParallelCoordinates(_RunChart):
         source: RunSource | None = None,
         max_runs: int = 200,
         live: bool = True,
+        default_rows: Callable[[], list[RunRow]] | None = None,
     ) -> None:
-        super().__init__(run_ids, experiment, client, source, max_runs, live)
+        super().__init__(run_ids, experiment, client, source, max_runs, live, default_rows)
         self.metric = w.Dropdown(description="metric", layout=w.Layout(width="260px"))
         self._wanted_metric = metric
         self.plot = FigureHost(400)
@@ -102,7 +103,7 @@ class ParamScatter(_RunChart):
 
     Parameters
     ----------
-    run_ids, experiment, client, source, live
+    run_ids, experiment, client, source, live, default_rows
         As for :class:`MetricsChart`.
     param, metric : str, optional
         Axes; the first param and metric by default.
@@ -121,8 +122,9 @@ class ParamScatter(_RunChart):
         source: RunSource | None = None,
         max_runs: int = 1000,
         live: bool = True,
+        default_rows: Callable[[], list[RunRow]] | None = None,
     ) -> None:
-        super().__init__(run_ids, experiment, client, source, max_runs, live)
+        super().__init__(run_ids, experiment, client, source, max_runs, live, default_rows)
         self.param = w.Dropdown(description="param", layout=w.Layout(width="260px"))
         self.metric = w.Dropdown(description="metric", layout=w.Layout(width="260px"))
         self._wanted = (param, metric)

@@ -52,6 +52,7 @@ class RunsTable(StaticHtmlMixin, w.VBox):  # type: ignore[misc]
     """
 
     selected_run_ids = traitlets.List(traitlets.Unicode())
+    shown_version = traitlets.Int(0)  # bumped whenever the shown rows or their order change
 
     def __init__(
         self,
@@ -149,6 +150,7 @@ class RunsTable(StaticHtmlMixin, w.VBox):  # type: ignore[misc]
         self.view.build(self._shown_source_rows())
         self._sync_controls()
         self.go_to_page(self.page)
+        self.shown_version += 1
 
     def refresh(self) -> None:
         """Re-read the store and redraw; new runs are inserted without rebuilding the table."""
@@ -162,6 +164,7 @@ class RunsTable(StaticHtmlMixin, w.VBox):  # type: ignore[misc]
             if self.view.insert(new):
                 self._sync_controls()
                 self.go_to_page(self.page)
+                self.shown_version += 1
                 return
         if delta.removed:
             kept = [r for r in self.selected_run_ids if self.source.get(r) is not None]

@@ -201,3 +201,15 @@ def test_metrics_of_a_running_run_refresh_live() -> None:
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_without_selection_charts_follow_the_table_filter_and_order(runs: dict[str, str]) -> None:
+    dash = Dashboard(live=False)
+    dash.selected_index = 1
+    dash.table.apply_filter("params.kind = 'lr'")
+    assert sorted(t.name for t in dash.metrics_chart.history.figure.data) == ["lr-big", "lr-small"]
+    dash.table.sort("metrics.accuracy", descending=False)
+    assert [t.name for t in dash.metrics_chart.history.figure.data] == ["lr-small", "lr-big"]
+    assert "as the table is filtered" in dash.metrics_chart.note.value
+    dash.table.select([runs["rf"]])  # a selection wins over the table's order
+    assert [t.name for t in dash.metrics_chart.history.figure.data] == ["rf"]
