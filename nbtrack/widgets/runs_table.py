@@ -316,6 +316,7 @@ class RunsTable(StaticHtmlMixin, w.VBox):  # type: ignore[misc]
             ]
             if list(self.picker.options) != options:
                 self.picker.options = options
+                self.picker.rows = max(4, min(len(options), 20))
             chosen = set(self.selected_run_ids)
             self.picker.value = tuple(r.run_id for r in rows if r.run_id in chosen)
         finally:
