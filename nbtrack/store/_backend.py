@@ -162,6 +162,9 @@ class Backend:
         """Apply and persist ``ops``; call with the lock held."""
         self._apply(ops)
 
+    def compact(self) -> None:
+        """Fold pending changes into a snapshot (nothing to do in memory)."""
+
     def _apply(self, ops: list[Op]) -> None:
         for table, key, kind, doc in ops:
             rows = self.tables.setdefault(table, {})

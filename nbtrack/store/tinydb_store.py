@@ -194,7 +194,6 @@ class TinyDBStore(RegistryStoreMixin, AbstractStore):
     def _ensure_ready(self) -> None:
         if self._ready:
             return
-        self._ready = True
         with self._b.locked():
             self._b.refresh()
             tx = Tx(self._b.tables)
@@ -205,6 +204,14 @@ class TinyDBStore(RegistryStoreMixin, AbstractStore):
                     tx.put("runs", run_id, self._finalized(doc, RunStatus.KILLED, None))
             if tx.ops:
                 self._b.commit(tx.ops)
+        self._ready = True
+
+    def compact(self) -> None:
+        """Fold the write-ahead log into a fresh ``nbtrack.json`` now (the previous one becomes ``.bak``)."""
+        self._ensure_ready()
+        with self._b.locked():
+            self._b.refresh()
+            self._b.compact()
 
     def version(self) -> tuple[int, ...]:
         """A token that changes whenever a document changes (cheap: two ``stat`` calls)."""
