@@ -41,7 +41,7 @@ from nbtrack.entities import (
 )
 from nbtrack.errors import AlreadyExists, InvalidParameter, InvalidState, NotFound
 from nbtrack.store import _process
-from nbtrack.store._backend import Backend, FileBackend, Op, Tables
+from nbtrack.store._backend import Backend, FileBackend, Op, Tables, paused_gc
 from nbtrack.store._docs import (
     dataset_input_from_dict,
     encode_float,
@@ -64,6 +64,8 @@ class Tx:
         self._tables = tables
         self._pending: dict[tuple[str, str], dict[str, Any] | None] = {}
         self.ops: list[Op] = []
+        #: ``False`` skips the fsync of this commit (it still survives a killed process).
+        self.durable = True
 
     def get(self, table: str, key: str) -> dict[str, Any] | None:
         """Return a document as this transaction sees it (treat it as read-only)."""
@@ -185,7 +187,7 @@ class TinyDBStore(RegistryStoreMixin, AbstractStore):
             tx = Tx(self._b.tables)
             yield tx
             if tx.ops:
-                self._b.commit(tx.ops)
+                self._b.commit(tx.ops, tx.durable)
 
     def _tables(self) -> Tables:
         self._ensure_ready()
@@ -346,6 +348,7 @@ class TinyDBStore(RegistryStoreMixin, AbstractStore):
             if exp["lifecycle_stage"] != LifecycleStage.ACTIVE:
                 raise InvalidState(f"Experiment {exp['name']!r} is deleted; restore it before starting runs in it.")
             tx.put("runs", run_id, doc)
+            tx.durable = False  # a run is durable once it ends; its start needs no disk flush
         self._live[run_id] = _Fold(doc)
         return run_from_doc(doc)
 
@@ -566,13 +569,14 @@ class TinyDBStore(RegistryStoreMixin, AbstractStore):
         if max_results is not None and (not isinstance(max_results, int) or max_results < 0):
             raise InvalidParameter(f"max_results must be a non-negative integer, got {max_results!r}.")
         docs = []
-        for doc in self._tables()["runs"].values():
-            if doc["experiment_id"] not in wanted or not ViewType.matches(run_view_type, doc["lifecycle_stage"]):
-                continue
-            view = self._view(doc)
-            if predicate is None or predicate(view):
-                docs.append(view)
-        docs = sort_runs(docs, order_by)
+        with paused_gc():
+            for doc in self._tables()["runs"].values():
+                if doc["experiment_id"] not in wanted or not ViewType.matches(run_view_type, doc["lifecycle_stage"]):
+                    continue
+                view = self._view(doc)
+                if predicate is None or predicate(view):
+                    docs.append(view)
+            docs = sort_runs(docs, order_by)
         return docs if max_results is None else docs[:max_results]
 
     def artifact_dir(self, run_id: str) -> Path:
