@@ -100,17 +100,22 @@ class OrjsonStorage(Storage):
             if not isinstance(data, dict):
                 raise ValueError("top level is not an object")
         except ValueError as exc:
-            backup = self.path.with_name(BACKUP)
-            hint = (
-                f"The last good copy is {backup}: stop every kernel using this store, then "
-                f"copy it over {self.path.name}."
-                if backup.exists()
-                else "No earlier copy exists."
-            )
-            raise StoreCorrupted(
-                f"The store file {self.path} is corrupt or truncated ({exc}); nbtrack will not write to it. {hint}"
-            ) from None
+            raise self.corrupted(str(exc)) from None
         return data
+
+    def corrupted(self, reason: str) -> StoreCorrupted:
+        """The error for an unreadable snapshot, naming the last good copy."""
+        backup = self.path.with_name(BACKUP)
+        hint = (
+            f"The last good copy is {backup}: stop every kernel using this store, then copy it over "
+            f"{self.path.name} (runs changed since that copy are replayed from {WAL} where it still holds them)."
+            if backup.exists()
+            else f"No earlier copy ({backup}) exists."
+        )
+        return StoreCorrupted(
+            f"The store file {self.path} is corrupt or truncated ({reason}); nbtrack will neither read nor "
+            f"write this store until it is repaired. {hint}"
+        )
 
     def write(self, data: dict[str, Any]) -> None:
         payload = orjson.dumps(data, option=orjson.OPT_SERIALIZE_NUMPY)
@@ -282,8 +287,11 @@ class FileBackend(Backend):
                     )
                 tables, seq = _empty_tables(), 0
             else:
-                with paused_gc():
-                    tables, seq = _from_tinydb(data)
+                try:
+                    with paused_gc():
+                        tables, seq = _from_tinydb(data)
+                except (KeyError, TypeError, AttributeError, ValueError) as exc:
+                    raise self._storage.corrupted(f"unexpected layout: {type(exc).__name__} {exc}") from None
             self.tables, self.seq, self._wal_offset = tables, seq, 0
             self._snapshot_size = snap_key[1] if snap_key else 0
         with paused_gc():
@@ -298,25 +306,39 @@ class FileBackend(Backend):
         except FileNotFoundError:
             return
         end = chunk.rfind(b"\n") + 1  # ignore a partial last line left by a killed writer
-        lines = chunk[:end].splitlines()
-        for number, line in enumerate(lines):
+        offset = self._wal_offset
+        for line in chunk[:end].splitlines(keepends=True):
             try:
                 entry = orjson.loads(line)
-            except orjson.JSONDecodeError:
-                raise StoreCorrupted(
-                    f"The store log {self.wal} has an unreadable entry at byte "
-                    f"{self._wal_offset + sum(len(x) + 1 for x in lines[:number])}; the snapshot "
-                    f"{self.snapshot} and its backup {self.root / BACKUP} are intact."
-                ) from None
-            if entry["s"] <= self.seq:
+                seq, table, key, kind = entry["s"], entry["t"], entry["k"], entry["o"]
+                doc = entry["d"] if kind == "put" else None
+                if not isinstance(seq, int) or (doc is not None and not isinstance(doc, dict)):
+                    raise TypeError("bad entry")
+            except (ValueError, KeyError, TypeError):
+                raise self._wal_corrupted(offset) from None
+            offset += len(line)
+            if seq <= self.seq:
                 continue
-            self.seq = entry["s"]
-            rows = self.tables.setdefault(entry["t"], {})
-            if entry["o"] == "put":
-                rows[entry["k"]] = entry["d"]
+            self.seq = seq
+            rows = self.tables.setdefault(table, {})
+            if doc is not None:
+                rows[key] = doc
             else:
-                rows.pop(entry["k"], None)
+                rows.pop(key, None)
         self._wal_offset += end
+
+    def _wal_corrupted(self, offset: int) -> StoreCorrupted:
+        snapshot = (
+            f"the snapshot {self.snapshot} and the copy before it, {self.root / BACKUP},"
+            if (self.root / BACKUP).exists()
+            else f"the snapshot {self.snapshot} (no older copy {self.root / BACKUP} exists yet)"
+        )
+        return StoreCorrupted(
+            f"The store log {self.wal} has an unreadable entry at byte {offset}; nbtrack will neither read nor "
+            f"write this store until it is repaired. Entries before that byte are good, and {snapshot} are "
+            f"untouched. To recover, stop every kernel using this store, then cut {self.wal.name} at byte "
+            f"{offset} (e.g. `truncate -s {offset} {self.wal}`); changes logged after it are lost."
+        )
 
     def commit(self, ops: list[Op], durable: bool = True) -> None:
         lines = []
