@@ -240,7 +240,8 @@ class FileBackend(Backend):
         (root / "runs").mkdir(exist_ok=True)
         self.snapshot = root / SNAPSHOT
         self.wal = root / WAL
-        self._storage = OrjsonStorage(self.snapshot)
+        self._file = OrjsonStorage(self.snapshot)
+        self._storage = self._file
         self._flock = FileLock(str(root / ".lock"))
         self._snap_key: tuple[int, int, int] | bool | None = False
         self._wal_key: tuple[int, int, int] | None = None
@@ -291,7 +292,7 @@ class FileBackend(Backend):
                     with paused_gc():
                         tables, seq = _from_tinydb(data)
                 except (KeyError, TypeError, AttributeError, ValueError) as exc:
-                    raise self._storage.corrupted(f"unexpected layout: {type(exc).__name__} {exc}") from None
+                    raise self._file.corrupted(f"unexpected layout: {type(exc).__name__} {exc}") from None
             self.tables, self.seq, self._wal_offset = tables, seq, 0
             self._snapshot_size = snap_key[1] if snap_key else 0
         with paused_gc():

@@ -91,7 +91,7 @@ def test_a_store_opened_before_the_damage_refuses_to_write_after_it(tmp_path: Pa
     snapshot.write_bytes(snapshot.read_bytes()[:100])
     before = _files(path)
     # Then the open store raises instead of writing its stale copy back
-    with pytest.raises(StoreCorrupted, match="nbtrack.json.bak"):
+    with pytest.raises(StoreCorrupted, match=r"nbtrack\.json\.bak"):
         client.create_run("0")
     with pytest.raises(StoreCorrupted):
         client.set_tag(ids[0], "late", "x")
