@@ -161,7 +161,7 @@ def test_delete_and_restore_run() -> None:
 
 
 def test_automatic_tags_user_source_git_python_and_packages() -> None:
-    import numpy  # noqa: F401  (imported, so its version is recorded)
+    import numpy  # imported, so its version is recorded
 
     with nbtrack.start_run() as run:
         pass
