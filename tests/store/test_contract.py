@@ -295,3 +295,24 @@ def test_search_runs_newest_first_with_max_results_and_experiments(client: Track
     assert {r.info.run_id for r in client.search_runs(["0", exp])} == {*ids, elsewhere}
     with pytest.raises(InvalidParameter):
         client.search_runs("0", max_results=-1)
+
+
+def test_filters_and_order_see_live_and_finished_runs(client: TrackingClient) -> None:
+    # Given a finished run and a live one (its data still only in its journal)
+    done = _new_run(client, run_name="done")
+    client.log_param(done, "model", "rf")
+    client.log_metric(done, "acc", 0.9)
+    client.set_terminated(done)
+    live = _new_run(client, run_name="live")
+    client.log_param(live, "model", "lr")
+    client.log_metric(live, "acc", 0.95)
+    # When searching with a filter and an order
+    by_acc = client.search_runs("0", order_by=["metrics.acc DESC"])
+    live_only = client.search_runs("0", "params.model = 'lr' and attributes.status = 'RUNNING'")
+    either = client.search_runs("0", "metrics.acc >= 0.9 and (params.model = 'rf' or params.model LIKE 'l%')")
+    # Then the live run's journal data is searchable like a finished run's
+    assert [r.info.run_id for r in by_acc] == [live, done]
+    assert [r.info.run_id for r in live_only] == [live]
+    assert {r.info.run_id for r in either} == {live, done}
+    with pytest.raises(InvalidParameter, match="metrics.acc >>"):
+        client.search_runs("0", "metrics.acc >> 1")
