@@ -314,5 +314,5 @@ def test_filters_and_order_see_live_and_finished_runs(client: TrackingClient) ->
     assert [r.info.run_id for r in by_acc] == [live, done]
     assert [r.info.run_id for r in live_only] == [live]
     assert {r.info.run_id for r in either} == {live, done}
-    with pytest.raises(InvalidParameter, match="metrics.acc >>"):
+    with pytest.raises(InvalidParameter, match=r"metrics\.acc >>"):
         client.search_runs("0", "metrics.acc >> 1")
