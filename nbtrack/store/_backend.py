@@ -16,7 +16,6 @@ between snapshot and log reset replays nothing twice.
 from __future__ import annotations
 
 import contextlib
-import gc
 import os
 import shutil
 import tempfile
@@ -30,130 +29,25 @@ from filelock import FileLock
 from tinydb.storages import MemoryStorage, Storage
 
 from nbtrack.errors import StoreCorrupted
+from nbtrack.store._snapshot import (
+    BACKUP,
+    SNAPSHOT,
+    TABLES,
+    WAL,
+    Op,
+    OrjsonStorage,
+    Tables,
+    empty_tables,
+    from_tinydb,
+    fsync_dir,
+    paused_gc,
+    stat_key,
+    to_tinydb,
+)
 
-Tables = dict[str, dict[str, dict[str, Any]]]
-Op = tuple[str, str, str, "dict[str, Any] | None"]  # (table, key, kind, doc)
+__all__ = ["BACKUP", "SNAPSHOT", "TABLES", "WAL", "Backend", "FileBackend", "Op", "Tables", "paused_gc"]
 
-TABLES = ("experiments", "runs", "registered_models", "model_versions", "events")
-_META = "_nbtrack"
-SNAPSHOT = "nbtrack.json"
-BACKUP = "nbtrack.json.bak"
-WAL = "wal.jsonl"
 _MIN_COMPACT_BYTES = 4 << 20
-
-
-@contextlib.contextmanager
-def paused_gc() -> Iterator[None]:
-    """Pause the cycle collector while many acyclic objects are built.
-
-    Parsing a store of 10k runs makes about a million objects; every few
-    hundred of them the collector would otherwise rescan the growing heap,
-    doubling the time. Plain JSON data holds no cycles, so nothing is lost.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def _empty_tables() -> Tables:
-    return {name: {} for name in TABLES}
-
-
-def _to_tinydb(tables: Tables, seq: int) -> dict[str, Any]:
-    """Lay tables out as TinyDB does: ``{table: {"<int id>": doc}}``; keys live in the docs."""
-    data: dict[str, Any] = {_META: {"1": {"seq": seq, "format": 1}}}
-    for name, rows in tables.items():
-        data[name] = {str(i): {"_key": key, **doc} for i, (key, doc) in enumerate(rows.items(), 1)}
-    return data
-
-
-def _from_tinydb(data: dict[str, Any]) -> tuple[Tables, int]:
-    tables = _empty_tables()
-    for name, rows in data.items():
-        if name == _META:
-            continue
-        table = tables.setdefault(name, {})
-        for doc in rows.values():
-            key = doc.pop("_key")
-            table[key] = doc
-    seq = int(data.get(_META, {}).get("1", {}).get("seq", 0))
-    return tables, seq
-
-
-class OrjsonStorage(Storage):
-    """A TinyDB storage that reads and writes with orjson and replaces the file atomically."""
-
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path)
-
-    def read(self) -> dict[str, Any] | None:
-        try:
-            raw = self.path.read_bytes()
-        except FileNotFoundError:
-            return None
-        try:
-            data = orjson.loads(raw)
-            if not isinstance(data, dict):
-                raise ValueError("top level is not an object")
-        except ValueError as exc:
-            raise self.corrupted(str(exc)) from None
-        return data
-
-    def corrupted(self, reason: str) -> StoreCorrupted:
-        """The error for an unreadable snapshot, naming the last good copy."""
-        backup = self.path.with_name(BACKUP)
-        hint = (
-            f"The last good copy is {backup}: stop every kernel using this store, then copy it over "
-            f"{self.path.name} (runs changed since that copy are replayed from {WAL} where it still holds them)."
-            if backup.exists()
-            else f"No earlier copy ({backup}) exists."
-        )
-        return StoreCorrupted(
-            f"The store file {self.path} is corrupt or truncated ({reason}); nbtrack will neither read nor "
-            f"write this store until it is repaired. {hint}"
-        )
-
-    def write(self, data: dict[str, Any]) -> None:
-        payload = orjson.dumps(data, option=orjson.OPT_SERIALIZE_NUMPY)
-        fd, tmp = tempfile.mkstemp(prefix=".nbtrack-", suffix=".tmp", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(payload)
-                fh.flush()
-                os.fsync(fh.fileno())
-            if self.path.exists():
-                link = self.path.with_name(BACKUP + ".tmp")
-                with contextlib.suppress(FileNotFoundError):
-                    link.unlink()
-                os.link(self.path, link)
-                os.replace(link, self.path.with_name(BACKUP))
-            os.replace(tmp, self.path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
-        _fsync_dir(self.path.parent)
-
-
-def _fsync_dir(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def _stat_key(path: Path) -> tuple[int, int, int] | None:
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        return None
-    return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 class Backend:
@@ -162,7 +56,7 @@ class Backend:
     durable = False
 
     def __init__(self) -> None:
-        self.tables: Tables = _empty_tables()
+        self.tables: Tables = empty_tables()
         self.seq = 0
         self._lock = threading.RLock()
         self._storage: Storage = MemoryStorage()  # type: ignore[no-untyped-call]
@@ -248,15 +142,20 @@ class FileBackend(Backend):
         self._wal_offset = 0
         self._snapshot_size = 0
         self._fds: dict[str, int] = {}
+        self._syncing: list[threading.Thread] = []
+        self._sync_errors: list[OSError] = []
         self._loaded = False
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
         with self._lock, self._flock:
-            yield
+            try:
+                yield
+            finally:
+                self._settle()
 
     def read(self) -> Tables:
-        if _stat_key(self.snapshot) != self._snap_key or _stat_key(self.wal) != self._wal_key:
+        if stat_key(self.snapshot) != self._snap_key or stat_key(self.wal) != self._wal_key:
             with self.locked():
                 self.refresh()
         return self.tables
@@ -266,8 +165,8 @@ class FileBackend(Backend):
         return (self.seq,)
 
     def refresh(self) -> None:
-        snap_key = _stat_key(self.snapshot)
-        wal_key = _stat_key(self.wal)
+        snap_key = stat_key(self.snapshot)
+        wal_key = stat_key(self.wal)
         if snap_key == self._snap_key and wal_key == self._wal_key:
             return
         full = (
@@ -286,18 +185,18 @@ class FileBackend(Backend):
                         f"The store file {self.snapshot} is missing but its backup {self.root / BACKUP} "
                         "exists; copy the backup to nbtrack.json to recover."
                     )
-                tables, seq = _empty_tables(), 0
+                tables, seq = empty_tables(), 0
             else:
                 try:
                     with paused_gc():
-                        tables, seq = _from_tinydb(data)
+                        tables, seq = from_tinydb(data)
                 except (KeyError, TypeError, AttributeError, ValueError) as exc:
                     raise self._file.corrupted(f"unexpected layout: {type(exc).__name__} {exc}") from None
             self.tables, self.seq, self._wal_offset = tables, seq, 0
             self._snapshot_size = snap_key[1] if snap_key else 0
         with paused_gc():
             self._read_wal_tail()
-        self._snap_key, self._wal_key = snap_key, _stat_key(self.wal)
+        self._snap_key, self._wal_key = snap_key, stat_key(self.wal)
 
     def _read_wal_tail(self) -> None:
         try:
@@ -363,22 +262,23 @@ class FileBackend(Backend):
                 os.fsync(fd)
         finally:
             os.close(fd)
+        self._settle()
         self._apply(ops)
         self._wal_offset += len(payload)
-        self._wal_key = _stat_key(self.wal)
+        self._wal_key = stat_key(self.wal)
         if self._wal_offset > max(_MIN_COMPACT_BYTES, self._snapshot_size // 2):
             self.compact()
 
     def compact(self) -> None:
         """Fold the log into a new snapshot (lock held)."""
-        self._storage.write(_to_tinydb(self.tables, self.seq))
+        self._storage.write(to_tinydb(self.tables, self.seq))
         fd, tmp = tempfile.mkstemp(prefix=".wal-", dir=self.root)
         os.close(fd)
         os.replace(tmp, self.wal)
-        _fsync_dir(self.root)
-        self._snap_key = _stat_key(self.snapshot)
+        fsync_dir(self.root)
+        self._snap_key = stat_key(self.snapshot)
         self._snapshot_size = self._snap_key[1] if self._snap_key else 0
-        self._wal_key = _stat_key(self.wal)
+        self._wal_key = stat_key(self.wal)
         self._wal_offset = 0
 
     # -- per-run journals -------------------------------------------------
@@ -406,12 +306,34 @@ class FileBackend(Backend):
             return 0
 
     def journal_sync(self, run_id: str) -> None:
+        """Start flushing a run's journal; the commit that follows waits for it.
+
+        The journal's ``fsync`` runs in a thread while the log's own ``fsync``
+        runs here: the file system serves both with one disk flush, where two in
+        a row would wait for two.
+        """
         fd = self._fds.pop(run_id, None)
         if fd is not None:
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            thread = threading.Thread(target=self._sync_close, args=(fd,), name="nbtrack-fsync", daemon=True)
+            thread.start()
+            self._syncing.append(thread)
+
+    def _sync_close(self, fd: int) -> None:
+        try:
+            os.fsync(fd)
+        except OSError as exc:
+            self._sync_errors.append(exc)
+        finally:
+            os.close(fd)
+
+    def _settle(self) -> None:
+        """Wait for journal flushes started by :meth:`journal_sync`; raise the first failure."""
+        while self._syncing:
+            self._syncing.pop().join()
+        if self._sync_errors:
+            error = self._sync_errors[0]
+            self._sync_errors.clear()
+            raise error
 
     def journal_mtime(self, run_id: str) -> float | None:
         try:

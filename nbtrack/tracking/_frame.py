@@ -9,20 +9,11 @@ from nbtrack.store._backend import paused_gc
 _INFO_COLUMNS = ("run_id", "experiment_id", "status", "artifact_uri", "start_time", "end_time")
 
 
-def _spread(docs: list[dict[str, Any]], field: str) -> dict[str, list[Any]]:
-    """One list per key of ``doc[field]``, ``None`` where a run lacks the key (one pass over the docs)."""
-    n = len(docs)
-    columns: dict[str, list[Any]] = {}
-    for i, doc in enumerate(docs):
-        values = doc.get(field)
-        if not values:
-            continue
-        for key, value in values.items():
-            column = columns.get(key)
-            if column is None:
-                column = columns[key] = [None] * n
-            column[i] = value
-    return columns
+def _columns(docs: list[dict[str, Any]], field: str) -> dict[str, list[Any]]:
+    """One list per key of ``doc[field]`` (sorted keys), ``None`` where a run lacks the key."""
+    dicts = [d.get(field) or {} for d in docs]
+    keys: set[str] = set().union(*dicts) if dicts else set()
+    return {key: [d.get(key) for d in dicts] for key in sorted(keys)}
 
 
 def runs_frame(docs: list[dict[str, Any]]) -> Any:
@@ -52,9 +43,7 @@ def _build(docs: list[dict[str, Any]], np: Any, pd: Any) -> Any:
     for name in ("start_time", "end_time"):
         data[name] = pd.to_datetime(data[name], unit="ms", utc=True)
     for field in ("metrics", "params", "tags"):
-        columns = _spread(docs, field)
-        for key in sorted(columns):
-            values = columns[key]
+        for key, values in _columns(docs, field).items():
             # Stored NaN/±inf are the strings "NaN"/"Infinity"/"-Infinity"; numpy parses them, None → NaN.
             data[f"{field}.{key}"] = np.array(values, dtype=np.float64) if field == "metrics" else values
     return pd.DataFrame(data, index=pd.RangeIndex(len(docs)))
