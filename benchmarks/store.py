@@ -151,8 +151,9 @@ def bench_tinydb(path: str, quick: bool, n: int) -> dict[str, float | str]:
     from tinydb import Query, TinyDB
 
     db = TinyDB(path)
-    runs = db.table("runs")
-    points = db.table("metric_points")
+    # No query cache: each search reads the file, as a search after any write would.
+    runs = db.table("runs", cache_size=0)
+    points = db.table("metric_points", cache_size=0)
     run = Query()
     rng = random.Random(2)
     heavy = n >= 5000
@@ -200,6 +201,22 @@ def import_time(module: str) -> float:
     return statistics.median(times) * 1000
 
 
+def fsync_latency(folder: Path) -> float:
+    """Median time of a small append + fsync in ``folder``: the floor of a durable write on this disk."""
+    path = folder / "fsync-probe"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+
+        def probe() -> None:
+            os.write(fd, b"x" * 200 + b"\n")
+            os.fsync(fd)
+
+        return _median_ms(probe, 50)
+    finally:
+        os.close(fd)
+        path.unlink()
+
+
 def _fmt(value: float | str) -> str:
     return f"{value:10.4f}" if isinstance(value, float) else value
 
@@ -211,6 +228,7 @@ def main() -> None:
     sizes = [0, 200, 1000] if args.quick else [0, 1000, 10000]
     base = Path(tempfile.mkdtemp(prefix="nbtrack-bench-"))
     print(f"python {sys.version.split()[0]}; times in ms; lower is better; ratio = stock TinyDB / nbtrack")
+    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs; append+fsync {fsync_latency(base):.3f} ms")
     try:
         for n in sizes:
             nb_path, tdb_path = str(base / f"nb-{n}"), str(base / f"tinydb-{n}.json")
@@ -233,6 +251,7 @@ def main() -> None:
         nb_import, tdb_import = import_time("nbtrack"), import_time("tinydb")
         print(f"\nimport nbtrack (fresh interpreter): {nb_import:.1f} ms; import tinydb: {tdb_import:.1f} ms")
         print(f"  target <= {TARGETS['import']} ms: {'meets' if nb_import <= TARGETS['import'] else 'MISSES'}")
+        print(f"load average {os.getloadavg()[0]:.2f} at the end; append+fsync {fsync_latency(base):.3f} ms")
     finally:
         shutil.rmtree(base, ignore_errors=True)
 

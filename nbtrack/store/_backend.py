@@ -21,6 +21,7 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,23 @@ from nbtrack.store._snapshot import (
 __all__ = ["BACKUP", "SNAPSHOT", "TABLES", "WAL", "Backend", "FileBackend", "Op", "Tables", "paused_gc"]
 
 _MIN_COMPACT_BYTES = 4 << 20
+_flushers: dict[int, ThreadPoolExecutor] = {}
+
+
+def _flusher() -> ThreadPoolExecutor:
+    """One background thread per process that flushes journals (a forked child makes its own)."""
+    pool = _flushers.get(os.getpid())
+    if pool is None:
+        _flushers.clear()
+        pool = _flushers[os.getpid()] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nbtrack-fsync")
+    return pool
+
+
+def _sync_close(fd: int) -> None:
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 class Backend:
@@ -142,8 +160,7 @@ class FileBackend(Backend):
         self._wal_offset = 0
         self._snapshot_size = 0
         self._fds: dict[str, int] = {}
-        self._syncing: list[threading.Thread] = []
-        self._sync_errors: list[OSError] = []
+        self._syncing: list[Future[None]] = []
         self._loaded = False
 
     @contextlib.contextmanager
@@ -314,26 +331,13 @@ class FileBackend(Backend):
         """
         fd = self._fds.pop(run_id, None)
         if fd is not None:
-            thread = threading.Thread(target=self._sync_close, args=(fd,), name="nbtrack-fsync", daemon=True)
-            thread.start()
-            self._syncing.append(thread)
-
-    def _sync_close(self, fd: int) -> None:
-        try:
-            os.fsync(fd)
-        except OSError as exc:
-            self._sync_errors.append(exc)
-        finally:
-            os.close(fd)
+            self._syncing.append(_flusher().submit(_sync_close, fd))
 
     def _settle(self) -> None:
         """Wait for journal flushes started by :meth:`journal_sync`; raise the first failure."""
-        while self._syncing:
-            self._syncing.pop().join()
-        if self._sync_errors:
-            error = self._sync_errors[0]
-            self._sync_errors.clear()
-            raise error
+        pending, self._syncing = self._syncing, []
+        for future in pending:
+            future.result()
 
     def journal_mtime(self, run_id: str) -> float | None:
         try:
