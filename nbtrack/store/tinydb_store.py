@@ -20,6 +20,7 @@ import os
 import tempfile
 import uuid
 from collections.abc import Iterator, Sequence
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -353,15 +354,21 @@ class TinyDBStore(RunDataMixin, RegistryStoreMixin, AbstractStore):
         predicate = compile_run_filter(filter_string)
         if max_results is not None and (not isinstance(max_results, int) or max_results < 0):
             raise InvalidParameter(f"max_results must be a non-negative integer, got {max_results!r}.")
+        stages = {s for s in (LifecycleStage.ACTIVE, LifecycleStage.DELETED) if ViewType.matches(run_view_type, s)}
+        running = RunStatus.RUNNING
         docs = []
         with paused_gc():
             for doc in self._tables()["runs"].values():
-                if doc["experiment_id"] not in wanted or not ViewType.matches(run_view_type, doc["lifecycle_stage"]):
+                if doc["experiment_id"] not in wanted or doc["lifecycle_stage"] not in stages:
                     continue
-                view = self._view(doc)
+                view = doc if doc["status"] != running else self._view(doc)
                 if predicate is None or predicate(view):
                     docs.append(view)
-            docs = sort_runs(docs, order_by)
+            if order_by:
+                docs = sort_runs(docs, order_by)
+            else:  # MLflow's default order, newest first then by id, with two C-level sorts
+                docs.sort(key=itemgetter("run_id"))
+                docs.sort(key=itemgetter("start_time"), reverse=True)
         return docs if max_results is None else docs[:max_results]
 
     def artifact_dir(self, run_id: str) -> Path:
