@@ -40,8 +40,12 @@ def write(store_path: str, worker: int, runs: int, compact_every: int) -> None:
     say("ok")
 
 
-def killable(store_path: str, seed: int) -> None:
-    """Loop forever: start a run, log points, end it; report each step once it returned."""
+def killable(store_path: str, seed: int, compact_share: float) -> None:
+    """Loop forever: start a run, log points, end it; report each step once it returned.
+
+    After ``compact_share`` of the runs the log is folded into a new snapshot, so
+    a kill can land in the middle of a compaction too.
+    """
     rng = random.Random(seed)
     store = TinyDBStore(store_path)
     client = TrackingClient(store=store)
@@ -55,7 +59,7 @@ def killable(store_path: str, seed: int) -> None:
             value = rng.random()
             client.log_metric(run_id, "loss", value, step=step)
             say(f"metric {run_id} loss {step} {value!r}")
-        if rng.random() < 0.2:
+        if rng.random() < compact_share:
             store.compact()
         say(f"ending {run_id}")
         client.set_terminated(run_id)
@@ -86,7 +90,7 @@ if __name__ == "__main__":
     if mode == "write":
         write(path, int(args[0]), int(args[1]), int(args[2]))
     elif mode == "kill":
-        killable(path, int(args[0]))
+        killable(path, int(args[0]), float(args[1]))
     elif mode == "read":
         read(path, float(args[0]))
     else:

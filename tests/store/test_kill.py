@@ -49,10 +49,10 @@ class Reported:
                 self.done.add(run_id)
 
 
-def _kill_writer_at_random(store_path: str, seed: int, delay: float) -> Reported:
+def _kill_writer_at_random(store_path: str, seed: int, delay: float, compact_share: float = 0.2) -> Reported:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(
-        [sys.executable, str(PROCS), "kill", store_path, str(seed)],
+        [sys.executable, str(PROCS), "kill", store_path, str(seed), str(compact_share)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -101,7 +101,9 @@ def test_store_survives_twenty_random_kill_9s_during_writes(tmp_path: Path) -> N
     for round_ in range(20):
         # Given a writer looping over runs and metric points
         # When it is killed with SIGKILL at a random moment
-        reported = _kill_writer_at_random(store_path, round_, rng.uniform(0.0, 0.25))
+        # (every third writer compacts after each run, so kills also land mid-compaction)
+        share = 1.0 if round_ % 3 == 2 else 0.2
+        reported = _kill_writer_at_random(store_path, round_, rng.uniform(0.0, 0.25), share)
         # Then the store opens, finished runs are whole, the live run is KILLED with its points
         _check(store_path, reported)
         all_done |= reported.done
@@ -115,8 +117,10 @@ def test_store_survives_twenty_random_kill_9s_during_writes(tmp_path: Path) -> N
 
 
 def test_killed_run_is_reported_killed_by_a_new_process(tmp_path: Path) -> None:
-    # Given a writer killed while a run was live
+    # Given a store opened before a writer is killed while a run was live
     store_path = str(tmp_path / "killed")
+    early = TinyDBStore(store_path)
+    early.search_runs(["0"])
     live: list[str] = []
     for attempt in range(10):  # a kill may land between two runs; try again then
         reported = _kill_writer_at_random(store_path, 7 + attempt, 0.1)
@@ -135,5 +139,7 @@ def test_killed_run_is_reported_killed_by_a_new_process(tmp_path: Path) -> None:
     ).stdout.split()
     # Then it is KILLED, with the metric it had logged
     assert out[0] == RunStatus.KILLED
+    # And the store that was open all along reports it KILLED too
+    assert early.get_run(live[0]).info.status == RunStatus.KILLED
     if reported.points[live[0]]:
         assert out[1] == "1"
