@@ -2,10 +2,13 @@
 
 The file backend keeps a TinyDB-format snapshot (``nbtrack.json``, written with
 orjson and replaced atomically) plus a write-ahead log (``wal.jsonl``) of whole
-document puts and deletes. A write appends a few lines and fsyncs; the snapshot
-is rewritten only when the log grows past a share of it, so per-run cost does
-not grow with the number of runs. Readers reload only when a file's stat
-changes, and only the log's new tail. Every write happens under one file lock.
+document puts and deletes. A write appends a few lines and fsyncs (a run's
+start skips the fsync: it needs only to survive a killed process, and the run's
+end flushes it); the snapshot is rewritten only when the log grows past a share
+of it, so per-run cost does not grow with the number of runs. Readers reload
+only when a file's stat changes, and only the log's new tail. Every write
+happens under one file lock. When a run ends, its journal is flushed by a
+background thread while the log is flushed here, so the disk serves both at once.
 
 A ``kill -9`` at any moment leaves either the old or the new snapshot (atomic
 ``os.replace``) and, at worst, a partial last log line, which readers ignore and

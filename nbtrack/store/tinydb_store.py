@@ -10,7 +10,10 @@ Layout of a store folder (default ``./.nbtrack/``)::
 
 While a run is live its params, tags and metric points go to its journal only
 (one unbuffered ``write`` each, so a ``kill -9`` loses nothing that was logged);
-its summary document is written once more when the run ends.
+its summary document is written once more when the run ends, after which the
+run is durable (journal and log both fsynced). A RUNNING run whose process has
+died (same host, pid gone or reused) is shown as KILLED, and the next store to
+open marks it KILLED for good, keeping every point its journal holds.
 """
 
 from __future__ import annotations
