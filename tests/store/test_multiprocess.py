@@ -75,3 +75,39 @@ def test_a_reader_never_sees_a_partial_store_while_writers_compact(tmp_path: Pat
     assert out.startswith("reads ")
     assert int(out.split()[1]) > 10
     assert len(TinyDBStore(store_path).search_runs(["0"], run_view_type=ViewType.ALL)) == 320
+
+
+def test_threads_searching_while_another_thread_writes_see_no_errors(tmp_path: Path) -> None:
+    # Given one store shared by threads of a process (a kernel plus a polling widget, say)
+    import threading
+
+    store = TinyDBStore(tmp_path / "threads")
+    client = TrackingClient(store=store)
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def search() -> None:
+        while not done.is_set():
+            try:
+                for doc in store.search_run_docs(["0"], run_view_type=ViewType.ALL):
+                    assert doc["run_id"]
+            except BaseException as exc:  # report anything, even assertion errors
+                errors.append(exc)
+                return
+
+    readers = [threading.Thread(target=search) for _ in range(2)]
+    for thread in readers:
+        thread.start()
+    # When the main thread writes 150 runs
+    try:
+        for i in range(150):
+            run_id = client.create_run("0", run_name=f"t{i}").info.run_id
+            client.log_param(run_id, "i", i)
+            client.set_terminated(run_id)
+    finally:
+        done.set()
+        for thread in readers:
+            thread.join()
+    # Then no reader ever failed, and every run is there
+    assert errors == []
+    assert len(store.search_run_docs(["0"])) == 150
