@@ -5,22 +5,30 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Sequence
 from typing import Any
 
 from nbtrack import config
 from nbtrack.entities import (
-    DatasetInput,
     Experiment,
     Metric,
-    Param,
     Run,
     RunInfo,
     RunStatus,
-    RunTag,
 )
 from nbtrack.errors import InvalidParameter, InvalidState
 from nbtrack.tracking._context import context_tags
+from nbtrack.tracking._fluent_data import (
+    delete_run,
+    delete_tag,
+    get_metric_history,
+    get_run,
+    log_inputs,
+    log_param,
+    log_params,
+    restore_run,
+    set_tag,
+    set_tags,
+)
 from nbtrack.tracking._fluent_io import (
     create_experiment,
     delete_experiment,
@@ -134,7 +142,18 @@ class ActiveRun:
 
 # -- tracking URI and experiments -----------------------------------------
 def set_tracking_uri(uri: str | os.PathLike[str]) -> None:
-    """Point nbtrack at a store folder (or ``memory:``); see :func:`nbtrack.config.set_tracking_uri`."""
+    """Point nbtrack at a store.
+
+    Parameters
+    ----------
+    uri : str or path-like
+        A folder (created on first write), a ``file:`` URI, or ``memory:``.
+
+    Raises
+    ------
+    InvalidParameter
+        The URI is empty or names a remote server.
+    """
     global _experiment_id
     config.set_tracking_uri(uri)
     _experiment_id = None
@@ -285,7 +304,13 @@ def _end_run_id(run_id: str, status: str) -> None:
 
 
 def end_run(status: str = RunStatus.FINISHED) -> None:
-    """End the active run (if any) with ``status``; it is durable when this returns."""
+    """End the active run, if any; the run is durable when this returns.
+
+    Parameters
+    ----------
+    status : str
+        ``"FINISHED"`` (default), ``"FAILED"`` or ``"KILLED"``.
+    """
     with _lock:
         if _active_runs:
             _end_run_id(_active_runs[-1].info.run_id, status)
@@ -308,20 +333,25 @@ def _run_id_for_logging() -> str:
     return start_run().info.run_id
 
 
-def log_param(key: str, value: Any) -> Any:
-    """Log a param on the active run (a run starts if none is active); return ``value``."""
-    return _get_client().log_param(_run_id_for_logging(), key, value)
-
-
-def log_params(params: dict[str, Any]) -> None:
-    """Log several params at once."""
-    if not isinstance(params, dict):
-        raise InvalidParameter(f"log_params takes a dict, got {type(params).__name__}.")
-    _get_client().log_batch(_run_id_for_logging(), params=[Param(k, val) for k, val in params.items()])
-
-
 def log_metric(key: str, value: float, step: int | None = None, timestamp: int | None = None, **_ignored: Any) -> None:
-    """Log a metric point on the active run (step 0 and now by default; NaN/±inf kept)."""
+    """Log one metric point on the active run (a run starts if none is active).
+
+    Parameters
+    ----------
+    key : str
+        Metric name (same rules as param keys).
+    value : float
+        Any real number, numpy scalars included; NaN and ±inf are kept.
+    step : int, optional
+        Defaults to 0.
+    timestamp : int, optional
+        Milliseconds since the epoch; defaults to now.
+
+    Raises
+    ------
+    InvalidParameter
+        Bad key, a value that is not a number, or a non-integer step.
+    """
     run_id = _active_runs[-1].info.run_id if _active_runs else _run_id_for_logging()
     _get_client().log_metric(run_id, key, value, timestamp, step)
 
@@ -329,7 +359,22 @@ def log_metric(key: str, value: float, step: int | None = None, timestamp: int |
 def log_metrics(
     metrics: dict[str, float], step: int | None = None, timestamp: int | None = None, **_ignored: Any
 ) -> None:
-    """Log several metrics at one step."""
+    """Log several metrics at one step and timestamp (all or nothing).
+
+    Parameters
+    ----------
+    metrics : dict
+        Metric names to numbers.
+    step : int, optional
+        Defaults to 0.
+    timestamp : int, optional
+        Milliseconds since the epoch; defaults to now.
+
+    Raises
+    ------
+    InvalidParameter
+        ``metrics`` is not a dict, or a key or value is invalid.
+    """
     if not isinstance(metrics, dict):
         raise InvalidParameter(f"log_metrics takes a dict, got {type(metrics).__name__}.")
     from nbtrack import _validation as v
@@ -337,48 +382,6 @@ def log_metrics(
     ts = int(time.time() * 1000) if timestamp is None else v.validate_timestamp(timestamp)
     st = v.validate_step(step)
     _get_client().log_batch(_run_id_for_logging(), metrics=[Metric(k, val, ts, st) for k, val in metrics.items()])
-
-
-def set_tag(key: str, value: Any) -> None:
-    """Set a tag on the active run."""
-    _get_client().set_tag(_run_id_for_logging(), key, value)
-
-
-def set_tags(tags: dict[str, Any]) -> None:
-    """Set several tags on the active run."""
-    if not isinstance(tags, dict):
-        raise InvalidParameter(f"set_tags takes a dict, got {type(tags).__name__}.")
-    _get_client().log_batch(_run_id_for_logging(), tags=[RunTag(k, val) for k, val in tags.items()])
-
-
-def delete_tag(key: str) -> None:
-    """Remove a tag from the active run."""
-    _get_client().delete_tag(_run_id_for_logging(), key)
-
-
-def log_inputs(datasets: Sequence[DatasetInput]) -> None:
-    """Record datasets on the active run."""
-    _get_client().log_inputs(_run_id_for_logging(), datasets)
-
-
-def get_run(run_id: str) -> Run:
-    """Return a run by id; ``NotFound`` if unknown."""
-    return _get_client().get_run(run_id)
-
-
-def get_metric_history(run_id: str, key: str) -> list[Metric]:
-    """Every point of a run's metric, in logging order."""
-    return _get_client().get_metric_history(run_id, key)
-
-
-def delete_run(run_id: str) -> None:
-    """Soft-delete a run."""
-    _get_client().delete_run(run_id)
-
-
-def restore_run(run_id: str) -> None:
-    """Restore a soft-deleted run."""
-    _get_client().restore_run(run_id)
 
 
 def reset() -> None:
