@@ -316,3 +316,29 @@ def test_filters_and_order_see_live_and_finished_runs(client: TrackingClient) ->
     assert {r.info.run_id for r in either} == {live, done}
     with pytest.raises(InvalidParameter, match=r"metrics\.acc >>"):
         client.search_runs("0", "metrics.acc >> 1")
+
+
+def test_version_and_seq_cursor_move_on_every_change(client: TrackingClient) -> None:
+    store = client.store
+    start = store.version()
+    run_id = _new_run(client)
+    after_create = store.version()
+    assert after_create != start
+    client.set_terminated(run_id)
+    after_end = store.version()
+    assert after_end not in (start, after_create)
+    assert store.version() == after_end  # reading changes nothing
+    other = _new_run(client)
+    docs = {d["run_id"]: d for d in store.search_run_docs(["0"])}
+    assert docs[other]["_seq"] > docs[run_id]["_seq"] > 0
+
+
+def test_all_metric_histories_of_a_run_in_one_call(client: TrackingClient) -> None:
+    run_id = _new_run(client)
+    for step in range(3):
+        client.log_metric(run_id, "loss", 1.0 / (step + 1), step=step)
+    client.log_metric(run_id, "acc", float("nan"))
+    histories = client.store.get_metric_histories(run_id)  # type: ignore[attr-defined]
+    assert sorted(histories) == ["acc", "loss"]
+    assert [m.step for m in histories["loss"]] == [0, 1, 2]
+    assert math.isnan(histories["acc"][0].value)
