@@ -12,6 +12,11 @@ and ``import nbtrack`` in a fresh interpreter. The baseline is stock TinyDB
 (``TinyDB(path)`` with its default JSON storage) doing the same work on the same
 run documents: an insert or update per API call, ``Query`` searches, and the
 same DataFrame built from the hits.
+
+The machine's load average and the latency of one append + ``fsync`` are printed
+first and last: run-end durability costs one flush, and on a shared machine both
+figures swing widely, so read the ratios, and the best search time beside the
+median, with them in mind.
 """
 
 from __future__ import annotations
