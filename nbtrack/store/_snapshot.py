@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -112,7 +113,10 @@ class OrjsonStorage(Storage):
                 link = self.path.with_name(BACKUP + ".tmp")
                 with contextlib.suppress(FileNotFoundError):
                     link.unlink()
-                os.link(self.path, link)
+                try:
+                    os.link(self.path, link)  # the previous snapshot becomes the backup, no copy
+                except OSError:  # a file system without hard links
+                    shutil.copy2(self.path, link)
                 os.replace(link, self.path.with_name(BACKUP))
             os.replace(tmp, self.path)
         except BaseException:
