@@ -332,6 +332,10 @@ class TinyDBStore(RunDataMixin, RegistryStoreMixin, AbstractStore):
                 if run_id in self._live:
                     self._live[run_id].tags["mlflow.runName"] = run_name
             tx.put("runs", run_id, new)
+        if status == RunStatus.RUNNING and run_id not in self._live:
+            fold = Fold(new)  # resumed: log to it on the fast path, like a run started here
+            fold.load(self._b.journal_read(run_id))
+            self._live[run_id] = fold
         return run_info_from_doc(new)
 
     def get_run(self, run_id: str) -> Run:

@@ -342,3 +342,25 @@ def test_all_metric_histories_of_a_run_in_one_call(client: TrackingClient) -> No
     assert sorted(histories) == ["acc", "loss"]
     assert [m.step for m in histories["loss"]] == [0, 1, 2]
     assert math.isnan(histories["acc"][0].value)
+
+
+def test_resumed_run_keeps_its_history_and_adds_to_it(client: TrackingClient) -> None:
+    # Given a finished run with a param and two metric points
+    run_id = _new_run(client)
+    client.log_param(run_id, "p", 1)
+    client.log_metric(run_id, "loss", 0.9, step=0)
+    client.log_metric(run_id, "loss", 0.8, step=1)
+    client.set_terminated(run_id)
+    # When it is resumed, logged to and ended again
+    client.update_run(run_id, status="RUNNING")
+    client.log_metric(run_id, "loss", 0.5, step=2)
+    with pytest.raises(InvalidParameter):
+        client.log_param(run_id, "p", 2)
+    assert client.get_run(run_id).data.metrics["loss"] == 0.5
+    client.set_terminated(run_id)
+    # Then everything from both lives is there
+    run = client.get_run(run_id)
+    assert run.info.status == "FINISHED"
+    assert run.data.params == {"p": "1"}
+    assert run.data.metrics == {"loss": 0.5}
+    assert [m.value for m in client.get_metric_history(run_id, "loss")] == [0.9, 0.8, 0.5]
