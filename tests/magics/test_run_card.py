@@ -56,8 +56,10 @@ def test_compare_button_reports_in_the_card_output() -> None:
     card = RunCard(_logged_run())
     box = card.actions()
     card.buttons["compare"].click()
-    # Then either the comparison view or a message explaining its absence lands in the output
-    assert card.output.outputs, "clicking Compare must show something"
+    # Then the comparison dashboard (nbtrack.show) opens in the card's output
+    (shown,) = card.output.outputs
+    assert "application/vnd.jupyter.widget-view+json" in shown["data"]
+    assert shown["data"]["text/plain"].startswith("Dashboard(")
     assert box.children[-1] is card.output
 
 
