@@ -97,7 +97,7 @@ def test_builtin_function_reference_refuses(tmp_path: Path) -> None:
     with nbtrack.start_run() as run:
         nbtrack.sklearn.log_model({"hook": eval}, "evil")
     for uri in (str(tmp_path / "evil"), f"runs:/{run.info.run_id}/evil"):
-        with pytest.raises(UntrustedModel, match="builtins.eval"):
+        with pytest.raises(UntrustedModel, match=r"builtins\.eval"):
             nbtrack.sklearn.load_model(uri)
 
 
