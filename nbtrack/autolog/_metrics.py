@@ -176,7 +176,7 @@ def training_metrics(
         elif is_regressor(est):
             out = _regressor(est, X, y, sample_weight, prefix)
     score_func = getattr(type(est), "score", None)
-    if score_func is None:
+    if score_func is None or y is None:  # as MLflow: no training score without labels
         return out
     if score_func is ClassifierMixin.score and prefix + "accuracy_score" in out:
         out[prefix + "score"] = out[prefix + "accuracy_score"]

@@ -28,9 +28,12 @@ def report(exc: BaseException, what: str) -> None:
     """Re-raise ``exc`` when testing, else warn that ``what`` failed and carry on."""
     if is_testing():
         raise exc
+    from nbtrack.autolog._state import state
+
     message = f"nbtrack autolog: {what} failed and was skipped ({type(exc).__name__}: {exc})."
     logger.warning(message)
-    warnings.warn(message, RuntimeWarning, stacklevel=3)
+    if state.config is None or not state.config.silent:
+        warnings.warn(message, RuntimeWarning, stacklevel=3)
 
 
 def exception_safe(what: str) -> Callable[[F], F]:

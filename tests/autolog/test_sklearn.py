@@ -325,3 +325,16 @@ def test_calling_nbtrack_autolog_turns_sklearn_autolog_on_and_off(data: Any) -> 
     nbtrack.autolog(disable=True)
     LogisticRegression().fit(X_train, y_train)
     assert len(all_runs()) == 1
+
+
+def test_clusterer_fit_predict_logs_params_but_no_training_metrics(data: Any) -> None:
+    from sklearn.cluster import KMeans
+
+    X_train, _, _, _ = data
+    nbtrack.sklearn.autolog(log_models=False)
+    labels = KMeans(n_clusters=2, n_init=2, random_state=0).fit_predict(X_train)
+    (run,) = all_runs()
+    assert len(labels) == len(X_train)
+    assert run.data.tags["estimator_name"] == "KMeans"
+    assert run.data.params["n_clusters"] == "2"
+    assert run.data.metrics == {}

@@ -1,0 +1,180 @@
+"""Autolog overhead: bare fit vs nbtrack autolog vs MLflow autolog, plus a parity check.
+
+Run from the repository root (MLflow is optional; install the ``bench`` extra)::
+
+    PYTHONPATH=. python benchmarks/autolog.py [--repeats 7]
+
+Each autologger runs in its own fresh process (both patch scikit-learn classes
+process-wide). After one warm-up fit, each process times ``--repeats`` pairs:
+a fit with the autologger paused (nbtrack's ``autolog_suspended()``, MLflow's
+``disable_autologging()``) and a logged fit. Overhead is the median of the
+pairwise differences, which keeps a busy machine's drift out of the figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ESTIMATORS = ("RandomForestClassifier", "LogisticRegression")
+
+
+def _estimator(name: str) -> Any:
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.linear_model import LogisticRegression
+
+    if name == "RandomForestClassifier":
+        return RandomForestClassifier(n_estimators=100, max_depth=8, random_state=0)
+    return LogisticRegression(max_iter=1000)
+
+
+def _worker(mode: str, name: str, repeats: int) -> dict[str, Any]:
+    """Time ``repeats`` pairs of fits: one with the autologger paused (bare), one logged."""
+    import contextlib
+
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(n_samples=5000, n_features=20, random_state=0)
+    tmp = tempfile.mkdtemp(prefix="nbtrack-bench-")
+    paused: Any = contextlib.nullcontext
+    if mode == "nbtrack":
+        os.environ["NBTRACK_STORE"] = str(Path(tmp) / "store")
+        import nbtrack.sklearn
+
+        nbtrack.sklearn.autolog()
+        paused = nbtrack.sklearn.autolog_suspended
+    elif mode == "mlflow":
+        import logging
+
+        import mlflow
+        from mlflow.utils.autologging_utils import disable_autologging
+
+        logging.getLogger("mlflow").setLevel(logging.ERROR)
+        mlflow.set_tracking_uri(f"sqlite:///{tmp}/mlflow.db")
+        mlflow.sklearn.autolog()
+        paused = disable_autologging
+    _estimator(name).fit(X, y)  # warm-up: imports, store creation, first run
+    bare, logged = [], []
+    for _ in range(repeats):
+        model = _estimator(name)
+        with paused():
+            start = time.perf_counter()
+            model.fit(X, y)
+            bare.append(time.perf_counter() - start)
+        model = _estimator(name)
+        start = time.perf_counter()
+        model.fit(X, y)
+        logged.append(time.perf_counter() - start)
+    result: dict[str, Any] = {
+        "bare": statistics.median(bare),
+        "logged": statistics.median(logged),
+        "overhead": statistics.median(b - a for a, b in zip(bare, logged, strict=True)),
+    }
+    if mode == "nbtrack":
+        import nbtrack
+
+        last = nbtrack.last_active_run()
+        result.update(params=last.data.params, metrics=last.data.metrics)
+    elif mode == "mlflow":
+        import mlflow
+
+        last = mlflow.last_active_run()
+        result.update(params=dict(last.data.params), metrics=dict(last.data.metrics))
+    return result
+
+
+def _run(mode: str, name: str, repeats: int) -> dict[str, Any]:
+    env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true", "PYTHONWARNINGS": "ignore"}
+    out = subprocess.run(
+        [sys.executable, __file__, "--worker", mode, name, "--repeats", str(repeats)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"{mode} worker failed:\n{out.stderr[-3000:]}")
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def _parity(nb: dict[str, Any], ml: dict[str, Any]) -> list[str]:
+    problems = []
+    if set(nb["params"]) != set(ml["params"]):
+        problems.append(
+            f"param keys differ: only nbtrack {sorted(set(nb['params']) - set(ml['params']))}, "
+            f"only MLflow {sorted(set(ml['params']) - set(nb['params']))}"
+        )
+    for key in set(nb["params"]) & set(ml["params"]):
+        if nb["params"][key] != ml["params"][key]:
+            problems.append(f"param {key}: nbtrack {nb['params'][key]!r} vs MLflow {ml['params'][key]!r}")
+    if set(nb["metrics"]) != set(ml["metrics"]):
+        problems.append(
+            f"metric names differ: only nbtrack {sorted(set(nb['metrics']) - set(ml['metrics']))}, "
+            f"only MLflow {sorted(set(ml['metrics']) - set(nb['metrics']))}"
+        )
+    for key in set(nb["metrics"]) & set(ml["metrics"]):
+        a, b = float(nb["metrics"][key]), float(ml["metrics"][key])
+        if not math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12):
+            problems.append(f"metric {key}: nbtrack {a!r} vs MLflow {b!r}")
+    return problems
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--worker", nargs=2, metavar=("MODE", "ESTIMATOR"))
+    args = parser.parse_args()
+    if args.worker:
+        print(json.dumps(_worker(args.worker[0], args.worker[1], args.repeats)))
+        return
+    try:
+        import mlflow  # noqa: F401
+
+        modes = ["nbtrack", "mlflow"]
+    except ImportError:
+        modes = ["nbtrack"]
+        print("MLflow is not installed: measuring nbtrack only (pip install .[bench]).")
+    print(
+        f"make_classification(n_samples=5000, n_features=20); {args.repeats} pairs of fits per mode, each pair "
+        "one fit with the autologger paused and one logged; overhead = median of the pairwise differences\n"
+    )
+    for name in ESTIMATORS:
+        res = {mode: _run(mode, name, args.repeats) for mode in modes}
+        nb = res["nbtrack"]
+        print(name)
+        print(
+            f"  nbtrack: bare {nb['bare'] * 1000:8.1f} ms  logged {nb['logged'] * 1000:8.1f} ms  "
+            f"overhead {nb['overhead'] * 1000:7.1f} ms"
+        )
+        if "mlflow" in res:
+            ml = res["mlflow"]
+            print(
+                f"  MLflow:  bare {ml['bare'] * 1000:8.1f} ms  logged {ml['logged'] * 1000:8.1f} ms  "
+                f"overhead {ml['overhead'] * 1000:7.1f} ms"
+            )
+            ratio = nb["overhead"] / ml["overhead"] if ml["overhead"] > 0 else float("nan")
+            print(f"  ratio nbtrack/MLflow overhead: {ratio:.3f} ({ratio * 100:.1f}%)")
+            problems = _parity(nb, ml)
+            if problems:
+                print("  parity: DIFFERENCES")
+                for line in problems:
+                    print(f"    - {line}")
+            else:
+                print(
+                    f"  parity: same {len(ml['params'])} param keys and values, "
+                    f"same {len(ml['metrics'])} metric names, values within 1e-9"
+                )
+        print()
+
+
+if __name__ == "__main__":
+    main()
