@@ -26,7 +26,7 @@ from typing import Any
 from nbtrack.autolog import _datasets, _models, _patching, _post_training
 from nbtrack.autolog._models import ModelInfo
 from nbtrack.autolog._state import Config, state
-from nbtrack.errors import InvalidParameter, NotFound
+from nbtrack.errors import InvalidParameter
 
 FLAVOR_NAME = "sklearn"
 _CV_FUNCTIONS = (
@@ -319,38 +319,10 @@ def save_model(
 
 def _resolve(model_uri: str, client: Any) -> tuple[Path, str | None, str]:
     """``(local folder, run id or None, artifact path)`` of a model URI."""
-    try:
-        from nbtrack import _uri
-    except ImportError:
-        _uri = None
-    if _uri is not None:
-        resolved = _uri.resolve_model_uri(model_uri, client)
-        if resolved.run_id is not None:
-            return Path(resolved.local_path), resolved.run_id, resolved.artifact_path
-        model_uri = str(resolved.local_path)
-    if model_uri.startswith("runs:/"):
-        from nbtrack.tracking._artifacts import safe_join
+    from nbtrack._uri import resolve_model_uri
 
-        rest = model_uri[len("runs:/") :].strip("/")
-        run_id, _, artifact_path = rest.partition("/")
-        if not run_id or not artifact_path:
-            raise InvalidParameter(f"Model URI {model_uri!r} must look like 'runs:/<run_id>/<artifact_path>'.")
-        client.get_run(run_id)
-        return safe_join(client.store.artifact_dir(run_id), artifact_path), run_id, artifact_path.strip("/")
-    if model_uri.startswith("models:/"):
-        raise InvalidParameter(f"Cannot resolve {model_uri!r}: registry URIs need nbtrack's model registry.")
-    local = Path(model_uri[len("file://") :] if model_uri.startswith("file://") else model_uri).expanduser()
-    if not local.exists():
-        raise NotFound(f"No model at {model_uri!r}: not a runs:/ or models:/ URI nor an existing folder.")
-    root = getattr(client.store, "root", None)
-    if root is not None:
-        try:
-            rel = local.resolve().relative_to((Path(root) / "artifacts").resolve())
-        except ValueError:
-            rel = None
-        if rel is not None and len(rel.parts) >= 2:
-            return local, rel.parts[0], "/".join(rel.parts[1:])
-    return local, None, ""
+    resolved = resolve_model_uri(model_uri, client)
+    return Path(resolved.local_path), resolved.run_id, resolved.artifact_path
 
 
 def load_model(

@@ -272,14 +272,7 @@ def log_to_run(
     uri = f"runs:/{run_id}/{artifact_path}"
     version = None
     if registered_model_name:
-        from nbtrack import registry
+        from nbtrack.registry import register_model
 
-        register = getattr(registry, "register_model", None)
-        if register is None:
-            raise InvalidParameter(
-                "registered_model_name needs the model registry (nbtrack.registry.register_model), "
-                "which this installation lacks."
-            )
-        mv = register(uri, registered_model_name)
-        version = str(getattr(mv, "version", mv))
+        version = register_model(uri, registered_model_name, client=client).version
     return ModelInfo(artifact_path, run_id, uri, sha, str(folder), version)

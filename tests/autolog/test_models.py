@@ -14,7 +14,6 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
 import nbtrack
-import nbtrack.registry
 import nbtrack.sklearn
 from nbtrack.errors import InvalidParameter, NotFound, UntrustedModel
 
@@ -127,6 +126,8 @@ def test_log_model_names_and_bad_uris(data: Any) -> None:
             nbtrack.sklearn.log_model(model, "../escape")
     assert info.model_uri == f"runs:/{run.info.run_id}/rf"
     with pytest.raises(InvalidParameter):
+        nbtrack.sklearn.load_model("runs:/not a run id/model")
+    with pytest.raises(NotFound, match="model.skops"):
         nbtrack.sklearn.load_model(f"runs:/{run.info.run_id}")
     with pytest.raises(NotFound):
         nbtrack.sklearn.load_model(f"runs:/{run.info.run_id}/missing")
@@ -134,13 +135,18 @@ def test_log_model_names_and_bad_uris(data: Any) -> None:
         nbtrack.sklearn.load_model("/no/such/folder")
 
 
-def test_registered_model_name(data: Any) -> None:
+def test_registered_model_name_registers_and_loads_by_registry_uri(data: Any) -> None:
+    X_train, X_test, y_train, y_test = data
     model = _forest(data)
-    register = getattr(nbtrack.registry, "register_model", None)
     with nbtrack.start_run():
-        if register is None:
-            with pytest.raises(InvalidParameter, match="registry"):
-                nbtrack.sklearn.log_model(model, "model", registered_model_name="churn")
-        else:
-            info = nbtrack.sklearn.log_model(model, "model", registered_model_name="churn")
-            assert info.registered_model_version == "1"
+        first = nbtrack.sklearn.log_model(model, "model", registered_model_name="churn")
+    assert first.registered_model_version == "1"
+    nbtrack.sklearn.autolog(registered_model_name="churn")
+    refit = RandomForestClassifier(n_estimators=4, max_depth=2, random_state=3).fit(X_train, y_train)
+    for uri, expected in (("models:/churn/1", model), ("models:/churn/latest", refit)):
+        loaded = nbtrack.sklearn.load_model(uri)
+        np.testing.assert_array_equal(loaded.predict_proba(X_test), expected.predict_proba(X_test))
+    with pytest.warns(UserWarning, match="differs from the data"):
+        nbtrack.sklearn.load_model("models:/churn/2", check_data=(X_test, y_test))
+    nbtrack.MlflowClient().transition_model_version_stage("churn", "2", "Production")
+    assert isinstance(nbtrack.sklearn.load_model("models:/churn/Production"), RandomForestClassifier)
