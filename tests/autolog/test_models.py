@@ -127,7 +127,7 @@ def test_log_model_names_and_bad_uris(data: Any) -> None:
     assert info.model_uri == f"runs:/{run.info.run_id}/rf"
     with pytest.raises(InvalidParameter):
         nbtrack.sklearn.load_model("runs:/not a run id/model")
-    with pytest.raises(NotFound, match="model.skops"):
+    with pytest.raises(NotFound, match=r"model\.skops"):
         nbtrack.sklearn.load_model(f"runs:/{run.info.run_id}")
     with pytest.raises(NotFound):
         nbtrack.sklearn.load_model(f"runs:/{run.info.run_id}/missing")
