@@ -29,6 +29,9 @@ from nbtrack.autolog._state import Config, state
 from nbtrack.errors import InvalidParameter
 
 FLAVOR_NAME = "sklearn"
+SERIALIZATION_FORMAT_SKOPS = "skops"
+SERIALIZATION_FORMAT_PICKLE = "pickle"
+SERIALIZATION_FORMAT_CLOUDPICKLE = "cloudpickle"
 _CV_FUNCTIONS = (
     "cross_validate",
     "cross_val_predict",
@@ -39,7 +42,31 @@ _CV_FUNCTIONS = (
 )
 _CV_HELPERS = ("_fit_and_score", "_fit_and_predict", "_permutation_test_score", "_incremental_fit_estimator")
 
-__all__ = ["FLAVOR_NAME", "ModelInfo", "autolog", "autolog_suspended", "load_model", "log_model", "save_model"]
+__all__ = [
+    "FLAVOR_NAME",
+    "SERIALIZATION_FORMAT_CLOUDPICKLE",
+    "SERIALIZATION_FORMAT_PICKLE",
+    "SERIALIZATION_FORMAT_SKOPS",
+    "ModelInfo",
+    "autolog",
+    "autolog_suspended",
+    "load_model",
+    "log_model",
+    "save_model",
+]
+
+
+def _check_format(serialization_format: Any) -> None:
+    """Accept MLflow's format names; models are written with skops whatever is asked."""
+    known = (SERIALIZATION_FORMAT_SKOPS, SERIALIZATION_FORMAT_PICKLE, SERIALIZATION_FORMAT_CLOUDPICKLE)
+    if serialization_format not in known:
+        raise InvalidParameter(f"serialization_format must be one of {known}, got {serialization_format!r}.")
+    if serialization_format != SERIALIZATION_FORMAT_SKOPS:
+        warnings.warn(
+            f"nbtrack saves models with skops, never {serialization_format}: a pickle runs code when loaded.",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 @functools.cache
@@ -133,7 +160,8 @@ def autolog(
         Log ``sklearn.metrics`` calls and ``model.score`` on a logged model's
         predictions into its run as ``{metric}_{dataset variable}``.
     serialization_format : str
-        Only ``"skops"``: models are never pickled.
+        ``"skops"``; MLflow's ``"pickle"`` / ``"cloudpickle"`` are accepted with a
+        warning, and skops is used anyway: models are never pickled.
     registered_model_name : str, optional
         Register every logged model under this name.
     pos_label : optional
@@ -152,10 +180,7 @@ def autolog(
         raise InvalidParameter(f"max_tuning_runs must be None or a non-negative integer, got {max_tuning_runs!r}.")
     if extra_tags is not None and not isinstance(extra_tags, dict):
         raise InvalidParameter(f"extra_tags must be a dict, got {type(extra_tags).__name__}.")
-    if serialization_format != "skops":
-        raise InvalidParameter(
-            f"serialization_format {serialization_format!r} is not supported: nbtrack saves models with skops only."
-        )
+    _check_format(serialization_format)
     if registered_model_name is not None and (not isinstance(registered_model_name, str) or not registered_model_name):
         raise InvalidParameter("registered_model_name must be a non-empty string.")
     _patching.unpatch_all()
@@ -227,7 +252,7 @@ def log_model(
     input_example : array-like, optional
         A few input rows, stored beside the model.
     serialization_format : str
-        Only ``"skops"``.
+        ``"skops"`` (other MLflow formats warn and use skops).
 
     Returns
     -------
@@ -242,8 +267,7 @@ def log_model(
     from nbtrack.tracking import fluent
 
     path = _artifact_name(name, artifact_path)
-    if serialization_format != "skops":
-        raise InvalidParameter("nbtrack saves models with skops only; drop serialization_format.")
+    _check_format(serialization_format)
     if registered_model_name is not None and (not isinstance(registered_model_name, str) or not registered_model_name):
         raise InvalidParameter("registered_model_name must be a non-empty string.")
     from nbtrack.autolog._fit import trained_on
@@ -303,8 +327,7 @@ def save_model(
     InvalidParameter
         The folder exists and is not empty, or the object cannot be saved.
     """
-    if serialization_format != "skops":
-        raise InvalidParameter("nbtrack saves models with skops only; drop serialization_format.")
+    _check_format(serialization_format)
     folder = Path(path)
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
         raise InvalidParameter(f"Path '{folder}' already exists and is not empty; pick a new folder.")

@@ -57,11 +57,11 @@ def estimator_tags(est: Any) -> dict[str, str]:
 
 
 def param_list(params: dict[str, Any]) -> list[Param]:
-    """Params as MLflow logs them: ``str(value)`` cut to the allowed length."""
+    """Params as MLflow logs them: ``str(value)``, keys and values cut to the allowed lengths."""
     out = []
     for key, value in params.items():
         text = v.stringify(value)
-        out.append(Param(str(key), text[: v.MAX_PARAM_VALUE_LENGTH]))
+        out.append(Param(str(key)[: v.MAX_KEY_LENGTH], text[: v.MAX_PARAM_VALUE_LENGTH]))
     return out
 
 

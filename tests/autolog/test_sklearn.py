@@ -311,6 +311,8 @@ def test_extra_tags_and_bad_options(data: Any) -> None:
     with pytest.raises(InvalidParameter):
         nbtrack.sklearn.autolog(max_tuning_runs=-1)
     with pytest.raises(InvalidParameter):
+        nbtrack.sklearn.autolog(serialization_format="json")
+    with pytest.warns(UserWarning, match="never pickle"):
         nbtrack.sklearn.autolog(serialization_format="pickle")
     nbtrack.sklearn.autolog(extra_tags={"team": "ml"}, log_models=False)
     LogisticRegression().fit(X_train, y_train)
