@@ -340,3 +340,16 @@ def test_clusterer_fit_predict_logs_params_but_no_training_metrics(data: Any) ->
     assert run.data.tags["estimator_name"] == "KMeans"
     assert run.data.params["n_clusters"] == "2"
     assert run.data.metrics == {}
+
+
+def test_runs_are_searchable_by_training_data_fingerprint(data: Any) -> None:
+    X_train, X_test, y_train, y_test = data
+    nbtrack.sklearn.autolog(log_models=False)
+    first = LogisticRegression().fit(X_train, y_train)
+    LogisticRegression().fit(X_test, y_test)
+    digest = _datasets.digest(X_train, y_train)
+    found = nbtrack.search_runs(filter_string=f"datasets.digest = '{digest}'", output_format="list")
+    assert [r.data.tags["estimator_name"] for r in found] == ["LogisticRegression"]
+    assert found[0].data.params["C"] == str(first.C)
+    by_name = nbtrack.search_runs(filter_string="datasets.name = 'X_test'", output_format="list")
+    assert len(by_name) == 1 and by_name[0].info.run_id != found[0].info.run_id
