@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import logging
 import sys
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -157,23 +158,61 @@ def _end(session: _Session, status: str) -> None:
         _client().set_terminated(session.run_id, status)
 
 
+class _Serializer(threading.Thread):
+    """Serialises the fitted model while the training metrics are computed.
+
+    Tree prediction releases the GIL and skops serialisation is mostly Python,
+    so on a multi-core machine the two overlap; the fit returns only after both.
+    """
+
+    def __init__(self, model: Any) -> None:
+        super().__init__(name="nbtrack-model-serializer", daemon=True)
+        self.model = model
+        self.data: bytes | None = None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        from nbtrack.autolog import _models
+
+        try:
+            self.data = _models.serialize(self.model)
+        except BaseException as exc:
+            self.error = exc
+
+    def result(self) -> bytes:
+        self.join()
+        if self.error is not None:
+            raise self.error
+        assert self.data is not None
+        return self.data
+
+
 def _finish(est: Any, session: _Session, cfg: Config) -> None:
     import time
 
     client = _client()
-    metrics = _metrics.training_metrics(est, session.X, session.y, session.sample_weight, cfg.pos_label)
     search = is_search(est)
-    if search:
-        from nbtrack.autolog import _search_cv
+    model = getattr(est, "best_estimator_", est) if search else est
+    serializer = _Serializer(model) if cfg.log_models else None
+    if serializer is not None:
+        serializer.start()
+    try:
+        metrics = _metrics.training_metrics(est, session.X, session.y, session.sample_weight, cfg.pos_label)
+        if search:
+            from nbtrack.autolog import _search_cv
 
-        _search_cv.log_search(client, session.run_id, est, session.train, cfg, metrics)
+            _search_cv.log_search(client, session.run_id, est, session.train, cfg, metrics)
+    finally:
+        if serializer is not None:
+            serializer.join()
     if metrics:
         ts = int(time.time() * 1000)
         client.store.log_batch(session.run_id, metrics=[Metric(k, val, ts, 0) for k, val in metrics.items()])
-    if cfg.log_models:
+    if serializer is not None:
         from nbtrack.autolog import _models
 
-        model = getattr(est, "best_estimator_", est) if search else est
+        data = serializer.result()  # a model skops cannot save fails here, after the metrics are in
+
         _models.log_to_run(
             client,
             session.run_id,
@@ -183,6 +222,7 @@ def _finish(est: Any, session: _Session, cfg: Config) -> None:
             train=session.train,
             input_example=session.X if cfg.log_input_examples else None,
             registered_model_name=cfg.registered_model_name,
+            data=data,
         )
     _remember(est, session.train, session.X)
     if cfg.log_post_training_metrics:

@@ -61,8 +61,11 @@ def write_model(
     training_data: dict[str, Any] | None = None,
     input_example: Any = None,
     extra: dict[str, Any] | None = None,
+    data: bytes | None = None,
 ) -> str:
     """Serialise ``sk_model`` with skops into ``folder`` plus its JSON description; return the SHA-256.
+
+    ``data`` are the skops bytes of ``sk_model`` when the caller serialised it already.
 
     Raises
     ------
@@ -72,12 +75,8 @@ def write_model(
     import sklearn
     import skops
 
-    try:
-        data = _dumps(sk_model)
-    except Exception as exc:
-        raise InvalidParameter(
-            f"Cannot save {type(sk_model).__name__} with skops ({type(exc).__name__}: {exc})."
-        ) from exc
+    if data is None:
+        data = serialize(sk_model)
     sha = hashlib.sha256(data).hexdigest()
     folder.mkdir(parents=True, exist_ok=True)
     _atomic_write(folder / MODEL_FILE, data)
@@ -99,6 +98,22 @@ def write_model(
         meta["input_example"] = _example_json(input_example)
     _atomic_write(folder / META_FILE, json.dumps(meta, indent=1, default=str).encode())
     return sha
+
+
+def serialize(sk_model: Any) -> bytes:
+    """skops bytes of a model.
+
+    Raises
+    ------
+    InvalidParameter
+        The object cannot be serialised by skops.
+    """
+    try:
+        return _dumps(sk_model)
+    except Exception as exc:
+        raise InvalidParameter(
+            f"Cannot save {type(sk_model).__name__} with skops ({type(exc).__name__}: {exc})."
+        ) from exc
 
 
 def _dumps(obj: Any) -> bytes:
@@ -251,6 +266,7 @@ def log_to_run(
     input_example: Any = None,
     registered_model_name: str | None = None,
     signature: dict[str, Any] | None = None,
+    data: bytes | None = None,
 ) -> ModelInfo:
     """Write ``sk_model`` into a run's artifacts, record its SHA-256 in the store, register it if asked."""
     from nbtrack.entities import RunTag
@@ -267,6 +283,7 @@ def log_to_run(
         training_data=training_info(train),
         input_example=input_example,
         extra={"run_id": run_id, "artifact_path": artifact_path},
+        data=data,
     )
     client.store.set_tag(run_id, RunTag(digest_tag(artifact_path), sha))
     uri = f"runs:/{run_id}/{artifact_path}"

@@ -353,3 +353,20 @@ def test_runs_are_searchable_by_training_data_fingerprint(data: Any) -> None:
     assert found[0].data.params["C"] == str(first.C)
     by_name = nbtrack.search_runs(filter_string="datasets.name = 'X_test'", output_format="list")
     assert len(by_name) == 1 and by_name[0].info.run_id != found[0].info.run_id
+
+
+def test_unsavable_model_still_logs_metrics_and_warns(data: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    X_train, _, y_train, _ = data
+    from nbtrack.autolog import _models
+
+    def refuse(model: Any) -> bytes:
+        raise InvalidParameter("cannot save this one")
+
+    monkeypatch.setattr(_models, "serialize", refuse)
+    nbtrack.sklearn.autolog()
+    monkeypatch.delenv("NBTRACK_TESTING")
+    with pytest.warns(RuntimeWarning, match="cannot save this one"):
+        LogisticRegression().fit(X_train, y_train)
+    (run,) = all_runs()
+    assert set(run.data.metrics) == CLASSIFIER_METRICS
+    assert "nbtrack.model_sha256.model" not in run.data.tags
