@@ -106,6 +106,46 @@ def _worker(mode: str, name: str, repeats: int) -> dict[str, Any]:
     return result
 
 
+def _scenario(mode: str) -> dict[str, Any]:
+    """Regressor, pipeline, grid search and post-training metrics under one autologger (models off)."""
+    import sklearn.metrics
+    from sklearn.datasets import load_diabetes, make_classification
+    from sklearn.linear_model import LinearRegression, LogisticRegression
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    tmp = tempfile.mkdtemp(prefix="nbtrack-parity-")
+    if mode == "mlflow":
+        import logging
+
+        import mlflow as lib
+
+        logging.getLogger("mlflow").setLevel(logging.ERROR)
+        lib.set_tracking_uri(f"sqlite:///{tmp}/mlflow.db")
+    else:
+        os.environ["NBTRACK_STORE"] = tmp
+        import nbtrack as lib
+        import nbtrack.sklearn
+    lib.sklearn.autolog(log_models=False)
+    X, y = load_diabetes(return_X_y=True)
+    X_test, y_test = X[:50], y[:50]
+    reg = LinearRegression().fit(X, y)
+    sklearn.metrics.mean_squared_error(y_test, reg.predict(X_test))
+    reg.score(X_test, y_test)
+    Xc, yc = make_classification(n_samples=300, n_features=5, random_state=0)
+    Pipeline([("scale", StandardScaler()), ("clf", LogisticRegression())]).fit(Xc, yc)
+    GridSearchCV(LogisticRegression(), {"C": [0.1, 1.0, 10.0]}, cv=3).fit(Xc, yc)
+    out: dict[str, Any] = {}
+    for run in lib.search_runs(search_all_experiments=True, output_format="list"):
+        key = run.data.tags["estimator_name"] + (" child" if "mlflow.parentRunId" in run.data.tags else "")
+        metrics = {k: v for k, v in run.data.metrics.items() if "_time" not in k}  # timings differ by nature
+        out.setdefault(key, []).append({"params": dict(run.data.params), "metrics": metrics})
+    for runs in out.values():
+        runs.sort(key=lambda r: json.dumps(r["params"], sort_keys=True))
+    return out
+
+
 def _run(mode: str, name: str, repeats: int) -> dict[str, Any]:
     env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true", "PYTHONWARNINGS": "ignore"}
     out = subprocess.run(
@@ -148,7 +188,10 @@ def main() -> None:
     parser.add_argument("--worker", nargs=2, metavar=("MODE", "ESTIMATOR"))
     args = parser.parse_args()
     if args.worker:
-        print(json.dumps(_worker(args.worker[0], args.worker[1], args.repeats)))
+        if args.worker[1] == "scenario":
+            print(json.dumps(_scenario(args.worker[0]), default=str))
+        else:
+            print(json.dumps(_worker(args.worker[0], args.worker[1], args.repeats)))
         return
     try:
         import mlflow  # noqa: F401
@@ -187,6 +230,24 @@ def main() -> None:
                     f"same {len(ml['metrics'])} metric names, values within 1e-9"
                 )
         print()
+    if "mlflow" in modes:
+        nb_runs, ml_runs = _run("nbtrack", "scenario", 0), _run("mlflow", "scenario", 0)
+        print("Parity on LinearRegression + post-training metrics, Pipeline, GridSearchCV (parent and children):")
+        if sorted(nb_runs) != sorted(ml_runs) or any(len(nb_runs[k]) != len(ml_runs[k]) for k in nb_runs):
+            print(f"  runs differ: nbtrack {_shape(nb_runs)} vs MLflow {_shape(ml_runs)}")
+        else:
+            problems = [
+                f"{k}: {p}" for k in nb_runs for a, b in zip(nb_runs[k], ml_runs[k], strict=True) for p in _parity(a, b)
+            ]
+            print(f"  runs: {_shape(nb_runs)}")
+            print(
+                "  "
+                + ("; ".join(problems) if problems else "same param keys/values and metric names/values in every run")
+            )
+
+
+def _shape(runs: dict[str, list[Any]]) -> str:
+    return ", ".join(f"{k} x{len(v)}" for k, v in sorted(runs.items()))
 
 
 if __name__ == "__main__":
