@@ -70,6 +70,7 @@ def _worker(mode: str, name: str, repeats: int) -> dict[str, Any]:
         from mlflow.utils.autologging_utils import disable_autologging
 
         logging.getLogger("mlflow").setLevel(logging.ERROR)
+        os.chdir(tmp)  # MLflow puts artifacts in ./mlruns beside a sqlite store
         mlflow.set_tracking_uri(f"sqlite:///{tmp}/mlflow.db")
         mlflow.sklearn.autolog()
         paused = disable_autologging
@@ -122,6 +123,7 @@ def _scenario(mode: str) -> dict[str, Any]:
         import mlflow as lib
 
         logging.getLogger("mlflow").setLevel(logging.ERROR)
+        os.chdir(tmp)  # MLflow puts artifacts in ./mlruns beside a sqlite store
         lib.set_tracking_uri(f"sqlite:///{tmp}/mlflow.db")
     else:
         os.environ["NBTRACK_STORE"] = tmp
@@ -149,7 +151,7 @@ def _scenario(mode: str) -> dict[str, Any]:
 def _run(mode: str, name: str, repeats: int) -> dict[str, Any]:
     env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true", "PYTHONWARNINGS": "ignore"}
     out = subprocess.run(
-        [sys.executable, __file__, "--worker", mode, name, "--repeats", str(repeats)],
+        [sys.executable, os.path.abspath(__file__), "--worker", mode, name, "--repeats", str(repeats)],
         capture_output=True,
         text=True,
         env=env,
