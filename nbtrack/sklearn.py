@@ -320,7 +320,8 @@ def save_model(
     """Save a fitted estimator to a local folder (``model.skops`` + ``nbtrack_model.json``).
 
     A folder saved this way is not recorded in any store, so loading it needs
-    ``trusted=...`` when it holds types outside skops' default trust.
+    ``trusted=[...]`` (the type names, or ``[]`` if it holds only skops' default
+    types) or ``trusted=True``.
 
     Raises
     ------
@@ -365,10 +366,12 @@ def load_model(
     dst_path : str, optional
         Accepted for MLflow compatibility (the file is read in place).
     trusted : bool or list of str, optional
-        Types to trust beyond the automatic rule (``True`` = all). Without it, a
-        file's types are trusted only if its SHA-256 matches the digest the
-        store recorded when nbtrack wrote it, and they belong to scikit-learn,
-        NumPy or SciPy.
+        Without it, the file loads only if its SHA-256 matches the digest the
+        store recorded when nbtrack wrote it, and then its scikit-learn, NumPy
+        and SciPy types are trusted. A file changed since, or from outside the
+        store (e.g. :func:`save_model`), needs ``trusted=[type names]`` or
+        ``trusted=True`` (every type); so does any other type, such as a
+        user-defined class.
     check_data : tuple (X, y), optional
         Data to compare with the fingerprint recorded at training; a
         ``UserWarning`` says when it differs.

@@ -2,10 +2,12 @@
 
 A logged model is a folder ``<artifact_path>/`` holding ``model.skops`` and
 ``nbtrack_model.json``. When nbtrack writes the file into a run it records the
-file's SHA-256 as the run tag ``nbtrack.model_sha256.<artifact_path>``; on load,
-the types of the file (e.g. ``sklearn.tree._tree.Tree``) are trusted only if the
-file still has that digest and the types belong to scikit-learn, NumPy or SciPy.
-Anything else needs an explicit ``trusted=...``.
+file's SHA-256 as the run tag ``nbtrack.model_sha256.<artifact_path>``. On load,
+a file whose digest matches that record loads with no argument, its types (e.g.
+``sklearn.tree._tree.Tree``) trusted when they belong to scikit-learn, NumPy or
+SciPy; any other type (a user's class, ``builtins.eval``) must be named in
+``trusted=[...]``. A file whose digest does not match, or with no record in the
+store, loads only with an explicit ``trusted=[...]`` or ``trusted=True``.
 """
 
 from __future__ import annotations
@@ -198,7 +200,8 @@ def load_file(
     origin : str
         Where the file came from, for messages.
     trusted : bool, list of str or None
-        ``True`` trusts every type in the file; a list trusts those types.
+        ``True`` trusts every type in the file; a list trusts those types. Either is
+        the explicit consent a file without a matching digest needs.
 
     Raises
     ------
@@ -213,13 +216,14 @@ def load_file(
         return sio.loads(data, trusted=untrusted)
     if trusted not in (None, False) and not isinstance(trusted, (list, tuple)):
         raise InvalidParameter(f"trusted must be None, True or a list of type names, got {type(trusted).__name__}.")
+    explicit = trusted is not None and trusted is not False
     allowed = set(trusted or ())
     actual = hashlib.sha256(data).hexdigest()
     digest_ok = expected_sha256 is not None and actual == expected_sha256
     if digest_ok:
         allowed.update(t for t in untrusted if _is_safe(t))
     missing = [t for t in untrusted if t not in allowed]
-    if missing:
+    if missing or not (digest_ok or explicit):
         if expected_sha256 is None:
             why = f"{origin} has no digest recorded in this store (the file was not written by nbtrack here)"
         elif not digest_ok:
@@ -229,8 +233,9 @@ def load_file(
             )
         else:
             why = "these types do not belong to scikit-learn, NumPy or SciPy"
+        listed = f"untrusted types {missing}" if missing else "no types beyond skops' defaults"
         raise UntrustedModel(
-            f"Refusing to load {path}: it holds untrusted types {missing}; {why}. "
+            f"Refusing to load {path}: {why}; it holds {listed}. "
             f"If you trust this file, pass trusted={missing!r} (or trusted=True)."
         )
     return sio.loads(data, trusted=sorted(allowed & set(untrusted)))

@@ -69,12 +69,29 @@ def test_tampered_model_file_refuses_unless_trusted(data: Any) -> None:
     assert nbtrack.sklearn.load_model(f"runs:/{run_id}/model", trusted=[TREE]) is not None
 
 
+def test_tampered_model_without_special_types_refuses_too(data: Any) -> None:
+    X_train, X_test, y_train, _ = data
+    model = LogisticRegression().fit(X_train, y_train)
+    run_id, folder = _logged(model)
+    swapped = LogisticRegression(C=0.001).fit(X_train, y_train)
+    _, other = _logged(swapped)
+    (folder / "model.skops").write_bytes((other / "model.skops").read_bytes())
+    with pytest.raises(UntrustedModel, match="does not match") as info:
+        nbtrack.sklearn.load_model(f"runs:/{run_id}/model")
+    assert "no types beyond skops' defaults" in str(info.value)
+    loaded = nbtrack.sklearn.load_model(f"runs:/{run_id}/model", trusted=[])
+    np.testing.assert_array_equal(loaded.predict_proba(X_test), swapped.predict_proba(X_test))
+
+
 def test_saved_folder_outside_the_store_needs_trust(data: Any, tmp_path: Path) -> None:
     model = _forest(data)
     nbtrack.sklearn.save_model(model, tmp_path / "m")
-    with pytest.raises(UntrustedModel, match="no digest recorded"):
+    with pytest.raises(UntrustedModel, match="no digest recorded") as info:
         nbtrack.sklearn.load_model(str(tmp_path / "m"))
+    assert TREE in str(info.value)
     assert isinstance(nbtrack.sklearn.load_model(str(tmp_path / "m"), trusted=[TREE]), RandomForestClassifier)
+    with pytest.raises(UntrustedModel):
+        nbtrack.sklearn.load_model(str(tmp_path / "m"), trusted=[])
     with pytest.raises(InvalidParameter, match="not empty"):
         nbtrack.sklearn.save_model(model, tmp_path / "m")
 
