@@ -370,3 +370,14 @@ def test_unsavable_model_still_logs_metrics_and_warns(data: Any, monkeypatch: py
     (run,) = all_runs()
     assert set(run.data.metrics) == CLASSIFIER_METRICS
     assert "nbtrack.model_sha256.model" not in run.data.tags
+
+
+def test_input_example_and_signature_options(data: Any) -> None:
+    X_train, _, y_train, _ = data
+    store = nbtrack.MlflowClient().store
+    nbtrack.sklearn.autolog(log_input_examples=True, log_model_signatures=False)
+    RandomForestClassifier(n_estimators=2, max_depth=2).fit(X_train, y_train)
+    (run,) = all_runs()
+    meta = json.loads((Path(store.artifact_dir(run.info.run_id)) / "model" / "nbtrack_model.json").read_text())
+    assert meta["signature"] is None
+    assert np.allclose(meta["input_example"], X_train[:5])
