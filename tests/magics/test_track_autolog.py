@@ -4,12 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 import nbtrack
-
-# scikit-learn autolog (nbtrack.sklearn) is its own part of nbtrack; these tests run wherever it is present.
-pytest.importorskip("nbtrack.sklearn", reason="nbtrack.sklearn (autolog) is not part of this checkout")
 
 SETUP = (
     "from sklearn.datasets import make_classification\n"

@@ -123,7 +123,6 @@ def test_tracked_cells_in_a_real_kernel(tmp_path: Path) -> None:
 
 
 def test_a_cell_fitting_two_models_gives_one_run_with_a_nested_child(tmp_path: Path) -> None:
-    pytest.importorskip("nbtrack.sklearn", reason="nbtrack.sklearn (autolog) is not part of this checkout")
     cells = {
         "load": "%load_ext nbtrack",
         "data": (
