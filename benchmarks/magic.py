@@ -86,10 +86,11 @@ def main() -> None:
 
     import nbtrack
 
-    autolog = sys.modules.get("nbtrack.sklearn")
+    state = getattr(sys.modules.get("nbtrack.autolog._state"), "state", None)
+    autolog = "on" if getattr(state, "config", None) is not None else "off (nbtrack.sklearn not available)"
     print(
         f"store: {nbtrack.get_tracking_uri()}, {len(nbtrack.search_runs(search_all_experiments=True))} runs; repeats: {args.repeats}; "
-        f"autolog module: {'loaded' if autolog else 'not available'}"
+        f"autolog: {autolog}"
     )
     bare = statistics.median(times["bare"]) * 1000
     bare_cpu = statistics.median(cpu["bare"]) * 1000
