@@ -33,11 +33,12 @@ const HIGHLIGHT_MS = 4000;
  * paths under the root are made relative).
  */
 function relativeToRoot(path: string): string {
-  const root = PageConfig.getOption('serverRoot');
-  if (root && path.startsWith(root)) {
-    return path.slice(root.length).replace(/^[/\\]+/, '');
+  const root = PageConfig.getOption('serverRoot').replace(/[/\\]+$/, '');
+  const normalized = path.replace(/\\/g, '/');
+  if (root && normalized.startsWith(`${root}/`)) {
+    return normalized.slice(root.length + 1);
   }
-  return path;
+  return normalized;
 }
 
 /**

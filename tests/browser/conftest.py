@@ -1,0 +1,176 @@
+"""A real JupyterLab server and headless Chromium for the end-to-end tests.
+
+The session starts ``jupyter lab`` in a subprocess (token auth, a free port on
+127.0.0.1, a temporary root folder whose store is ``NBTRACK_STORE``) with the
+nbtrack extensions of the current environment, and Debian's Chromium driven by
+Playwright. Tests skip only when ``/usr/bin/chromium`` is missing and ``CI`` is
+not ``"true"``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.browser.helpers import LabServer, PageErrors
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
+SERVER_START_TIMEOUT = 120.0
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _write_lab_settings(settings_dir: Path) -> None:
+    # No network prompts or toasts over the page in a test.
+    notification = settings_dir / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+    notification.parent.mkdir(parents=True, exist_ok=True)
+    notification.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> Path:
+    """Debian's Chromium, or a skip (a failure under ``CI=true``)."""
+    if not CHROMIUM.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail("/usr/bin/chromium is required for the browser tests under CI=true")
+        pytest.skip("/usr/bin/chromium is not installed")
+    return CHROMIUM
+
+
+@pytest.fixture(scope="session")
+def lab_server(chromium_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
+    """A ``jupyter lab`` subprocess serving a temporary root folder."""
+    base = tmp_path_factory.mktemp("lab")
+    root = base / "root"
+    root.mkdir()
+    store = root / ".nbtrack"
+    settings_dir = base / "settings"
+    _write_lab_settings(settings_dir)
+    config_dir = base / "config"
+    config_dir.mkdir()
+    (config_dir / "jupyter_server_config.json").write_text(
+        json.dumps({"LabApp": {"news_url": None, "check_for_updates_class": "jupyterlab.NeverCheckForUpdate"}})
+    )
+    token = secrets.token_hex(16)
+    port = _free_port()
+    env = dict(os.environ)
+    env.update(
+        {
+            "NBTRACK_STORE": str(store),
+            "JUPYTER_CONFIG_DIR": str(config_dir),
+            "JUPYTER_RUNTIME_DIR": str(base / "runtime"),
+            "JUPYTERLAB_SETTINGS_DIR": str(settings_dir),
+            "JUPYTERLAB_WORKSPACES_DIR": str(base / "workspaces"),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    env.pop("NBTRACK_TESTING", None)
+    log_path = base / "lab.log"
+    log = log_path.open("wb")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "jupyter",
+            "lab",
+            "--no-browser",
+            "--allow-root",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={port}",
+            "--ServerApp.port_retries=0",
+            f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={root}",
+        ],
+        cwd=root,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    server = LabServer(url=f"http://127.0.0.1:{port}/", token=token, root=root, store=store)
+    try:
+        deadline = time.monotonic() + SERVER_START_TIMEOUT
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"jupyter lab exited early:\n{log_path.read_text(errors='replace')}")
+            try:
+                server.api("api/status")
+                break
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                if time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"jupyter lab did not answer in time:\n{log_path.read_text(errors='replace')}"
+                    ) from None
+                time.sleep(0.5)
+        yield server
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+        log.close()
+        # Kernels started by the server go with it; drop the folder's runtime files.
+        shutil.rmtree(base / "runtime", ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path: Path) -> Iterator[Any]:
+    """Headless Chromium driven by Playwright."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(chromium_path), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page_errors() -> PageErrors:
+    """Collector for the page's dialogs and errors."""
+    return PageErrors(dialogs=[], errors=[])
+
+
+@pytest.fixture
+def page(browser: Any, lab_server: LabServer, page_errors: PageErrors) -> Iterator[Any]:
+    """A fresh browser page on JupyterLab, loaded and ready."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+
+    def on_dialog(dialog: Any) -> None:
+        page_errors.dialogs.append(f"{dialog.type}: {dialog.message}")
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    page.on("pageerror", lambda error: page_errors.errors.append(str(error)))
+    try:
+        yield page
+    finally:
+        context.close()
