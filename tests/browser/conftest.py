@@ -157,9 +157,19 @@ def page_errors() -> PageErrors:
     return PageErrors(dialogs=[], errors=[])
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Remember each phase's report on the test item (the ``page`` fixture reads it)."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    setattr(item, f"report_{report.when}", report)
+
+
 @pytest.fixture
-def page(browser: Any, lab_server: LabServer, page_errors: PageErrors) -> Iterator[Any]:
-    """A fresh browser page on JupyterLab, loaded and ready."""
+def page(
+    browser: Any, lab_server: LabServer, page_errors: PageErrors, request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[Any]:
+    """A fresh browser page on JupyterLab; on failure a screenshot is kept in the test's tmp folder."""
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     page = context.new_page()
     page.set_default_timeout(60_000)
@@ -172,5 +182,10 @@ def page(browser: Any, lab_server: LabServer, page_errors: PageErrors) -> Iterat
     page.on("pageerror", lambda error: page_errors.errors.append(str(error)))
     try:
         yield page
+        report = getattr(request.node, "report_call", None)
+        if report is not None and report.failed:
+            shot = tmp_path / "failure.png"
+            page.screenshot(path=str(shot))
+            print(f"screenshot of the failed page: {shot}")
     finally:
         context.close()

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,9 +45,10 @@ class PageErrors:
     errors: list[str]
 
 
-def open_lab(page: Any, lab_server: LabServer, path: str = "lab") -> None:
-    """Load JupyterLab at ``path`` and wait until its shell and the nbtrack tab are there."""
-    page.goto(lab_server.lab_url(path))
+def open_lab(page: Any, lab_server: LabServer, notebook: str | None = None) -> None:
+    """Load JupyterLab in a fresh workspace (optionally opening ``notebook``) and wait for the nbtrack tab."""
+    workspace = f"lab/workspaces/t{uuid.uuid4().hex[:12]}"
+    page.goto(lab_server.lab_url(f"{workspace}/tree/{notebook}" if notebook else workspace))
     page.wait_for_selector("#jp-main-dock-panel", state="visible")
     page.wait_for_selector('.jp-SideBar.jp-mod-left [data-id="nbtrack-sidebar"]', state="visible")
 
@@ -57,6 +60,39 @@ def open_sidebar(page: Any) -> Any:
         page.locator('.jp-SideBar.jp-mod-left [data-id="nbtrack-sidebar"]').click()
     panel.wait_for(state="visible")
     return panel
+
+
+def notebook_cells(page: Any) -> Any:
+    """The cells of the notebook shown in the main area."""
+    return page.locator(".jp-NotebookPanel:visible .jp-Cell")
+
+
+def wait_for_kernel(page: Any, timeout_ms: int = 120_000) -> None:
+    """Wait until the shown notebook's kernel is connected and idle."""
+    page.locator('.jp-NotebookPanel:visible .jp-Notebook-ExecutionIndicator[data-status="idle"]').wait_for(
+        timeout=timeout_ms
+    )
+    page.locator("#jp-main-statusbar", has_text="| Idle").wait_for(timeout=timeout_ms)
+
+
+def execute_cell(page: Any, cell: Any, timeout_ms: int = 120_000) -> None:
+    """Run ``cell`` with Shift+Enter once the kernel is ready, and wait for its execution count."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    wait_for_kernel(page, timeout_ms)
+    deadline = time.monotonic() + timeout_ms / 1000
+    while True:
+        cell.locator(".jp-InputArea-editor").click()
+        page.keyboard.press("Shift+Enter")
+        try:
+            cell.locator(".jp-InputPrompt", has_text=re.compile(r"\[(\*|\d+)\]")).wait_for(timeout=5_000)
+            break
+        except PlaywrightTimeout:
+            # A run asked for while the kernel connection is still settling is dropped by
+            # JupyterLab before anything is sent (the prompt stays "[ ]"): ask again.
+            if time.monotonic() > deadline:
+                raise
+    cell.locator(".jp-InputPrompt", has_text=re.compile(r"\[\d+\]")).wait_for(timeout=timeout_ms)
 
 
 def run_python(store: Path, code: str) -> str:
