@@ -9,6 +9,7 @@ not ``"true"``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -61,10 +62,9 @@ def chromium_path() -> Path:
     return CHROMIUM
 
 
-@pytest.fixture(scope="session")
-def lab_server(chromium_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
-    """A ``jupyter lab`` subprocess serving a temporary root folder."""
-    base = tmp_path_factory.mktemp("lab")
+@contextlib.contextmanager
+def _start_lab(base: Path, server_config: dict[str, Any] | None = None) -> Iterator[LabServer]:
+    """Run ``jupyter lab`` on a free port with ``base/root`` as its root folder until the block ends."""
     root = base / "root"
     root.mkdir()
     store = root / ".nbtrack"
@@ -72,9 +72,9 @@ def lab_server(chromium_path: Path, tmp_path_factory: pytest.TempPathFactory) ->
     _write_lab_settings(settings_dir)
     config_dir = base / "config"
     config_dir.mkdir()
-    (config_dir / "jupyter_server_config.json").write_text(
-        json.dumps({"LabApp": {"news_url": None, "check_for_updates_class": "jupyterlab.NeverCheckForUpdate"}})
-    )
+    config: dict[str, Any] = {"LabApp": {"news_url": None, "check_for_updates_class": "jupyterlab.NeverCheckForUpdate"}}
+    config.update(server_config or {})
+    (config_dir / "jupyter_server_config.json").write_text(json.dumps(config))
     token = secrets.token_hex(16)
     port = _free_port()
     env = dict(os.environ)
@@ -90,52 +90,66 @@ def lab_server(chromium_path: Path, tmp_path_factory: pytest.TempPathFactory) ->
     )
     env.pop("NBTRACK_TESTING", None)
     log_path = base / "lab.log"
-    log = log_path.open("wb")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "jupyter",
-            "lab",
-            "--no-browser",
-            "--allow-root",
-            "--ServerApp.ip=127.0.0.1",
-            f"--ServerApp.port={port}",
-            "--ServerApp.port_retries=0",
-            f"--IdentityProvider.token={token}",
-            f"--ServerApp.root_dir={root}",
-        ],
-        cwd=root,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    server = LabServer(url=f"http://127.0.0.1:{port}/", token=token, root=root, store=store)
-    try:
-        deadline = time.monotonic() + SERVER_START_TIMEOUT
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"jupyter lab exited early:\n{log_path.read_text(errors='replace')}")
-            try:
-                server.api("api/status")
-                break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                if time.monotonic() > deadline:
-                    raise RuntimeError(
-                        f"jupyter lab did not answer in time:\n{log_path.read_text(errors='replace')}"
-                    ) from None
-                time.sleep(0.5)
-        yield server
-    finally:
-        proc.terminate()
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "jupyter",
+                "lab",
+                "--no-browser",
+                "--allow-root",
+                "--ServerApp.ip=127.0.0.1",
+                f"--ServerApp.port={port}",
+                "--ServerApp.port_retries=0",
+                f"--IdentityProvider.token={token}",
+                f"--ServerApp.root_dir={root}",
+            ],
+            cwd=root,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        server = LabServer(url=f"http://127.0.0.1:{port}/", token=token, root=root, store=store)
         try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-        log.close()
-        # Kernels started by the server go with it; drop the folder's runtime files.
-        shutil.rmtree(base / "runtime", ignore_errors=True)
+            deadline = time.monotonic() + SERVER_START_TIMEOUT
+            while True:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"jupyter lab exited early:\n{log_path.read_text(errors='replace')}")
+                try:
+                    server.api("api/status")
+                    break
+                except (urllib.error.URLError, ConnectionError, TimeoutError):
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(
+                            f"jupyter lab did not answer in time:\n{log_path.read_text(errors='replace')}"
+                        ) from None
+                    time.sleep(0.5)
+            yield server
+        finally:
+            # SIGTERM: the server shuts its kernels down before exiting.
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+            shutil.rmtree(base / "runtime", ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def lab_server(chromium_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
+    """A ``jupyter lab`` subprocess with nbtrack's server and lab extensions, for the whole session."""
+    with _start_lab(tmp_path_factory.mktemp("lab")) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def lab_without_server_extension(chromium_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
+    """A ``jupyter lab`` whose nbtrack server extension is disabled (the lab extension stays)."""
+    config = {"ServerApp": {"jpserver_extensions": {"nbtrack": False}}}
+    with _start_lab(tmp_path_factory.mktemp("lab-no-ext"), config) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

@@ -6,12 +6,14 @@ import json
 import textwrap
 from typing import Any
 
+import nbformat
 import pytest
 
 import nbtrack
 from tests.browser.helpers import (
     LabServer,
     PageErrors,
+    notebook_cells,
     open_lab,
     open_sidebar,
     run_python,
@@ -143,3 +145,52 @@ def test_sidebar_cancelled_promotion_changes_nothing(page: Any, lab_server: LabS
     client = nbtrack.TrackingClient(str(lab_server.store))
     assert client.get_model_version("CancelModel", "1").current_stage == "None"
     assert panel.locator('.jp-nbtrack-VersionRow[data-version="1"] .jp-nbtrack-Stage').inner_text() == "None"
+
+
+def test_insert_load_code_adds_a_cell_to_the_active_notebook(page: Any, lab_server: LabServer) -> None:
+    # Given: a registered version in Staging and an open notebook
+    run_python(
+        lab_server.store,
+        textwrap.dedent(
+            """
+            import pathlib
+            import nbtrack
+            client = nbtrack.TrackingClient()
+            source = pathlib.Path(nbtrack.get_tracking_uri()) / "model-src-3"
+            source.mkdir(exist_ok=True)
+            client.create_registered_model("LoadModel")
+            client.create_model_version("LoadModel", str(source))
+            client.transition_model_version_stage("LoadModel", "1", "Staging")
+            """
+        ),
+    )
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell("x = 1")]
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(notebook, str(lab_server.root / "load.ipynb"))
+    open_lab(page, lab_server, "load.ipynb")
+    cells = notebook_cells(page)
+    cells.first.wait_for()
+
+    # When: "Insert load code" is clicked for that version in the sidebar
+    panel = open_sidebar(page)
+    panel.get_by_role("tab", name="Models").click()
+    panel.locator('.jp-nbtrack-ModelItem[data-model-name="LoadModel"]').click()
+    panel.locator('.jp-nbtrack-VersionRow[data-version="1"] .jp-nbtrack-InsertLoad').click()
+
+    # Then: the notebook has a new cell loading the model by its stage
+    wait_until(lambda: cells.count() == 2, 30, "no cell was inserted")
+    assert 'nbtrack.sklearn.load_model("models:/LoadModel/Staging")' in cells.nth(1).inner_text()
+
+
+def test_sidebar_explains_a_missing_server_extension(page: Any, lab_without_server_extension: LabServer) -> None:
+    # Given: JupyterLab whose nbtrack server extension is disabled
+    # When: the sidebar is opened
+    open_lab(page, lab_without_server_extension)
+    panel = open_sidebar(page)
+
+    # Then: it says so and how to fix it, instead of an empty list
+    banner = panel.locator(".jp-nbtrack-StatusBanner-error")
+    banner.wait_for()
+    assert "server extension is not enabled" in banner.inner_text()
+    assert "jupyter server extension enable nbtrack" in banner.inner_text()
