@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml labextension/package.json
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"
-	$(VENV)/bin/jupyter labextension develop --overwrite .
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/jupyter labextension develop --overwrite .
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -22,7 +22,7 @@ build-ext: setup
 	cd labextension && $(JLPM) install && $(JLPM) build:prod
 
 lab: setup
-	@if [ -f notebooks/quickstart.ipynb ]; then target=quickstart.ipynb; else target=; fi; \
+	@mkdir -p notebooks; if [ -f notebooks/quickstart.ipynb ]; then target=quickstart.ipynb; else target=; fi; \
 	cd notebooks && NBTRACK_STORE=$${NBTRACK_STORE:-$(CURDIR)/notebooks/.nbtrack} \
 	  ../$(PY) -m jupyter lab $$target
 
