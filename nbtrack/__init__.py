@@ -75,6 +75,8 @@ _LAZY_FUNCTIONS = {
     "autolog": "nbtrack.sklearn",
     "show": "nbtrack.widgets",
     "register_model": "nbtrack.registry",
+    "search_registered_models": "nbtrack.registry",
+    "search_model_versions": "nbtrack.registry",
 }
 
 

@@ -8,6 +8,7 @@ from nbtrack.store import resolve_uri
 
 DEFAULT_STORE = ".nbtrack"
 _tracking_uri: str | None = None
+_resolved: tuple[str, str, str] | None = None  # (NBTRACK_STORE or default, cwd, resolved URI)
 
 
 def set_tracking_uri(uri: str | os.PathLike[str]) -> None:
@@ -37,9 +38,15 @@ def get_tracking_uri() -> str:
         ``set_tracking_uri``'s value, else ``$NBTRACK_STORE``, else ``./.nbtrack``
         resolved against the current directory.
     """
+    global _resolved
     if _tracking_uri is not None:
         return _tracking_uri
-    return resolve_uri(os.environ.get("NBTRACK_STORE") or DEFAULT_STORE)
+    # Called on every logging call: resolve the path only when its inputs change.
+    raw = os.environ.get("NBTRACK_STORE") or DEFAULT_STORE
+    cwd = os.getcwd()
+    if _resolved is None or _resolved[0] != raw or _resolved[1] != cwd:
+        _resolved = (raw, cwd, resolve_uri(raw))
+    return _resolved[2]
 
 
 def is_tracking_uri_set() -> bool:

@@ -239,6 +239,14 @@ class ModelVersionStage:
     PRODUCTION = "Production"
     ARCHIVED = "Archived"
     ALL = (NONE, STAGING, PRODUCTION, ARCHIVED)
+    ACTIVE = (STAGING, PRODUCTION)
+
+    @staticmethod
+    def canonical(stage: str) -> str | None:
+        """Return the canonical spelling of ``stage`` (any case), or ``None`` if it is not a stage."""
+        if not isinstance(stage, str):
+            return None
+        return {s.lower(): s for s in ModelVersionStage.ALL}.get(stage.strip().lower())
 
 
 @dataclass(frozen=True)
@@ -303,7 +311,15 @@ class RegisteredModel:
 
 @dataclass(frozen=True)
 class RegistryEvent:
-    """One entry of a registered model's audit trail."""
+    """One entry of a registered model's audit trail.
+
+    ``action`` is one of ``create_model``, ``register``, ``transition``, ``archive``
+    (caused by ``archive_existing_versions``), ``set_alias``, ``delete_alias``,
+    ``delete_version``, ``delete_model``, ``rename`` and ``update_description``;
+    ``from_value`` / ``to_value`` hold the stage, alias target, name or description
+    before and after. ``data_digest`` is the digest of the training data of the
+    version's run (its dataset input with context ``train``), if any.
+    """
 
     timestamp: int
     user: str
@@ -314,6 +330,7 @@ class RegistryEvent:
     to_value: str | None = None
     run_id: str | None = None
     data_digest: str | None = None
+    alias: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
@@ -327,6 +344,7 @@ class RegistryEvent:
             "to_value": self.to_value,
             "run_id": self.run_id,
             "data_digest": self.data_digest,
+            "alias": self.alias,
         }
 
 

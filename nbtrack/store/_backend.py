@@ -2,10 +2,13 @@
 
 The file backend keeps a TinyDB-format snapshot (``nbtrack.json``, written with
 orjson and replaced atomically) plus a write-ahead log (``wal.jsonl``) of whole
-document puts and deletes. A write appends a few lines and fsyncs; the snapshot
-is rewritten only when the log grows past a share of it, so per-run cost does
-not grow with the number of runs. Readers reload only when a file's stat
-changes, and only the log's new tail. Every write happens under one file lock.
+document puts and deletes. A write appends a few lines and fsyncs (a run's
+start skips the fsync: it needs only to survive a killed process, and the run's
+end flushes it); the snapshot is rewritten only when the log grows past a share
+of it, so per-run cost does not grow with the number of runs. Readers reload
+only when a file's stat changes, and only the log's new tail. Every write
+happens under one file lock. When a run ends, its journal is flushed by a
+background thread while the log is flushed here, so the disk serves both at once.
 
 A ``kill -9`` at any moment leaves either the old or the new snapshot (atomic
 ``os.replace``) and, at worst, a partial last log line, which readers ignore and
@@ -21,6 +24,7 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -29,108 +33,42 @@ from filelock import FileLock
 from tinydb.storages import MemoryStorage, Storage
 
 from nbtrack.errors import StoreCorrupted
+from nbtrack.store._snapshot import (
+    BACKUP,
+    SNAPSHOT,
+    TABLES,
+    WAL,
+    Op,
+    OrjsonStorage,
+    Tables,
+    empty_tables,
+    from_tinydb,
+    fsync_dir,
+    paused_gc,
+    stat_key,
+    to_tinydb,
+)
 
-Tables = dict[str, dict[str, dict[str, Any]]]
-Op = tuple[str, str, str, "dict[str, Any] | None"]  # (table, key, kind, doc)
+__all__ = ["BACKUP", "SNAPSHOT", "TABLES", "WAL", "Backend", "FileBackend", "Op", "Tables", "paused_gc"]
 
-TABLES = ("experiments", "runs", "registered_models", "model_versions", "events")
-_META = "_nbtrack"
-SNAPSHOT = "nbtrack.json"
-BACKUP = "nbtrack.json.bak"
-WAL = "wal.jsonl"
 _MIN_COMPACT_BYTES = 4 << 20
+_flushers: dict[int, ThreadPoolExecutor] = {}
 
 
-def _empty_tables() -> Tables:
-    return {name: {} for name in TABLES}
+def _flusher() -> ThreadPoolExecutor:
+    """One background thread per process that flushes journals (a forked child makes its own)."""
+    pool = _flushers.get(os.getpid())
+    if pool is None:
+        _flushers.clear()
+        pool = _flushers[os.getpid()] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nbtrack-fsync")
+    return pool
 
 
-def _to_tinydb(tables: Tables, seq: int) -> dict[str, Any]:
-    """Lay tables out as TinyDB does: ``{table: {"<int id>": doc}}``; keys live in the docs."""
-    data: dict[str, Any] = {_META: {"1": {"seq": seq, "format": 1}}}
-    for name, rows in tables.items():
-        data[name] = {str(i): {"_key": key, **doc} for i, (key, doc) in enumerate(rows.items(), 1)}
-    return data
-
-
-def _from_tinydb(data: dict[str, Any]) -> tuple[Tables, int]:
-    tables = _empty_tables()
-    for name, rows in data.items():
-        if name == _META:
-            continue
-        table = tables.setdefault(name, {})
-        for doc in rows.values():
-            key = doc.pop("_key")
-            table[key] = doc
-    seq = int(data.get(_META, {}).get("1", {}).get("seq", 0))
-    return tables, seq
-
-
-class OrjsonStorage(Storage):
-    """A TinyDB storage that reads and writes with orjson and replaces the file atomically."""
-
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path)
-
-    def read(self) -> dict[str, Any] | None:
-        try:
-            raw = self.path.read_bytes()
-        except FileNotFoundError:
-            return None
-        try:
-            data = orjson.loads(raw)
-            if not isinstance(data, dict):
-                raise ValueError("top level is not an object")
-        except ValueError as exc:
-            backup = self.path.with_name(BACKUP)
-            hint = (
-                f"The last good copy is {backup}: stop every kernel using this store, then "
-                f"copy it over {self.path.name}."
-                if backup.exists()
-                else "No earlier copy exists."
-            )
-            raise StoreCorrupted(
-                f"The store file {self.path} is corrupt or truncated ({exc}); nbtrack will not write to it. {hint}"
-            ) from None
-        return data
-
-    def write(self, data: dict[str, Any]) -> None:
-        payload = orjson.dumps(data, option=orjson.OPT_SERIALIZE_NUMPY)
-        fd, tmp = tempfile.mkstemp(prefix=".nbtrack-", suffix=".tmp", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(payload)
-                fh.flush()
-                os.fsync(fh.fileno())
-            if self.path.exists():
-                link = self.path.with_name(BACKUP + ".tmp")
-                with contextlib.suppress(FileNotFoundError):
-                    link.unlink()
-                os.link(self.path, link)
-                os.replace(link, self.path.with_name(BACKUP))
-            os.replace(tmp, self.path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
-        _fsync_dir(self.path.parent)
-
-
-def _fsync_dir(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def _stat_key(path: Path) -> tuple[int, int, int] | None:
+def _sync_close(fd: int) -> None:
     try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        return None
-    return (st.st_ino, st.st_size, st.st_mtime_ns)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 class Backend:
@@ -139,7 +77,7 @@ class Backend:
     durable = False
 
     def __init__(self) -> None:
-        self.tables: Tables = _empty_tables()
+        self.tables: Tables = empty_tables()
         self.seq = 0
         self._lock = threading.RLock()
         self._storage: Storage = MemoryStorage()  # type: ignore[no-untyped-call]
@@ -158,13 +96,25 @@ class Backend:
     def refresh(self) -> None:
         """Bring the tables up to date; call with the lock held."""
 
-    def commit(self, ops: list[Op]) -> None:
-        """Apply and persist ``ops``; call with the lock held."""
+    def commit(self, ops: list[Op], durable: bool = True) -> None:
+        """Apply and persist ``ops``; call with the lock held.
+
+        ``durable=False`` skips the ``fsync``: the change survives the process
+        being killed but maybe not a power cut (the next durable commit syncs it).
+        """
         self._apply(ops)
 
+    def compact(self) -> None:
+        """Fold pending changes into a snapshot (nothing to do in memory)."""
+
     def _apply(self, ops: list[Op]) -> None:
+        # Copy on write: a reader iterating a table (another thread, no lock) keeps a
+        # consistent dict; copying even 10k entries costs a fraction of the fsync.
+        copies: Tables = {}
         for table, key, kind, doc in ops:
-            rows = self.tables.setdefault(table, {})
+            rows = copies.get(table)
+            if rows is None:
+                rows = copies[table] = dict(self.tables.get(table, {}))
             self.seq += 1
             if kind == "put":
                 assert doc is not None
@@ -172,6 +122,7 @@ class Backend:
                 rows[key] = doc
             else:
                 rows.pop(key, None)
+        self.tables = {**self.tables, **copies}
 
     # -- per-run journals -------------------------------------------------
     def journal_append(self, run_id: str, payload: bytes) -> None:
@@ -210,22 +161,27 @@ class FileBackend(Backend):
         (root / "runs").mkdir(exist_ok=True)
         self.snapshot = root / SNAPSHOT
         self.wal = root / WAL
-        self._storage = OrjsonStorage(self.snapshot)
+        self._file = OrjsonStorage(self.snapshot)
+        self._storage = self._file
         self._flock = FileLock(str(root / ".lock"))
         self._snap_key: tuple[int, int, int] | bool | None = False
         self._wal_key: tuple[int, int, int] | None = None
         self._wal_offset = 0
         self._snapshot_size = 0
         self._fds: dict[str, int] = {}
+        self._syncing: list[Future[None]] = []
         self._loaded = False
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
         with self._lock, self._flock:
-            yield
+            try:
+                yield
+            finally:
+                self._settle()
 
     def read(self) -> Tables:
-        if _stat_key(self.snapshot) != self._snap_key or _stat_key(self.wal) != self._wal_key:
+        if stat_key(self.snapshot) != self._snap_key or stat_key(self.wal) != self._wal_key:
             with self.locked():
                 self.refresh()
         return self.tables
@@ -235,8 +191,8 @@ class FileBackend(Backend):
         return (self.seq,)
 
     def refresh(self) -> None:
-        snap_key = _stat_key(self.snapshot)
-        wal_key = _stat_key(self.wal)
+        snap_key = stat_key(self.snapshot)
+        wal_key = stat_key(self.wal)
         if snap_key == self._snap_key and wal_key == self._wal_key:
             return
         full = (
@@ -247,20 +203,26 @@ class FileBackend(Backend):
             or wal_key[1] < self._wal_offset
         )
         if full:
-            data = self._storage.read()
+            with paused_gc():
+                data = self._storage.read()
             if data is None:
                 if (self.root / BACKUP).exists():
                     raise StoreCorrupted(
                         f"The store file {self.snapshot} is missing but its backup {self.root / BACKUP} "
                         "exists; copy the backup to nbtrack.json to recover."
                     )
-                tables, seq = _empty_tables(), 0
+                tables, seq = empty_tables(), 0
             else:
-                tables, seq = _from_tinydb(data)
+                try:
+                    with paused_gc():
+                        tables, seq = from_tinydb(data)
+                except (KeyError, TypeError, AttributeError, ValueError) as exc:
+                    raise self._file.corrupted(f"unexpected layout: {type(exc).__name__} {exc}") from None
             self.tables, self.seq, self._wal_offset = tables, seq, 0
             self._snapshot_size = snap_key[1] if snap_key else 0
-        self._read_wal_tail()
-        self._snap_key, self._wal_key = snap_key, _stat_key(self.wal)
+        with paused_gc():
+            self._read_wal_tail()
+        self._snap_key, self._wal_key = snap_key, stat_key(self.wal)
 
     def _read_wal_tail(self) -> None:
         try:
@@ -270,27 +232,45 @@ class FileBackend(Backend):
         except FileNotFoundError:
             return
         end = chunk.rfind(b"\n") + 1  # ignore a partial last line left by a killed writer
-        lines = chunk[:end].splitlines()
-        for number, line in enumerate(lines):
+        offset, current = self._wal_offset, self.seq
+        copies: Tables = {}
+        for line in chunk[:end].splitlines(keepends=True):
             try:
                 entry = orjson.loads(line)
-            except orjson.JSONDecodeError:
-                raise StoreCorrupted(
-                    f"The store log {self.wal} has an unreadable entry at byte "
-                    f"{self._wal_offset + sum(len(x) + 1 for x in lines[:number])}; the snapshot "
-                    f"{self.snapshot} and its backup {self.root / BACKUP} are intact."
-                ) from None
-            if entry["s"] <= self.seq:
+                seq, table, key, kind = entry["s"], entry["t"], entry["k"], entry["o"]
+                doc = entry["d"] if kind == "put" else None
+                if not isinstance(seq, int) or (doc is not None and not isinstance(doc, dict)):
+                    raise TypeError("bad entry")
+            except (ValueError, KeyError, TypeError):
+                raise self._wal_corrupted(offset) from None
+            offset += len(line)
+            if seq <= current:
                 continue
-            self.seq = entry["s"]
-            rows = self.tables.setdefault(entry["t"], {})
-            if entry["o"] == "put":
-                rows[entry["k"]] = entry["d"]
+            current = seq
+            rows = copies.get(table)
+            if rows is None:  # copy on write, as in _apply
+                rows = copies[table] = dict(self.tables.get(table, {}))
+            if doc is not None:
+                rows[key] = doc
             else:
-                rows.pop(entry["k"], None)
+                rows.pop(key, None)
+        self.tables, self.seq = {**self.tables, **copies}, current
         self._wal_offset += end
 
-    def commit(self, ops: list[Op]) -> None:
+    def _wal_corrupted(self, offset: int) -> StoreCorrupted:
+        snapshot = (
+            f"the snapshot {self.snapshot} and the copy before it, {self.root / BACKUP},"
+            if (self.root / BACKUP).exists()
+            else f"the snapshot {self.snapshot} (no older copy {self.root / BACKUP} exists yet)"
+        )
+        return StoreCorrupted(
+            f"The store log {self.wal} has an unreadable entry at byte {offset}; nbtrack will neither read nor "
+            f"write this store until it is repaired. Entries before that byte are good, and {snapshot} are "
+            f"untouched. To recover, stop every kernel using this store, then cut {self.wal.name} at byte "
+            f"{offset} (e.g. `truncate -s {offset} {self.wal}`); changes logged after it are lost."
+        )
+
+    def commit(self, ops: list[Op], durable: bool = True) -> None:
         lines = []
         seq = self.seq
         for table, key, kind, doc in ops:
@@ -308,25 +288,27 @@ class FileBackend(Backend):
             if size != self._wal_offset:  # a killed writer left a partial line
                 os.ftruncate(fd, self._wal_offset)
             os.write(fd, payload)
-            os.fsync(fd)
+            if durable:
+                os.fsync(fd)
         finally:
             os.close(fd)
+        self._settle()
         self._apply(ops)
         self._wal_offset += len(payload)
-        self._wal_key = _stat_key(self.wal)
+        self._wal_key = stat_key(self.wal)
         if self._wal_offset > max(_MIN_COMPACT_BYTES, self._snapshot_size // 2):
             self.compact()
 
     def compact(self) -> None:
         """Fold the log into a new snapshot (lock held)."""
-        self._storage.write(_to_tinydb(self.tables, self.seq))
+        self._storage.write(to_tinydb(self.tables, self.seq))
         fd, tmp = tempfile.mkstemp(prefix=".wal-", dir=self.root)
         os.close(fd)
         os.replace(tmp, self.wal)
-        _fsync_dir(self.root)
-        self._snap_key = _stat_key(self.snapshot)
+        fsync_dir(self.root)
+        self._snap_key = stat_key(self.snapshot)
         self._snapshot_size = self._snap_key[1] if self._snap_key else 0
-        self._wal_key = _stat_key(self.wal)
+        self._wal_key = stat_key(self.wal)
         self._wal_offset = 0
 
     # -- per-run journals -------------------------------------------------
@@ -354,12 +336,21 @@ class FileBackend(Backend):
             return 0
 
     def journal_sync(self, run_id: str) -> None:
+        """Start flushing a run's journal; the commit that follows waits for it.
+
+        The journal's ``fsync`` runs in a thread while the log's own ``fsync``
+        runs here: the file system serves both with one disk flush, where two in
+        a row would wait for two.
+        """
         fd = self._fds.pop(run_id, None)
         if fd is not None:
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            self._syncing.append(_flusher().submit(_sync_close, fd))
+
+    def _settle(self) -> None:
+        """Wait for journal flushes started by :meth:`journal_sync`; raise the first failure."""
+        pending, self._syncing = self._syncing, []
+        for future in pending:
+            future.result()
 
     def journal_mtime(self, run_id: str) -> float | None:
         try:

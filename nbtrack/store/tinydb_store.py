@@ -10,7 +10,10 @@ Layout of a store folder (default ``./.nbtrack/``)::
 
 While a run is live its params, tags and metric points go to its journal only
 (one unbuffered ``write`` each, so a ``kill -9`` loses nothing that was logged);
-its summary document is written once more when the run ends.
+its summary document is written once more when the run ends, after which the
+run is durable (journal and log both fsynced). A RUNNING run whose process has
+died (same host, pid gone or reused) is shown as KILLED, and the next store to
+open marks it KILLED for good, keeping every point its journal holds.
 """
 
 from __future__ import annotations
@@ -20,10 +23,9 @@ import os
 import tempfile
 import uuid
 from collections.abc import Iterator, Sequence
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
-
-import orjson
 
 from nbtrack import _validation as v
 from nbtrack._search import compile_run_filter, sort_runs
@@ -31,8 +33,6 @@ from nbtrack.entities import (
     DatasetInput,
     Experiment,
     LifecycleStage,
-    Metric,
-    Param,
     Run,
     RunInfo,
     RunStatus,
@@ -41,116 +41,25 @@ from nbtrack.entities import (
 )
 from nbtrack.errors import AlreadyExists, InvalidParameter, InvalidState, NotFound
 from nbtrack.store import _process
-from nbtrack.store._backend import Backend, FileBackend, Op, Tables
+from nbtrack.store._backend import Backend, FileBackend, Tables, paused_gc
 from nbtrack.store._docs import (
     dataset_input_from_dict,
-    encode_float,
     experiment_from_doc,
-    metric_float,
     run_from_doc,
     run_info_from_doc,
 )
 from nbtrack.store._registry_store import RegistryStoreMixin
+from nbtrack.store._run_data import RunDataMixin
+from nbtrack.store._tx import Fold, Tx
 from nbtrack.store.base import AbstractStore, now_ms
+
+__all__ = ["DEFAULT_EXPERIMENT_ID", "DEFAULT_EXPERIMENT_NAME", "TinyDBStore", "Tx"]
 
 DEFAULT_EXPERIMENT_ID = "0"
 DEFAULT_EXPERIMENT_NAME = "Default"
 
 
-class Tx:
-    """Pending changes of one write; applied only if the ``with`` block succeeds."""
-
-    def __init__(self, tables: Tables) -> None:
-        self._tables = tables
-        self._pending: dict[tuple[str, str], dict[str, Any] | None] = {}
-        self.ops: list[Op] = []
-
-    def get(self, table: str, key: str) -> dict[str, Any] | None:
-        """Return a document as this transaction sees it (treat it as read-only)."""
-        if (table, key) in self._pending:
-            return self._pending[(table, key)]
-        return self._tables.get(table, {}).get(key)
-
-    def rows(self, table: str) -> dict[str, dict[str, Any]]:
-        """Return the whole table as this transaction sees it."""
-        rows = dict(self._tables.get(table, {}))
-        for (t, key), doc in self._pending.items():
-            if t != table:
-                continue
-            if doc is None:
-                rows.pop(key, None)
-            else:
-                rows[key] = doc
-        return rows
-
-    def put(self, table: str, key: str, doc: dict[str, Any]) -> None:
-        """Insert or replace a document."""
-        self._pending[(table, key)] = doc
-        self.ops.append((table, key, "put", doc))
-
-    def delete(self, table: str, key: str) -> None:
-        """Remove a document."""
-        self._pending[(table, key)] = None
-        self.ops.append((table, key, "del", None))
-
-
-class _Fold:
-    """Params, tags, latest metrics and inputs of a run, folded from its journal."""
-
-    __slots__ = ("inputs", "metric_meta", "metrics", "params", "size", "tags")
-
-    def __init__(self, doc: dict[str, Any]) -> None:
-        self.params: dict[str, str] = dict(doc.get("params", {}))
-        self.tags: dict[str, str] = dict(doc.get("tags", {}))
-        self.metrics: dict[str, float | str] = dict(doc.get("metrics", {}))
-        self.metric_meta: dict[str, list[int]] = dict(doc.get("metric_meta", {}))
-        self.inputs: list[dict[str, Any]] = list(doc.get("inputs", []))
-        self.size = 0
-
-    def apply(self, record: list[Any]) -> None:
-        kind = record[0]
-        if kind == "m":
-            _, key, value, ts, step = record
-            meta = self.metric_meta.get(key)
-            if meta is None or (step, ts) >= (meta[1], meta[0]):
-                self.metrics[key] = value
-                self.metric_meta[key] = [ts, step]
-        elif kind == "p":
-            self.params[record[1]] = record[2]
-        elif kind == "t":
-            self.tags[record[1]] = record[2]
-        elif kind == "d":
-            self.tags.pop(record[1], None)
-        elif kind == "i":
-            digest = record[1]["dataset"].get("digest")
-            context = record[1].get("tags", {}).get("mlflow.data.context")
-            for existing in self.inputs:
-                if (
-                    existing["dataset"].get("digest") == digest
-                    and existing.get("tags", {}).get("mlflow.data.context") == context
-                ):
-                    break
-            else:
-                self.inputs.append(record[1])
-
-    def load(self, data: bytes) -> None:
-        for line in data.splitlines():
-            with contextlib.suppress(orjson.JSONDecodeError, ValueError, IndexError):
-                self.apply(orjson.loads(line))
-        self.size = len(data)
-
-    def merged(self, doc: dict[str, Any]) -> dict[str, Any]:
-        return {
-            **doc,
-            "params": self.params,
-            "tags": self.tags,
-            "metrics": self.metrics,
-            "metric_meta": self.metric_meta,
-            "inputs": self.inputs,
-        }
-
-
-class TinyDBStore(RegistryStoreMixin, AbstractStore):
+class TinyDBStore(RunDataMixin, RegistryStoreMixin, AbstractStore):
     """The durable, multi-process store in a folder.
 
     Parameters
@@ -168,8 +77,8 @@ class TinyDBStore(RegistryStoreMixin, AbstractStore):
         else:
             self.root = Path(root) if root is not None else Path(tempfile.mkdtemp(prefix="nbtrack-mem-"))
         self._b = backend
-        self._live: dict[str, _Fold] = {}
-        self._folds: dict[str, _Fold] = {}
+        self._live: dict[str, Fold] = {}
+        self._folds: dict[str, Fold] = {}
         self._ready = False
 
     def __repr__(self) -> str:
@@ -185,7 +94,7 @@ class TinyDBStore(RegistryStoreMixin, AbstractStore):
             tx = Tx(self._b.tables)
             yield tx
             if tx.ops:
-                self._b.commit(tx.ops)
+                self._b.commit(tx.ops, tx.durable)
 
     def _tables(self) -> Tables:
         self._ensure_ready()
@@ -194,7 +103,6 @@ class TinyDBStore(RegistryStoreMixin, AbstractStore):
     def _ensure_ready(self) -> None:
         if self._ready:
             return
-        self._ready = True
         with self._b.locked():
             self._b.refresh()
             tx = Tx(self._b.tables)
@@ -205,6 +113,14 @@ class TinyDBStore(RegistryStoreMixin, AbstractStore):
                     tx.put("runs", run_id, self._finalized(doc, RunStatus.KILLED, None))
             if tx.ops:
                 self._b.commit(tx.ops)
+        self._ready = True
+
+    def compact(self) -> None:
+        """Fold the write-ahead log into a fresh ``nbtrack.json`` now (the previous one becomes ``.bak``)."""
+        self._ensure_ready()
+        with self._b.locked():
+            self._b.refresh()
+            self._b.compact()
 
     def version(self) -> tuple[int, ...]:
         """A token that changes whenever a document changes (cheap: two ``stat`` calls)."""
@@ -339,7 +255,8 @@ class TinyDBStore(RegistryStoreMixin, AbstractStore):
             if exp["lifecycle_stage"] != LifecycleStage.ACTIVE:
                 raise InvalidState(f"Experiment {exp['name']!r} is deleted; restore it before starting runs in it.")
             tx.put("runs", run_id, doc)
-        self._live[run_id] = _Fold(doc)
+            tx.durable = False  # a run is durable once it ends; its start needs no disk flush
+        self._live[run_id] = Fold(doc)
         return run_from_doc(doc)
 
     def _run_doc(self, run_id: str) -> dict[str, Any]:
@@ -349,7 +266,7 @@ class TinyDBStore(RegistryStoreMixin, AbstractStore):
             raise NotFound(f"Run {run_id!r} not found in store {self.root}.")
         return doc
 
-    def _fold(self, doc: dict[str, Any]) -> _Fold:
+    def _fold(self, doc: dict[str, Any]) -> Fold:
         """The fold of a live run, from this process's cache or its journal."""
         run_id = doc["run_id"]
         fold = self._live.get(run_id)
@@ -358,7 +275,7 @@ class TinyDBStore(RegistryStoreMixin, AbstractStore):
         size = self._b.journal_size(run_id)
         fold = self._folds.get(run_id)
         if fold is None or fold.size != size:
-            fold = _Fold(doc)
+            fold = Fold(doc)
             fold.load(self._b.journal_read(run_id))
             self._folds[run_id] = fold
         return fold
@@ -377,7 +294,7 @@ class TinyDBStore(RegistryStoreMixin, AbstractStore):
         self._b.journal_sync(run_id)
         fold = self._live.pop(run_id, None)
         if fold is None:
-            fold = _Fold(doc)
+            fold = Fold(doc)
             fold.load(self._b.journal_read(run_id))
         if end_time is None:
             mtime = self._b.journal_mtime(run_id)
@@ -415,6 +332,10 @@ class TinyDBStore(RegistryStoreMixin, AbstractStore):
                 if run_id in self._live:
                     self._live[run_id].tags["mlflow.runName"] = run_name
             tx.put("runs", run_id, new)
+        if status == RunStatus.RUNNING and run_id not in self._live:
+            fold = Fold(new)  # resumed: log to it on the fast path, like a run started here
+            fold.load(self._b.journal_read(run_id))
+            self._live[run_id] = fold
         return run_info_from_doc(new)
 
     def get_run(self, run_id: str) -> Run:
@@ -428,124 +349,6 @@ class TinyDBStore(RegistryStoreMixin, AbstractStore):
                 raise NotFound(f"Run {run_id!r} not found in store {self.root}.")
             tx.put("runs", run_id, {**doc, "lifecycle_stage": lifecycle_stage, "deleted_time": now_ms()})
 
-    def _writable(self, run_id: str) -> dict[str, Any]:
-        doc = self._run_doc(run_id)
-        if doc.get("lifecycle_stage") != LifecycleStage.ACTIVE:
-            raise InvalidState(f"Run {run_id!r} is deleted; restore it with restore_run before logging to it.")
-        return doc
-
-    def _journal(self, doc: dict[str, Any], records: list[list[Any]]) -> None:
-        """Append records to a run's journal; a finished run's summary is rewritten too."""
-        run_id = doc["run_id"]
-        payload = b"".join(orjson.dumps(r) + b"\n" for r in records)
-        self._b.journal_append(run_id, payload)
-        fold = self._live.get(run_id)
-        if fold is not None and doc["status"] == RunStatus.RUNNING:
-            for record in records:
-                fold.apply(record)
-            fold.size += len(payload)
-            return
-        if doc["status"] != RunStatus.RUNNING:
-            with self._tx() as tx:
-                current = tx.get("runs", run_id) or doc
-                fold = _Fold(current)
-                for record in records:
-                    fold.apply(record)
-                self._b.journal_sync(run_id)
-                tx.put("runs", run_id, fold.merged(current))
-
-    def log_batch(
-        self,
-        run_id: str,
-        metrics: Sequence[Metric] = (),
-        params: Sequence[Param] = (),
-        tags: Sequence[RunTag] = (),
-    ) -> None:
-        doc = self._writable(run_id)
-        records: list[list[Any]] = []
-        if params:
-            current = self._fold(doc).params if doc["status"] == RunStatus.RUNNING else doc["params"]
-            seen: dict[str, str] = {}
-            for p in params:
-                key = v.validate_key(p.key, "param key")
-                value = v.validate_param_value(key, p.value)
-                old = current.get(key, seen.get(key))
-                if old is not None and old != value:
-                    raise InvalidParameter(
-                        f"Changing param values is not allowed. Param with key={key!r} was already logged "
-                        f"with value={old!r} for run ID={run_id!r}. Attempted logging new value {value!r}."
-                    )
-                if old is None:
-                    seen[key] = value
-                    records.append(["p", key, value])
-        for t in tags:
-            key = v.validate_key(t.key, "tag key")
-            records.append(["t", key, v.validate_tag_value(key, t.value)])
-        for m in metrics:
-            key = v.validate_key(m.key, "metric key")
-            number = v.validate_metric_value(key, m.value)
-            records.append(["m", key, encode_float(number), int(m.timestamp), int(m.step)])
-        if records:
-            self._journal(doc, records)
-
-    def log_metric(self, run_id: str, metric: Metric) -> None:
-        # The hot path of a training loop: one validation and one write(2).
-        fold = self._live.get(run_id)
-        if fold is None:
-            self.log_batch(run_id, metrics=(metric,))
-            return
-        key = v.validate_key(metric.key, "metric key")
-        value = v.validate_metric_value(key, metric.value)
-        record = ["m", key, encode_float(value), int(metric.timestamp), int(metric.step)]
-        payload = orjson.dumps(record) + b"\n"
-        self._b.journal_append(run_id, payload)
-        fold.apply(record)
-        fold.size += len(payload)
-
-    def delete_tag(self, run_id: str, key: str) -> None:
-        doc = self._writable(run_id)
-        key = v.validate_key(key, "tag key")
-        view = self._view(doc)
-        if key not in view["tags"]:
-            raise NotFound(f"No tag {key!r} on run {run_id!r}.")
-        self._journal(doc, [["d", key]])
-
-    def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput]) -> None:
-        doc = self._writable(run_id)
-        records: list[list[Any]] = []
-        for item in datasets:
-            if not isinstance(item, DatasetInput):
-                raise InvalidParameter(f"log_inputs takes DatasetInput objects, got {type(item).__name__}.")
-            records.append(["i", item.to_dict()])
-        if records:
-            self._journal(doc, records)
-
-    def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
-        self._run_doc(run_id)
-        key = v.validate_key(key, "metric key")
-        out = []
-        for line in self._b.journal_read(run_id).splitlines():
-            if not line.startswith(b'["m",'):
-                continue
-            try:
-                record = orjson.loads(line)
-            except orjson.JSONDecodeError:
-                continue
-            if record[1] == key:
-                out.append(Metric(key, metric_float(record[2]), record[3], record[4]))
-        return out
-
-    def get_metric_histories(self, run_id: str) -> dict[str, list[Metric]]:
-        """Every metric's history of a run in one journal read."""
-        self._run_doc(run_id)
-        out: dict[str, list[Metric]] = {}
-        for line in self._b.journal_read(run_id).splitlines():
-            if line.startswith(b'["m",'):
-                with contextlib.suppress(orjson.JSONDecodeError):
-                    _, key, value, ts, step = orjson.loads(line)
-                    out.setdefault(key, []).append(Metric(key, metric_float(value), ts, step))
-        return out
-
     def search_run_docs(
         self,
         experiment_ids: Sequence[str],
@@ -558,14 +361,21 @@ class TinyDBStore(RegistryStoreMixin, AbstractStore):
         predicate = compile_run_filter(filter_string)
         if max_results is not None and (not isinstance(max_results, int) or max_results < 0):
             raise InvalidParameter(f"max_results must be a non-negative integer, got {max_results!r}.")
+        stages = {s for s in (LifecycleStage.ACTIVE, LifecycleStage.DELETED) if ViewType.matches(run_view_type, s)}
+        running = RunStatus.RUNNING
         docs = []
-        for doc in self._tables()["runs"].values():
-            if doc["experiment_id"] not in wanted or not ViewType.matches(run_view_type, doc["lifecycle_stage"]):
-                continue
-            view = self._view(doc)
-            if predicate is None or predicate(view):
-                docs.append(view)
-        docs = sort_runs(docs, order_by)
+        with paused_gc():
+            for doc in self._tables()["runs"].values():
+                if doc["experiment_id"] not in wanted or doc["lifecycle_stage"] not in stages:
+                    continue
+                view = doc if doc["status"] != running else self._view(doc)
+                if predicate is None or predicate(view):
+                    docs.append(view)
+            if order_by:
+                docs = sort_runs(docs, order_by)
+            else:  # MLflow's default order, newest first then by id, with two C-level sorts
+                docs.sort(key=itemgetter("run_id"))
+                docs.sort(key=itemgetter("start_time"), reverse=True)
         return docs if max_results is None else docs[:max_results]
 
     def artifact_dir(self, run_id: str) -> Path:

@@ -4,39 +4,46 @@ from __future__ import annotations
 
 from typing import Any
 
-from nbtrack.store._docs import metric_float
+from nbtrack.store._backend import paused_gc
 
 _INFO_COLUMNS = ("run_id", "experiment_id", "status", "artifact_uri", "start_time", "end_time")
 
 
+def _columns(docs: list[dict[str, Any]], field: str) -> dict[str, list[Any]]:
+    """One list per key of ``doc[field]`` (sorted keys), ``None`` where a run lacks the key."""
+    dicts = [d.get(field) or {} for d in docs]
+    keys: set[str] = set().union(*dicts) if dicts else set()
+    return {key: [d.get(key) for d in dicts] for key in sorted(keys)}
+
+
 def runs_frame(docs: list[dict[str, Any]]) -> Any:
-    """Build the DataFrame column by column (much faster than row records at 10k runs)."""
+    """Build MLflow's ``search_runs`` DataFrame from run documents.
+
+    Parameters
+    ----------
+    docs : list of dict
+        Run documents as :meth:`AbstractStore.search_run_docs` returns them.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``run_id, experiment_id, status, artifact_uri, start_time, end_time``
+        (UTC datetimes), then ``metrics.*`` (float64, NaN where missing), ``params.*``
+        and ``tags.*`` (``None`` where missing), each group sorted by key.
+    """
     import numpy as np
     import pandas as pd
 
-    n = len(docs)
-    columns: dict[str, Any] = {name: [d.get(name) for d in docs] for name in _INFO_COLUMNS}
-    extra: dict[str, list[Any]] = {}
-    for prefix, field, convert in (
-        ("metrics.", "metrics", metric_float),
-        ("params.", "params", None),
-        ("tags.", "tags", None),
-    ):
-        keys: dict[str, None] = {}
-        for d in docs:
-            keys.update(dict.fromkeys(d.get(field) or ()))
-        for key in sorted(keys):
-            fill = np.nan if convert else None
-            values = [fill] * n
-            for i, d in enumerate(docs):
-                value = (d.get(field) or {}).get(key)
-                if value is not None:
-                    values[i] = convert(value) if convert else value
-            extra[prefix + key] = values
-    frame = pd.DataFrame({**columns, **extra}, index=range(n))
+    with paused_gc():
+        return _build(docs, np, pd)
+
+
+def _build(docs: list[dict[str, Any]], np: Any, pd: Any) -> Any:
+    data: dict[str, Any] = {name: [d.get(name) for d in docs] for name in _INFO_COLUMNS}
     for name in ("start_time", "end_time"):
-        frame[name] = pd.to_datetime(frame[name], unit="ms", utc=True)
-    for key in extra:
-        if key.startswith("metrics."):
-            frame[key] = frame[key].astype("float64")
-    return frame
+        data[name] = pd.to_datetime(data[name], unit="ms", utc=True)
+    for field in ("metrics", "params", "tags"):
+        for key, values in _columns(docs, field).items():
+            # Stored NaN/±inf are the strings "NaN"/"Infinity"/"-Infinity"; numpy parses them, None → NaN.
+            data[f"{field}.{key}"] = np.array(values, dtype=np.float64) if field == "metrics" else values
+    return pd.DataFrame(data, index=pd.RangeIndex(len(docs)))

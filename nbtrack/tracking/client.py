@@ -6,17 +6,13 @@ is the same class under MLflow's name.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from nbtrack import _validation as v
 from nbtrack.entities import (
     DatasetInput,
-    Experiment,
-    FileInfo,
     LifecycleStage,
     Metric,
     Param,
@@ -26,15 +22,16 @@ from nbtrack.entities import (
     RunTag,
     ViewType,
 )
-from nbtrack.errors import InvalidParameter, NotFound
+from nbtrack.errors import InvalidParameter
 from nbtrack.registry import RegistryClientMixin
 from nbtrack.store import get_store
 from nbtrack.store.base import AbstractStore
-from nbtrack.tracking import _artifacts
+from nbtrack.tracking._client_artifacts import ArtifactsClientMixin
+from nbtrack.tracking._client_experiments import ExperimentsClientMixin
 from nbtrack.tracking._context import current_user, random_run_name
 
 
-class TrackingClient(RegistryClientMixin):
+class TrackingClient(ExperimentsClientMixin, ArtifactsClientMixin, RegistryClientMixin):
     """Read and write experiments, runs, artifacts and registered models by id.
 
     Parameters
@@ -58,57 +55,6 @@ class TrackingClient(RegistryClientMixin):
         """The store this client reads and writes."""
         return self._store
 
-    # -- experiments ------------------------------------------------------
-    def create_experiment(
-        self, name: str, artifact_location: str | None = None, tags: dict[str, Any] | None = None
-    ) -> str:
-        """Create an experiment; return its id. ``AlreadyExists`` if the name is taken."""
-        return self._store.create_experiment(name, artifact_location, tags)
-
-    def get_experiment(self, experiment_id: str) -> Experiment:
-        """Return an experiment by id; ``NotFound`` if there is none."""
-        return self._store.get_experiment(experiment_id)
-
-    def get_experiment_by_name(self, name: str) -> Experiment | None:
-        """Return the experiment with this name, or ``None``."""
-        return self._store.get_experiment_by_name(name)
-
-    def search_experiments(
-        self,
-        view_type: int = ViewType.ACTIVE_ONLY,
-        max_results: int | None = None,
-        filter_string: str | None = None,
-        order_by: list[str] | None = None,
-    ) -> list[Experiment]:
-        """List experiments (oldest first), optionally filtered by ``name`` / ``tags.*`` expressions."""
-        from nbtrack._search import compile_experiment_filter
-
-        experiments = self._store.search_experiments(view_type)
-        predicate = compile_experiment_filter(filter_string)
-        if predicate is not None:
-            experiments = [e for e in experiments if predicate(e.to_dict())]
-        if order_by:
-            from nbtrack._search import sort_experiments
-
-            experiments = sort_experiments(experiments, order_by)
-        return experiments if max_results is None else experiments[:max_results]
-
-    def delete_experiment(self, experiment_id: str) -> None:
-        """Soft-delete an experiment (restore with :meth:`restore_experiment`)."""
-        self._store.update_experiment(experiment_id, lifecycle_stage=LifecycleStage.DELETED)
-
-    def restore_experiment(self, experiment_id: str) -> None:
-        """Restore a soft-deleted experiment."""
-        self._store.update_experiment(experiment_id, lifecycle_stage=LifecycleStage.ACTIVE)
-
-    def rename_experiment(self, experiment_id: str, new_name: str) -> None:
-        """Rename an experiment."""
-        self._store.update_experiment(experiment_id, name=new_name)
-
-    def set_experiment_tag(self, experiment_id: str, key: str, value: Any) -> None:
-        """Set a tag on an experiment."""
-        self._store.update_experiment(experiment_id, tags={key: value})
-
     # -- runs -------------------------------------------------------------
     def create_run(
         self,
@@ -117,7 +63,30 @@ class TrackingClient(RegistryClientMixin):
         tags: dict[str, Any] | None = None,
         run_name: str | None = None,
     ) -> Run:
-        """Create a RUNNING run in an experiment; a readable name is drawn when none is given."""
+        """Create a RUNNING run.
+
+        Parameters
+        ----------
+        experiment_id : str
+            The experiment to create it in.
+        start_time : int, optional
+            Milliseconds since the epoch; now by default.
+        tags : dict, optional
+            Run tags; ``mlflow.runName`` and ``mlflow.user`` are honoured.
+        run_name : str, optional
+            A readable random name such as ``swift-otter-417`` by default.
+
+        Returns
+        -------
+        Run
+
+        Raises
+        ------
+        NotFound
+            The experiment does not exist.
+        InvalidState
+            The experiment is deleted.
+        """
         tags = dict(tags or {})
         name = run_name or tags.get("mlflow.runName") or random_run_name()
         user = str(tags.get("mlflow.user") or current_user())
@@ -130,51 +99,182 @@ class TrackingClient(RegistryClientMixin):
         )
 
     def get_run(self, run_id: str) -> Run:
-        """Return a run with its latest metrics, params, tags and inputs; ``NotFound`` if unknown."""
+        """Return a run with its latest metrics, params, tags and inputs.
+
+        Parameters
+        ----------
+        run_id : str
+            The run's id.
+
+        Returns
+        -------
+        Run
+            A run whose process died while RUNNING is reported KILLED.
+
+        Raises
+        ------
+        NotFound
+            No run has that id.
+        InvalidParameter
+            The id is malformed.
+        """
         return self._store.get_run(run_id)
 
     def get_parent_run(self, run_id: str) -> Run | None:
-        """Return the parent of a nested run, or ``None``."""
+        """Return the parent of a nested run, or ``None``.
+
+        Parameters
+        ----------
+        run_id : str
+            The run's id.
+
+        Returns
+        -------
+        Run or None
+        """
         parent = self.get_run(run_id).data.tags.get("mlflow.parentRunId")
         return self.get_run(parent) if parent else None
 
     def update_run(self, run_id: str, status: str | None = None, name: str | None = None) -> None:
-        """Change a run's status or name."""
+        """Change a run's status or name.
+
+        Parameters
+        ----------
+        run_id : str
+            The run's id.
+        status : str, optional
+            A :class:`RunStatus` value.
+        name : str, optional
+            A new run name (also written to the ``mlflow.runName`` tag).
+        """
         self._store.update_run_info(run_id, status=status, run_name=name)
 
     def set_terminated(self, run_id: str, status: str | None = None, end_time: int | None = None) -> RunInfo:
-        """End a run (FINISHED unless ``status`` says FAILED or KILLED); it is durable on return."""
+        """End a run; it is durable when this returns.
+
+        Parameters
+        ----------
+        run_id : str
+            The run's id.
+        status : str, optional
+            ``"FINISHED"`` (default), ``"FAILED"`` or ``"KILLED"``.
+        end_time : int, optional
+            Milliseconds since the epoch; now by default.
+
+        Returns
+        -------
+        RunInfo
+
+        Raises
+        ------
+        InvalidParameter
+            ``status`` is not a final status.
+        """
         status = status or RunStatus.FINISHED
         if status not in RunStatus.TERMINATED:
             raise InvalidParameter(f"set_terminated needs one of {', '.join(RunStatus.TERMINATED)}, got {status!r}.")
         return self._store.update_run_info(run_id, status=status, end_time=end_time or int(time.time() * 1000))
 
     def delete_run(self, run_id: str) -> None:
-        """Soft-delete a run (it disappears from searches; :meth:`restore_run` brings it back)."""
+        """Soft-delete a run (it leaves searches; :meth:`restore_run` brings it back).
+
+        Parameters
+        ----------
+        run_id : str
+            The run's id.
+        """
         self._store.set_run_lifecycle(run_id, LifecycleStage.DELETED)
 
     def restore_run(self, run_id: str) -> None:
-        """Restore a soft-deleted run."""
+        """Restore a soft-deleted run.
+
+        Parameters
+        ----------
+        run_id : str
+            The run's id.
+        """
         self._store.set_run_lifecycle(run_id, LifecycleStage.ACTIVE)
 
     def log_metric(
         self, run_id: str, key: str, value: float, timestamp: int | None = None, step: int | None = None
     ) -> None:
-        """Log one metric point (step 0 and the current time by default); NaN and ±inf are kept."""
+        """Log one metric point.
+
+        Parameters
+        ----------
+        run_id : str
+            The run's id.
+        key : str
+            Metric name: up to 250 of letters, digits, ``_ - . / :`` and spaces.
+        value : float
+            A real number (numpy scalars accepted); NaN and ±inf are kept.
+        timestamp : int, optional
+            Milliseconds since the epoch; now by default.
+        step : int, optional
+            0 by default.
+
+        Raises
+        ------
+        InvalidParameter
+            Bad key, a value that is not a number, or a bad step or timestamp; nothing is written.
+        """
         ts = int(time.time() * 1000) if timestamp is None else v.validate_timestamp(timestamp)
         self._store.log_metric(run_id, Metric(key, value, ts, v.validate_step(step)))
 
     def log_param(self, run_id: str, key: str, value: Any) -> Any:
-        """Log a param (stringified); logging a different value for the same key raises."""
+        """Log a param; its value is stored as ``str(value)``.
+
+        Parameters
+        ----------
+        run_id : str
+            The run's id.
+        key : str
+            Param name (same rules as metric names).
+        value : Any
+            At most 6000 characters once stringified.
+
+        Returns
+        -------
+        Any
+            ``value``.
+
+        Raises
+        ------
+        InvalidParameter
+            Bad key or value, or the key already holds a different value.
+        """
         self._store.log_param(run_id, Param(key, v.stringify(value)))
         return value
 
     def set_tag(self, run_id: str, key: str, value: Any) -> None:
-        """Set a tag (stringified) on a run."""
+        """Set a tag on a run; its value is stored as ``str(value)``.
+
+        Parameters
+        ----------
+        run_id : str
+            The run's id.
+        key : str
+            Tag name (same rules as metric names).
+        value : Any
+            At most 8000 characters once stringified.
+        """
         self._store.set_tag(run_id, RunTag(key, v.stringify(value)))
 
     def delete_tag(self, run_id: str, key: str) -> None:
-        """Remove a tag from a run."""
+        """Remove a tag from a run.
+
+        Parameters
+        ----------
+        run_id : str
+            The run's id.
+        key : str
+            Tag name.
+
+        Raises
+        ------
+        NotFound
+            The run has no such tag.
+        """
         self._store.delete_tag(run_id, key)
 
     def log_batch(
@@ -184,7 +284,19 @@ class TrackingClient(RegistryClientMixin):
         params: Sequence[Param] = (),
         tags: Sequence[RunTag] = (),
     ) -> None:
-        """Log many metrics, params and tags in one write."""
+        """Log many metrics, params and tags in one write, all or nothing.
+
+        Parameters
+        ----------
+        run_id : str
+            The run's id.
+        metrics : sequence of Metric
+            Metric points.
+        params : sequence of Param
+            Params (values stringified).
+        tags : sequence of RunTag
+            Tags (values stringified).
+        """
         self._store.log_batch(
             run_id,
             metrics=list(metrics),
@@ -193,11 +305,31 @@ class TrackingClient(RegistryClientMixin):
         )
 
     def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput] | None = None) -> None:
-        """Record datasets a run used."""
+        """Record datasets a run used (each dataset once per context).
+
+        Parameters
+        ----------
+        run_id : str
+            The run's id.
+        datasets : sequence of DatasetInput, optional
+            The datasets.
+        """
         self._store.log_inputs(run_id, list(datasets or ()))
 
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
-        """Every point of a metric, in logging order."""
+        """Every point of a metric, in logging order.
+
+        Parameters
+        ----------
+        run_id : str
+            The run's id.
+        key : str
+            Metric name.
+
+        Returns
+        -------
+        list of Metric
+        """
         return self._store.get_metric_history(run_id, key)
 
     def search_runs(
@@ -234,51 +366,6 @@ class TrackingClient(RegistryClientMixin):
         """
         ids = [experiment_ids] if isinstance(experiment_ids, str) else list(experiment_ids)
         return self._store.search_runs(ids, filter_string or None, run_view_type, max_results, order_by)
-
-    # -- artifacts --------------------------------------------------------
-    def _artifact_root(self, run_id: str) -> Any:
-        return self._store.artifact_dir(run_id)
-
-    def log_artifact(self, run_id: str, local_path: str | os.PathLike[str], artifact_path: str | None = None) -> None:
-        """Copy a local file or folder into the run's artifacts (under ``artifact_path``)."""
-        _artifacts.log_artifact(self._artifact_root(run_id), local_path, artifact_path)
-
-    def log_artifacts(self, run_id: str, local_dir: str | os.PathLike[str], artifact_path: str | None = None) -> None:
-        """Copy a folder's contents into the run's artifacts."""
-        _artifacts.log_artifacts(self._artifact_root(run_id), local_dir, artifact_path)
-
-    def log_text(self, run_id: str, text: str, artifact_file: str) -> None:
-        """Write ``text`` to an artifact file."""
-        if not isinstance(text, str):
-            raise InvalidParameter(f"log_text takes a str, got {type(text).__name__}.")
-        _artifacts.write_bytes(self._artifact_root(run_id), artifact_file, text.encode())
-
-    def log_dict(self, run_id: str, dictionary: Any, artifact_file: str) -> None:
-        """Write a dict as JSON (or YAML for ``.yaml``/``.yml``) to an artifact file."""
-        _artifacts.write_bytes(
-            self._artifact_root(run_id), artifact_file, _artifacts.dict_bytes(dictionary, artifact_file)
-        )
-
-    def log_figure(self, run_id: str, figure: Any, artifact_file: str) -> None:
-        """Save a matplotlib figure (PNG/SVG/PDF) or plotly figure (HTML) as an artifact."""
-        _artifacts.write_bytes(
-            self._artifact_root(run_id), artifact_file, _artifacts.figure_bytes(figure, artifact_file)
-        )
-
-    def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
-        """List a run's artifacts directly under ``path``."""
-        return _artifacts.list_artifacts(self._artifact_root(run_id), path)
-
-    def download_artifacts(self, run_id: str, path: str = "", dst_path: str | None = None) -> str:
-        """Return a local path of an artifact (copied to ``dst_path`` when given)."""
-        src = _artifacts.safe_join(self._artifact_root(run_id), path)
-        if not src.exists():
-            raise NotFound(f"Run {run_id} has no artifact {path!r}.")
-        if dst_path is None:
-            return str(src)
-        dest = Path(dst_path)
-        dest.mkdir(parents=True, exist_ok=True)
-        return str(dest / _artifacts.log_artifact(dest, src))
 
 
 MlflowClient = TrackingClient

@@ -5,26 +5,84 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Sequence
 from typing import Any
 
 from nbtrack import config
 from nbtrack.entities import (
-    DatasetInput,
     Experiment,
     Metric,
-    Param,
     Run,
     RunInfo,
     RunStatus,
-    RunTag,
-    ViewType,
 )
-from nbtrack.errors import InvalidParameter, InvalidState, NotFound
+from nbtrack.errors import InvalidParameter, InvalidState
 from nbtrack.tracking._context import context_tags
+from nbtrack.tracking._fluent_data import (
+    delete_run,
+    delete_tag,
+    get_metric_history,
+    get_run,
+    log_inputs,
+    log_param,
+    log_params,
+    restore_run,
+    set_tag,
+    set_tags,
+)
+from nbtrack.tracking._fluent_io import (
+    create_experiment,
+    delete_experiment,
+    get_artifact_uri,
+    get_experiment,
+    get_experiment_by_name,
+    log_artifact,
+    log_artifacts,
+    log_dict,
+    log_figure,
+    log_text,
+    restore_experiment,
+    search_experiments,
+    search_runs,
+)
 from nbtrack.tracking.client import TrackingClient
 
-_state = threading.local()
+__all__ = [
+    "ActiveRun",
+    "active_run",
+    "create_experiment",
+    "delete_experiment",
+    "delete_run",
+    "delete_tag",
+    "end_run",
+    "get_artifact_uri",
+    "get_experiment",
+    "get_experiment_by_name",
+    "get_metric_history",
+    "get_run",
+    "get_tracking_uri",
+    "last_active_run",
+    "log_artifact",
+    "log_artifacts",
+    "log_dict",
+    "log_figure",
+    "log_inputs",
+    "log_metric",
+    "log_metrics",
+    "log_param",
+    "log_params",
+    "log_text",
+    "reset",
+    "restore_experiment",
+    "restore_run",
+    "search_experiments",
+    "search_runs",
+    "set_experiment",
+    "set_tag",
+    "set_tags",
+    "set_tracking_uri",
+    "start_run",
+]
+
 _lock = threading.RLock()
 _active_runs: list[ActiveRun] = []
 _last_run_id: str | None = None
@@ -84,7 +142,18 @@ class ActiveRun:
 
 # -- tracking URI and experiments -----------------------------------------
 def set_tracking_uri(uri: str | os.PathLike[str]) -> None:
-    """Point nbtrack at a store folder (or ``memory:``); see :func:`nbtrack.config.set_tracking_uri`."""
+    """Point nbtrack at a store.
+
+    Parameters
+    ----------
+    uri : str or path-like
+        A folder (created on first write), a ``file:`` URI, or ``memory:``.
+
+    Raises
+    ------
+    InvalidParameter
+        The URI is empty or names a remote server.
+    """
     global _experiment_id
     config.set_tracking_uri(uri)
     _experiment_id = None
@@ -155,41 +224,6 @@ def _active_experiment_id() -> str:
     if env_name:
         return set_experiment(env_name).experiment_id
     return "0"
-
-
-def get_experiment(experiment_id: str) -> Experiment:
-    """Return an experiment by id."""
-    return _get_client().get_experiment(experiment_id)
-
-
-def get_experiment_by_name(name: str) -> Experiment | None:
-    """Return the experiment of that name, or ``None``."""
-    return _get_client().get_experiment_by_name(name)
-
-
-def create_experiment(name: str, artifact_location: str | None = None, tags: dict[str, Any] | None = None) -> str:
-    """Create an experiment and return its id."""
-    return _get_client().create_experiment(name, artifact_location, tags)
-
-
-def search_experiments(
-    view_type: int = ViewType.ACTIVE_ONLY,
-    max_results: int | None = None,
-    filter_string: str | None = None,
-    order_by: list[str] | None = None,
-) -> list[Experiment]:
-    """List experiments; see :meth:`TrackingClient.search_experiments`."""
-    return _get_client().search_experiments(view_type, max_results, filter_string, order_by)
-
-
-def delete_experiment(experiment_id: str) -> None:
-    """Soft-delete an experiment."""
-    _get_client().delete_experiment(experiment_id)
-
-
-def restore_experiment(experiment_id: str) -> None:
-    """Restore a soft-deleted experiment."""
-    _get_client().restore_experiment(experiment_id)
 
 
 # -- runs -----------------------------------------------------------------
@@ -270,7 +304,13 @@ def _end_run_id(run_id: str, status: str) -> None:
 
 
 def end_run(status: str = RunStatus.FINISHED) -> None:
-    """End the active run (if any) with ``status``; it is durable when this returns."""
+    """End the active run, if any; the run is durable when this returns.
+
+    Parameters
+    ----------
+    status : str
+        ``"FINISHED"`` (default), ``"FAILED"`` or ``"KILLED"``.
+    """
     with _lock:
         if _active_runs:
             _end_run_id(_active_runs[-1].info.run_id, status)
@@ -293,20 +333,25 @@ def _run_id_for_logging() -> str:
     return start_run().info.run_id
 
 
-def log_param(key: str, value: Any) -> Any:
-    """Log a param on the active run (a run starts if none is active); return ``value``."""
-    return _get_client().log_param(_run_id_for_logging(), key, value)
-
-
-def log_params(params: dict[str, Any]) -> None:
-    """Log several params at once."""
-    if not isinstance(params, dict):
-        raise InvalidParameter(f"log_params takes a dict, got {type(params).__name__}.")
-    _get_client().log_batch(_run_id_for_logging(), params=[Param(k, val) for k, val in params.items()])
-
-
 def log_metric(key: str, value: float, step: int | None = None, timestamp: int | None = None, **_ignored: Any) -> None:
-    """Log a metric point on the active run (step 0 and now by default; NaN/±inf kept)."""
+    """Log one metric point on the active run (a run starts if none is active).
+
+    Parameters
+    ----------
+    key : str
+        Metric name (same rules as param keys).
+    value : float
+        Any real number, numpy scalars included; NaN and ±inf are kept.
+    step : int, optional
+        Defaults to 0.
+    timestamp : int, optional
+        Milliseconds since the epoch; defaults to now.
+
+    Raises
+    ------
+    InvalidParameter
+        Bad key, a value that is not a number, or a non-integer step.
+    """
     run_id = _active_runs[-1].info.run_id if _active_runs else _run_id_for_logging()
     _get_client().log_metric(run_id, key, value, timestamp, step)
 
@@ -314,7 +359,22 @@ def log_metric(key: str, value: float, step: int | None = None, timestamp: int |
 def log_metrics(
     metrics: dict[str, float], step: int | None = None, timestamp: int | None = None, **_ignored: Any
 ) -> None:
-    """Log several metrics at one step."""
+    """Log several metrics at one step and timestamp (all or nothing).
+
+    Parameters
+    ----------
+    metrics : dict
+        Metric names to numbers.
+    step : int, optional
+        Defaults to 0.
+    timestamp : int, optional
+        Milliseconds since the epoch; defaults to now.
+
+    Raises
+    ------
+    InvalidParameter
+        ``metrics`` is not a dict, or a key or value is invalid.
+    """
     if not isinstance(metrics, dict):
         raise InvalidParameter(f"log_metrics takes a dict, got {type(metrics).__name__}.")
     from nbtrack import _validation as v
@@ -322,145 +382,6 @@ def log_metrics(
     ts = int(time.time() * 1000) if timestamp is None else v.validate_timestamp(timestamp)
     st = v.validate_step(step)
     _get_client().log_batch(_run_id_for_logging(), metrics=[Metric(k, val, ts, st) for k, val in metrics.items()])
-
-
-def set_tag(key: str, value: Any) -> None:
-    """Set a tag on the active run."""
-    _get_client().set_tag(_run_id_for_logging(), key, value)
-
-
-def set_tags(tags: dict[str, Any]) -> None:
-    """Set several tags on the active run."""
-    if not isinstance(tags, dict):
-        raise InvalidParameter(f"set_tags takes a dict, got {type(tags).__name__}.")
-    _get_client().log_batch(_run_id_for_logging(), tags=[RunTag(k, val) for k, val in tags.items()])
-
-
-def delete_tag(key: str) -> None:
-    """Remove a tag from the active run."""
-    _get_client().delete_tag(_run_id_for_logging(), key)
-
-
-def log_inputs(datasets: Sequence[DatasetInput]) -> None:
-    """Record datasets on the active run."""
-    _get_client().log_inputs(_run_id_for_logging(), datasets)
-
-
-def log_artifact(local_path: str | os.PathLike[str], artifact_path: str | None = None) -> None:
-    """Copy a file or folder into the active run's artifacts."""
-    _get_client().log_artifact(_run_id_for_logging(), local_path, artifact_path)
-
-
-def log_artifacts(local_dir: str | os.PathLike[str], artifact_path: str | None = None) -> None:
-    """Copy a folder's contents into the active run's artifacts."""
-    _get_client().log_artifacts(_run_id_for_logging(), local_dir, artifact_path)
-
-
-def log_text(text: str, artifact_file: str) -> None:
-    """Write text to an artifact file of the active run."""
-    _get_client().log_text(_run_id_for_logging(), text, artifact_file)
-
-
-def log_dict(dictionary: Any, artifact_file: str) -> None:
-    """Write a dict as JSON/YAML to an artifact file of the active run."""
-    _get_client().log_dict(_run_id_for_logging(), dictionary, artifact_file)
-
-
-def log_figure(figure: Any, artifact_file: str) -> None:
-    """Save a matplotlib (image) or plotly (HTML) figure as an artifact of the active run."""
-    _get_client().log_figure(_run_id_for_logging(), figure, artifact_file)
-
-
-def get_artifact_uri(artifact_path: str | None = None) -> str:
-    """The local folder (or file) of the active run's artifacts."""
-    from nbtrack.tracking._artifacts import safe_join
-
-    root = _get_client().store.artifact_dir(_run_id_for_logging())
-    return str(safe_join(root, artifact_path))
-
-
-def get_run(run_id: str) -> Run:
-    """Return a run by id; ``NotFound`` if unknown."""
-    return _get_client().get_run(run_id)
-
-
-def get_metric_history(run_id: str, key: str) -> list[Metric]:
-    """Every point of a run's metric, in logging order."""
-    return _get_client().get_metric_history(run_id, key)
-
-
-def delete_run(run_id: str) -> None:
-    """Soft-delete a run."""
-    _get_client().delete_run(run_id)
-
-
-def restore_run(run_id: str) -> None:
-    """Restore a soft-deleted run."""
-    _get_client().restore_run(run_id)
-
-
-def search_runs(
-    experiment_ids: Sequence[str] | None = None,
-    filter_string: str = "",
-    run_view_type: int = ViewType.ACTIVE_ONLY,
-    max_results: int = 100000,
-    order_by: Sequence[str] | None = None,
-    output_format: str = "pandas",
-    search_all_experiments: bool = False,
-    experiment_names: Sequence[str] | None = None,
-) -> Any:
-    """Search runs; a pandas DataFrame by default, with MLflow's columns.
-
-    Parameters
-    ----------
-    experiment_ids, experiment_names : list of str, optional
-        Experiments to search; the active experiment by default.
-    filter_string : str
-        MLflow's filter language plus ``OR`` and parentheses, e.g.
-        ``"metrics.rmse < 1 and (params.model = 'rf' or tags.team ILIKE '%ml%')"``.
-    run_view_type : int
-        ``ViewType.ACTIVE_ONLY`` (default), ``DELETED_ONLY`` or ``ALL``.
-    max_results : int
-        At most this many runs.
-    order_by : list of str, optional
-        e.g. ``["metrics.accuracy DESC"]``; newest first by default.
-    output_format : {"pandas", "list"}
-        A DataFrame (columns ``run_id, experiment_id, status, artifact_uri,
-        start_time, end_time, metrics.*, params.*, tags.*``) or a list of Run.
-    search_all_experiments : bool
-        Search every experiment when none is named.
-
-    Returns
-    -------
-    pandas.DataFrame or list of Run
-
-    Raises
-    ------
-    InvalidParameter
-        Bad filter (the message points at the token), order or format.
-    NotFound
-        A named experiment does not exist.
-    """
-    client = _get_client()
-    if output_format not in ("pandas", "list"):
-        raise InvalidParameter(f"output_format must be 'pandas' or 'list', got {output_format!r}.")
-    ids: list[str] = [str(e) for e in (experiment_ids or [])]
-    for name in experiment_names or []:
-        exp = client.get_experiment_by_name(name)
-        if exp is None:
-            raise NotFound(f"No experiment named {name!r}.")
-        ids.append(exp.experiment_id)
-    if not ids:
-        if search_all_experiments:
-            ids = [e.experiment_id for e in client.search_experiments(ViewType.ALL)]
-        else:
-            ids = [_active_experiment_id()]
-    store = client.store
-    if output_format == "list":
-        return store.search_runs(ids, filter_string or None, run_view_type, max_results, order_by)
-    from nbtrack.tracking._frame import runs_frame
-
-    return runs_frame(store.search_run_docs(ids, filter_string or None, run_view_type, max_results, order_by))
 
 
 def reset() -> None:

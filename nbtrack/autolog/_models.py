@@ -1,0 +1,300 @@
+"""Model files: skops serialisation, the SHA-256 recorded in the store, and trust on load.
+
+A logged model is a folder ``<artifact_path>/`` holding ``model.skops`` and
+``nbtrack_model.json``. When nbtrack writes the file into a run it records the
+file's SHA-256 as the run tag ``nbtrack.model_sha256.<artifact_path>``. On load,
+a file whose digest matches that record loads with no argument, its types (e.g.
+``sklearn.tree._tree.Tree``) trusted when they belong to scikit-learn, NumPy or
+SciPy; any other type (a user's class, ``builtins.eval``) must be named in
+``trusted=[...]``. A file whose digest does not match, or with no record in the
+store, loads only with an explicit ``trusted=[...]`` or ``trusted=True``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from nbtrack.errors import InvalidParameter, NotFound, UntrustedModel
+
+MODEL_FILE = "model.skops"
+META_FILE = "nbtrack_model.json"
+DIGEST_TAG_PREFIX = "nbtrack.model_sha256."
+_SAFE_ROOTS = ("sklearn", "numpy", "scipy")
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What :func:`nbtrack.sklearn.log_model` wrote (MLflow's ``ModelInfo`` fields)."""
+
+    artifact_path: str
+    run_id: str | None
+    model_uri: str
+    sha256: str
+    local_path: str
+    registered_model_version: str | None = None
+
+
+def digest_tag(artifact_path: str) -> str:
+    """The run tag under which the SHA-256 of the model at ``artifact_path`` is recorded."""
+    return DIGEST_TAG_PREFIX + artifact_path.strip("/")
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file, read in 1 MiB blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def write_model(
+    sk_model: Any,
+    folder: Path,
+    *,
+    signature: dict[str, Any] | None = None,
+    training_data: dict[str, Any] | None = None,
+    input_example: Any = None,
+    extra: dict[str, Any] | None = None,
+    data: bytes | None = None,
+) -> str:
+    """Serialise ``sk_model`` with skops into ``folder`` plus its JSON description; return the SHA-256.
+
+    ``data`` are the skops bytes of ``sk_model`` when the caller serialised it already.
+
+    Raises
+    ------
+    InvalidParameter
+        The object cannot be serialised by skops.
+    """
+    import sklearn
+    import skops
+
+    if data is None:
+        data = serialize(sk_model)
+    sha = hashlib.sha256(data).hexdigest()
+    folder.mkdir(parents=True, exist_ok=True)
+    _atomic_write(folder / MODEL_FILE, data)
+    meta: dict[str, Any] = {
+        "flavor": "sklearn",
+        "serialization_format": "skops",
+        "model_file": MODEL_FILE,
+        "sha256": sha,
+        "estimator_class": f"{type(sk_model).__module__}.{type(sk_model).__name__}",
+        "sklearn_version": sklearn.__version__,
+        "skops_version": getattr(skops, "__version__", ""),
+        "python_version": platform.python_version(),
+        "signature": signature,
+        "training_data": training_data,
+        "utc_time_created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        **(extra or {}),
+    }
+    if input_example is not None:
+        meta["input_example"] = _example_json(input_example)
+    _atomic_write(folder / META_FILE, json.dumps(meta, indent=1, default=str).encode())
+    return sha
+
+
+def serialize(sk_model: Any) -> bytes:
+    """skops bytes of a model.
+
+    Raises
+    ------
+    InvalidParameter
+        The object cannot be serialised by skops.
+    """
+    try:
+        return _dumps(sk_model)
+    except Exception as exc:
+        raise InvalidParameter(
+            f"Cannot save {type(sk_model).__name__} with skops ({type(exc).__name__}: {exc})."
+        ) from exc
+
+
+def _dumps(obj: Any) -> bytes:
+    """skops bytes of ``obj``; the schema is written as compact JSON (C encoder), which is several
+    times faster than skops' indented one for models with many nodes (forests). The file is an
+    ordinary skops file. Falls back to ``skops.io.dumps`` if skops' internals differ."""
+    import io
+    import json
+    from zipfile import ZIP_STORED, ZipFile
+
+    import skops
+    import skops.io as sio
+
+    try:
+        from skops.io._utils import SaveContext, get_state
+    except ImportError:
+        return bytes(sio.dumps(obj))
+    buffer = io.BytesIO()
+    with ZipFile(buffer, "w", compression=ZIP_STORED) as zip_file:
+        context = SaveContext(zip_file=zip_file)
+        state = get_state(obj, context)
+        context.clear_memo()
+        state["protocol"] = context.protocol
+        state["_skops_version"] = skops.__version__
+        zip_file.writestr("schema.json", json.dumps(state, separators=(",", ":")))
+    return buffer.getvalue()
+
+
+def _example_json(example: Any) -> Any:
+    head = example.head(5) if hasattr(example, "head") else example[:5]
+    if hasattr(head, "to_dict"):
+        return head.to_dict(orient="split")
+    return head.tolist() if hasattr(head, "tolist") else list(head)
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def read_meta(folder: Path) -> dict[str, Any]:
+    """The model's ``nbtrack_model.json`` (empty dict if absent or unreadable)."""
+    try:
+        meta = json.loads((folder / META_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+    return meta if isinstance(meta, dict) else {}
+
+
+def model_file(local_path: Path) -> Path:
+    """The skops file of a model folder (or the file itself).
+
+    Raises
+    ------
+    NotFound
+        Neither a model folder nor a ``.skops`` file.
+    """
+    if local_path.is_file():
+        return local_path
+    candidate = local_path / MODEL_FILE
+    if candidate.is_file():
+        return candidate
+    raise NotFound(f"No model at {local_path}: expected a folder with {MODEL_FILE} (written by log_model/save_model).")
+
+
+def _is_safe(type_name: str) -> bool:
+    return type_name.split(".", 1)[0] in _SAFE_ROOTS
+
+
+def load_file(
+    path: Path, *, expected_sha256: str | None, origin: str, trusted: bool | list[str] | tuple[str, ...] | None
+) -> Any:
+    """Load a skops file, trusting its types only as the module docstring describes.
+
+    Parameters
+    ----------
+    path : Path
+        The ``model.skops`` file.
+    expected_sha256 : str or None
+        The digest recorded in the store, or ``None`` if the store holds no record.
+    origin : str
+        Where the file came from, for messages.
+    trusted : bool, list of str or None
+        ``True`` trusts every type in the file; a list trusts those types. Either is
+        the explicit consent a file without a matching digest needs.
+
+    Raises
+    ------
+    UntrustedModel
+        The file holds types that are not trusted; the message lists them and why.
+    """
+    import skops.io as sio
+
+    data = path.read_bytes()
+    untrusted = list(sio.get_untrusted_types(data=data))
+    if trusted is True:
+        return sio.loads(data, trusted=untrusted)
+    if trusted not in (None, False) and not isinstance(trusted, (list, tuple)):
+        raise InvalidParameter(f"trusted must be None, True or a list of type names, got {type(trusted).__name__}.")
+    explicit = trusted is not None and trusted is not False
+    allowed = set(trusted or ())
+    actual = hashlib.sha256(data).hexdigest()
+    digest_ok = expected_sha256 is not None and actual == expected_sha256
+    if digest_ok:
+        allowed.update(t for t in untrusted if _is_safe(t))
+    missing = [t for t in untrusted if t not in allowed]
+    if missing or not (digest_ok or explicit):
+        if expected_sha256 is None:
+            why = f"{origin} has no digest recorded in this store (the file was not written by nbtrack here)"
+        elif not digest_ok:
+            why = (
+                f"the file's SHA-256 {actual[:12]}... does not match the {expected_sha256[:12]}... recorded "
+                "when nbtrack wrote it (the file was changed or replaced)"
+            )
+        else:
+            why = "these types do not belong to scikit-learn, NumPy or SciPy"
+        listed = f"untrusted types {missing}" if missing else "no types beyond skops' defaults"
+        raise UntrustedModel(
+            f"Refusing to load {path}: {why}; it holds {listed}. "
+            f"If you trust this file, pass trusted={missing!r} (or trusted=True)."
+        )
+    return sio.loads(data, trusted=sorted(allowed & set(untrusted)))
+
+
+def signature_of(X: Any) -> dict[str, Any] | None:
+    """The input signature recorded for a model trained on ``X``."""
+    if X is None:
+        return None
+    from nbtrack.autolog._datasets import describe
+
+    info = describe(X)
+    info["shape"] = [-1, *info["shape"][1:]] if info["shape"] else []
+    return info
+
+
+def training_info(train: Any) -> dict[str, Any] | None:
+    """The training-data fingerprint recorded beside a model."""
+    if train is None:
+        return None
+    d = train.dataset
+    return {"name": d.name, "digest": d.digest, "schema": d.schema, "profile": d.profile}
+
+
+def log_to_run(
+    client: Any,
+    run_id: str,
+    sk_model: Any,
+    artifact_path: str,
+    *,
+    X: Any = None,
+    train: Any = None,
+    input_example: Any = None,
+    registered_model_name: str | None = None,
+    signature: dict[str, Any] | None = None,
+    data: bytes | None = None,
+) -> ModelInfo:
+    """Write ``sk_model`` into a run's artifacts, record its SHA-256 in the store, register it if asked."""
+    from nbtrack.entities import RunTag
+    from nbtrack.tracking._artifacts import safe_join
+
+    if not isinstance(artifact_path, str) or not artifact_path.strip("/"):
+        raise InvalidParameter(f"artifact_path must be a non-empty relative path, got {artifact_path!r}.")
+    artifact_path = artifact_path.strip("/")
+    folder = safe_join(client.store.artifact_dir(run_id), artifact_path)
+    sha = write_model(
+        sk_model,
+        folder,
+        signature=signature if signature is not None else signature_of(X),
+        training_data=training_info(train),
+        input_example=input_example,
+        extra={"run_id": run_id, "artifact_path": artifact_path},
+        data=data,
+    )
+    client.store.set_tag(run_id, RunTag(digest_tag(artifact_path), sha))
+    uri = f"runs:/{run_id}/{artifact_path}"
+    version = None
+    if registered_model_name:
+        from nbtrack.registry import register_model
+
+        version = register_model(uri, registered_model_name, client=client).version
+    return ModelInfo(artifact_path, run_id, uri, sha, str(folder), version)

@@ -1,0 +1,420 @@
+"""scikit-learn integration: ``autolog()`` and logging/loading models (MLflow's ``mlflow.sklearn`` names).
+
+::
+
+    import nbtrack.sklearn
+    nbtrack.sklearn.autolog()
+    LogisticRegression().fit(X_train, y_train)      # one run: params, metrics, dataset, model
+
+    model = nbtrack.sklearn.load_model(f"runs:/{run_id}/model")
+
+Models are saved with skops; a model nbtrack wrote into a run loads with no
+extra argument, while a file changed since, or from elsewhere, needs
+``trusted=...`` (see :func:`load_model`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from nbtrack.autolog import _datasets, _models, _patching, _post_training
+from nbtrack.autolog._models import ModelInfo
+from nbtrack.autolog._state import Config, state
+from nbtrack.errors import InvalidParameter
+
+FLAVOR_NAME = "sklearn"
+SERIALIZATION_FORMAT_SKOPS = "skops"
+SERIALIZATION_FORMAT_PICKLE = "pickle"
+SERIALIZATION_FORMAT_CLOUDPICKLE = "cloudpickle"
+_CV_FUNCTIONS = (
+    "cross_validate",
+    "cross_val_predict",
+    "cross_val_score",
+    "learning_curve",
+    "permutation_test_score",
+    "validation_curve",
+)
+_CV_HELPERS = ("_fit_and_score", "_fit_and_predict", "_permutation_test_score", "_incremental_fit_estimator")
+
+__all__ = [
+    "FLAVOR_NAME",
+    "SERIALIZATION_FORMAT_CLOUDPICKLE",
+    "SERIALIZATION_FORMAT_PICKLE",
+    "SERIALIZATION_FORMAT_SKOPS",
+    "ModelInfo",
+    "autolog",
+    "autolog_suspended",
+    "load_model",
+    "log_model",
+    "save_model",
+]
+
+
+def _check_format(serialization_format: Any) -> None:
+    """Accept MLflow's format names; models are written with skops whatever is asked."""
+    known = (SERIALIZATION_FORMAT_SKOPS, SERIALIZATION_FORMAT_PICKLE, SERIALIZATION_FORMAT_CLOUDPICKLE)
+    if serialization_format not in known:
+        raise InvalidParameter(f"serialization_format must be one of {known}, got {serialization_format!r}.")
+    if serialization_format != SERIALIZATION_FORMAT_SKOPS:
+        warnings.warn(
+            f"nbtrack saves models with skops, never {serialization_format}: a pickle runs code when loaded.",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
+@functools.cache
+def _targets() -> tuple[type, ...]:
+    return tuple(_patching.estimators_to_patch())
+
+
+def _suspending(func: Any) -> Any:
+    from nbtrack.autolog._fit import suspend_logic
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return suspend_logic(func, args, kwargs)
+
+    return wrapper
+
+
+def _apply_patches(post_training: bool) -> None:
+    import sklearn.metrics
+    import sklearn.model_selection
+    from sklearn.model_selection import _validation
+
+    from nbtrack.autolog._fit import fit_logic
+
+    targets = _targets()
+    _patching.patch_classes(targets, _patching.FIT_METHODS, fit_logic)
+    if post_training:
+        _patching.patch_classes(targets, _patching.PREDICT_METHODS, _post_training.predict_logic)
+        _patching.patch_classes(targets, ("score",), _post_training.score_logic)
+        for name in _post_training.metric_names():
+            _patching.patch_attribute(sklearn.metrics, name, _post_training.wrap_metric(getattr(sklearn.metrics, name)))
+    for module in (sklearn.model_selection, _validation):
+        for name in _CV_FUNCTIONS:
+            if name in vars(module):
+                _patching.patch_attribute(module, name, _suspending(getattr(module, name)))
+    for name in _CV_HELPERS:
+        if name in vars(_validation):
+            _patching.patch_attribute(_validation, name, _suspending(getattr(_validation, name)))
+
+
+def autolog(
+    log_input_examples: bool = False,
+    log_model_signatures: bool = True,
+    log_models: bool = True,
+    log_datasets: bool = True,
+    disable: bool = False,
+    exclusive: bool = False,
+    disable_for_unsupported_versions: bool = False,
+    silent: bool = False,
+    max_tuning_runs: int | None = 5,
+    log_post_training_metrics: bool = True,
+    serialization_format: str = "skops",
+    registered_model_name: str | None = None,
+    pos_label: Any = None,
+    extra_tags: dict[str, Any] | None = None,
+) -> None:
+    """Log every scikit-learn fit as MLflow's ``mlflow.sklearn.autolog()`` does.
+
+    Each top-level ``fit`` / ``fit_transform`` / ``fit_predict`` logs
+    ``get_params(deep=True)`` as params, the tags ``estimator_name`` and
+    ``estimator_class``, training metrics (``training_accuracy_score``... for
+    classifiers, ``training_mean_squared_error``... for regressors, and
+    ``training_score``), the training data as a dataset input (context
+    ``train``) and the fitted model under ``model``. Without an active run the
+    fit gets its own run (FINISHED, or FAILED if ``fit`` raised); inside an
+    active run it logs there, and a second fit in the same run goes to a nested
+    child run. Fits inside Pipelines, searches and cross-validation helpers never
+    create runs.
+
+    Parameters
+    ----------
+    log_input_examples : bool
+        Store the first rows of the training data beside the model.
+    log_model_signatures : bool
+        Record the input signature (columns, dtypes, shape) beside the model.
+    log_models : bool
+        Log the fitted model (skops) as the artifact ``model``.
+    log_datasets : bool
+        Record the training (and evaluation) data fingerprints.
+    disable : bool
+        Remove every patch, restoring the original methods exactly.
+    exclusive : bool
+        Do not log into runs the user started; only into autolog's own runs.
+    disable_for_unsupported_versions : bool
+        Accepted for MLflow compatibility.
+    silent : bool
+        No messages (e.g. how many search candidates got no child run).
+    max_tuning_runs : int or None
+        Child runs for the best candidates of a parameter search; ``None`` = all.
+    log_post_training_metrics : bool
+        Log ``sklearn.metrics`` calls and ``model.score`` on a logged model's
+        predictions into its run as ``{metric}_{dataset variable}``.
+    serialization_format : str
+        ``"skops"``; MLflow's ``"pickle"`` / ``"cloudpickle"`` are accepted with a
+        warning, and skops is used anyway: models are never pickled.
+    registered_model_name : str, optional
+        Register every logged model under this name.
+    pos_label : optional
+        Positive label for binary precision/recall/f1 (then ``average="binary"``).
+    extra_tags : dict, optional
+        Tags added to every run autolog writes to.
+
+    Raises
+    ------
+    InvalidParameter
+        Bad option values.
+    """
+    if max_tuning_runs is not None and (
+        isinstance(max_tuning_runs, bool) or not isinstance(max_tuning_runs, int) or max_tuning_runs < 0
+    ):
+        raise InvalidParameter(f"max_tuning_runs must be None or a non-negative integer, got {max_tuning_runs!r}.")
+    if extra_tags is not None and not isinstance(extra_tags, dict):
+        raise InvalidParameter(f"extra_tags must be a dict, got {type(extra_tags).__name__}.")
+    _check_format(serialization_format)
+    if registered_model_name is not None and (not isinstance(registered_model_name, str) or not registered_model_name):
+        raise InvalidParameter("registered_model_name must be a non-empty string.")
+    _patching.unpatch_all()
+    state.config = None
+    if disable:
+        return
+    cfg = Config(
+        log_models=bool(log_models),
+        log_datasets=bool(log_datasets),
+        log_post_training_metrics=bool(log_post_training_metrics),
+        max_tuning_runs=max_tuning_runs,
+        exclusive=bool(exclusive),
+        silent=bool(silent),
+        registered_model_name=registered_model_name,
+        extra_tags={str(k): str(val) for k, val in (extra_tags or {}).items()},
+        log_input_examples=bool(log_input_examples),
+        log_model_signatures=bool(log_model_signatures),
+        pos_label=pos_label,
+    )
+    try:
+        _apply_patches(cfg.log_post_training_metrics)
+    except BaseException:
+        _patching.unpatch_all()
+        raise
+    state.pid = os.getpid()
+    state.config = cfg
+
+
+@contextlib.contextmanager
+def autolog_suspended() -> Iterator[None]:
+    """Turn autolog off within a ``with`` block (a no-op when autolog is off).
+
+    Used by ``%%track --no-autolog``; fits inside the block log nothing.
+    """
+    state.suspended += 1
+    try:
+        yield
+    finally:
+        state.suspended -= 1
+
+
+def log_model(
+    sk_model: Any,
+    name: str | None = None,
+    *,
+    artifact_path: str | None = None,
+    registered_model_name: str | None = None,
+    signature: Any = None,
+    input_example: Any = None,
+    serialization_format: str = "skops",
+    **_mlflow_options: Any,
+) -> ModelInfo:
+    """Save a fitted estimator into the active run (one is started if none is active).
+
+    Parameters
+    ----------
+    sk_model : estimator
+        The fitted scikit-learn estimator (or pipeline).
+    name : str, optional
+        Artifact folder, ``"model"`` by default; MLflow 2's ``artifact_path``
+        (positional or keyword) is accepted as the same thing.
+    artifact_path : str, optional
+        Alias of ``name``.
+    registered_model_name : str, optional
+        Also register the model under this name (a new version).
+    signature : dict, optional
+        Input signature to record; by default taken from ``input_example`` or
+        from the data the estimator was fitted on under autolog.
+    input_example : array-like, optional
+        A few input rows, stored beside the model.
+    serialization_format : str
+        ``"skops"`` (other MLflow formats warn and use skops).
+
+    Returns
+    -------
+    ModelInfo
+        ``model_uri`` is ``runs:/<run_id>/<name>``.
+
+    Raises
+    ------
+    InvalidParameter
+        Bad name, unsupported format, or the object cannot be saved.
+    """
+    from nbtrack.tracking import fluent
+
+    path = _artifact_name(name, artifact_path)
+    _check_format(serialization_format)
+    if registered_model_name is not None and (not isinstance(registered_model_name, str) or not registered_model_name):
+        raise InvalidParameter("registered_model_name must be a non-empty string.")
+    from nbtrack.autolog._fit import trained_on
+
+    train, X_sig = trained_on(sk_model)
+    sig = _signature_dict(signature)
+    if sig is None and input_example is not None:
+        sig = _models.signature_of(input_example)
+    client = fluent._get_client()
+    run_id = fluent._run_id_for_logging()
+    return _models.log_to_run(
+        client,
+        run_id,
+        sk_model,
+        path,
+        train=train,
+        input_example=input_example,
+        registered_model_name=registered_model_name,
+        signature=sig if sig is not None else X_sig,
+    )
+
+
+def _artifact_name(name: str | None, artifact_path: str | None) -> str:
+    if name is not None and artifact_path is not None and name != artifact_path:
+        raise InvalidParameter(f"Give either name or artifact_path, not both ({name!r} vs {artifact_path!r}).")
+    path = name if name is not None else artifact_path if artifact_path is not None else "model"
+    if not isinstance(path, str) or not path.strip("/"):
+        raise InvalidParameter(f"The model name must be a non-empty string, got {path!r}.")
+    return path
+
+
+def _signature_dict(signature: Any) -> dict[str, Any] | None:
+    if signature is None:
+        return None
+    if isinstance(signature, dict):
+        return signature
+    to_dict = getattr(signature, "to_dict", None)
+    return dict(to_dict()) if callable(to_dict) else {"repr": repr(signature)}
+
+
+def save_model(
+    sk_model: Any,
+    path: str | os.PathLike[str],
+    *,
+    signature: Any = None,
+    input_example: Any = None,
+    serialization_format: str = "skops",
+    **_mlflow_options: Any,
+) -> None:
+    """Save a fitted estimator to a local folder (``model.skops`` + ``nbtrack_model.json``).
+
+    A folder saved this way is not recorded in any store, so loading it needs
+    ``trusted=[...]`` (the type names, or ``[]`` if it holds only skops' default
+    types) or ``trusted=True``.
+
+    Raises
+    ------
+    InvalidParameter
+        The folder exists and is not empty, or the object cannot be saved.
+    """
+    _check_format(serialization_format)
+    folder = Path(path)
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        raise InvalidParameter(f"Path '{folder}' already exists and is not empty; pick a new folder.")
+    from nbtrack.autolog._fit import trained_on
+
+    train, X_sig = trained_on(sk_model)
+    sig = _signature_dict(signature) or (_models.signature_of(input_example) if input_example is not None else X_sig)
+    _models.write_model(
+        sk_model, folder, signature=sig, training_data=_models.training_info(train), input_example=input_example
+    )
+
+
+def _resolve(model_uri: str, client: Any) -> tuple[Path, str | None, str]:
+    """``(local folder, run id or None, artifact path)`` of a model URI."""
+    from nbtrack._uri import resolve_model_uri
+
+    resolved = resolve_model_uri(model_uri, client)
+    return Path(resolved.local_path), resolved.run_id, resolved.artifact_path
+
+
+def load_model(
+    model_uri: str,
+    dst_path: str | None = None,
+    *,
+    trusted: bool | list[str] | None = None,
+    check_data: Any = None,
+) -> Any:
+    """Load a model logged by :func:`log_model` / autolog or saved by :func:`save_model`.
+
+    Parameters
+    ----------
+    model_uri : str
+        ``runs:/<run_id>/<path>``, ``models:/<name>/<version|stage|latest>``,
+        ``models:/<name>@<alias>`` or a local folder.
+    dst_path : str, optional
+        Accepted for MLflow compatibility (the file is read in place).
+    trusted : bool or list of str, optional
+        Without it, the file loads only if its SHA-256 matches the digest the
+        store recorded when nbtrack wrote it, and then its scikit-learn, NumPy
+        and SciPy types are trusted. A file changed since, or from outside the
+        store (e.g. :func:`save_model`), needs ``trusted=[type names]`` or
+        ``trusted=True`` (every type); so does any other type, such as a
+        user-defined class.
+    check_data : tuple (X, y), optional
+        Data to compare with the fingerprint recorded at training; a
+        ``UserWarning`` says when it differs.
+
+    Returns
+    -------
+    estimator
+
+    Raises
+    ------
+    UntrustedModel
+        The file holds untrusted types; the message lists them and why.
+    NotFound
+        No model at that URI.
+    InvalidParameter
+        Malformed URI or arguments.
+    """
+    from nbtrack.tracking import fluent
+
+    if not isinstance(model_uri, str) or not model_uri:
+        raise InvalidParameter(f"model_uri must be a non-empty string, got {model_uri!r}.")
+    if check_data is not None and not (isinstance(check_data, (tuple, list)) and len(check_data) == 2):
+        raise InvalidParameter("check_data must be a pair (X, y); use (X, None) for unsupervised models.")
+    client = fluent._get_client()
+    local, run_id, artifact_path = _resolve(model_uri, client)
+    path = _models.model_file(local)
+    expected = None
+    if run_id is not None:
+        expected = client.get_run(run_id).data.tags.get(_models.digest_tag(artifact_path))
+    model = _models.load_file(path, expected_sha256=expected, origin=model_uri, trusted=trusted)
+    if check_data is not None:
+        meta = _models.read_meta(path.parent)
+        recorded = (meta.get("training_data") or {}).get("digest")
+        given = _datasets.digest(check_data[0], check_data[1])
+        if recorded is None:
+            warnings.warn(
+                f"Model {model_uri!r} has no training-data fingerprint to compare with.", UserWarning, stacklevel=2
+            )
+        elif recorded != given:
+            warnings.warn(
+                f"The data given to check_data (digest {given}) differs from the data model {model_uri!r} was "
+                f"trained on (digest {recorded}).",
+                UserWarning,
+                stacklevel=2,
+            )
+    return model

@@ -1,0 +1,146 @@
+"""Params, metrics, tags and inputs of runs: journal appends while live, summary rewrites after."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from typing import Any
+
+import orjson
+
+from nbtrack import _validation as v
+from nbtrack.entities import DatasetInput, LifecycleStage, Metric, Param, RunStatus, RunTag
+from nbtrack.errors import InvalidParameter, InvalidState, NotFound
+from nbtrack.store._backend import Backend
+from nbtrack.store._docs import encode_float, metric_float
+from nbtrack.store._tx import Fold, Tx
+
+
+class RunDataMixin:
+    """Logging to runs; mixed into :class:`~nbtrack.store.tinydb_store.TinyDBStore`."""
+
+    _b: Backend
+    _live: dict[str, Fold]
+    _tx: Callable[[], AbstractContextManager[Tx]]
+    _run_doc: Callable[[str], dict[str, Any]]
+    _fold: Callable[[dict[str, Any]], Fold]
+    _view: Callable[[dict[str, Any]], dict[str, Any]]
+
+    def _writable(self, run_id: str) -> dict[str, Any]:
+        doc = self._run_doc(run_id)
+        if doc.get("lifecycle_stage") != LifecycleStage.ACTIVE:
+            raise InvalidState(f"Run {run_id!r} is deleted; restore it with restore_run before logging to it.")
+        return doc
+
+    def _journal(self, doc: dict[str, Any], records: list[list[Any]]) -> None:
+        """Append records to a run's journal; a finished run's summary is rewritten too."""
+        run_id = doc["run_id"]
+        payload = b"".join(orjson.dumps(r) + b"\n" for r in records)
+        self._b.journal_append(run_id, payload)
+        fold = self._live.get(run_id)
+        if fold is not None and doc["status"] == RunStatus.RUNNING:
+            for record in records:
+                fold.apply(record)
+            fold.size += len(payload)
+            return
+        if doc["status"] != RunStatus.RUNNING:
+            with self._tx() as tx:
+                current = tx.get("runs", run_id) or doc
+                fold = Fold(current)
+                for record in records:
+                    fold.apply(record)
+                self._b.journal_sync(run_id)
+                tx.put("runs", run_id, fold.merged(current))
+
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[Metric] = (),
+        params: Sequence[Param] = (),
+        tags: Sequence[RunTag] = (),
+    ) -> None:
+        doc = self._writable(run_id)
+        records: list[list[Any]] = []
+        if params:
+            current = self._fold(doc).params if doc["status"] == RunStatus.RUNNING else doc["params"]
+            seen: dict[str, str] = {}
+            for p in params:
+                key = v.validate_key(p.key, "param key")
+                value = v.validate_param_value(key, p.value)
+                old = current.get(key, seen.get(key))
+                if old is not None and old != value:
+                    raise InvalidParameter(
+                        f"Changing param values is not allowed. Param with key={key!r} was already logged "
+                        f"with value={old!r} for run ID={run_id!r}. Attempted logging new value {value!r}."
+                    )
+                if old is None:
+                    seen[key] = value
+                    records.append(["p", key, value])
+        for t in tags:
+            key = v.validate_key(t.key, "tag key")
+            records.append(["t", key, v.validate_tag_value(key, t.value)])
+        for m in metrics:
+            key = v.validate_key(m.key, "metric key")
+            number = v.validate_metric_value(key, m.value)
+            records.append(["m", key, encode_float(number), int(m.timestamp), int(m.step)])
+        if records:
+            self._journal(doc, records)
+
+    def log_metric(self, run_id: str, metric: Metric) -> None:
+        # The hot path of a training loop: one validation and one write(2).
+        fold = self._live.get(run_id)
+        if fold is None:
+            self.log_batch(run_id, metrics=(metric,))
+            return
+        key = v.validate_key(metric.key, "metric key")
+        value = v.validate_metric_value(key, metric.value)
+        record = ["m", key, encode_float(value), int(metric.timestamp), int(metric.step)]
+        payload = orjson.dumps(record) + b"\n"
+        self._b.journal_append(run_id, payload)
+        fold.apply(record)
+        fold.size += len(payload)
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        doc = self._writable(run_id)
+        key = v.validate_key(key, "tag key")
+        view = self._view(doc)
+        if key not in view["tags"]:
+            raise NotFound(f"No tag {key!r} on run {run_id!r}.")
+        self._journal(doc, [["d", key]])
+
+    def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput]) -> None:
+        doc = self._writable(run_id)
+        records: list[list[Any]] = []
+        for item in datasets:
+            if not isinstance(item, DatasetInput):
+                raise InvalidParameter(f"log_inputs takes DatasetInput objects, got {type(item).__name__}.")
+            records.append(["i", item.to_dict()])
+        if records:
+            self._journal(doc, records)
+
+    def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
+        self._run_doc(run_id)
+        key = v.validate_key(key, "metric key")
+        out = []
+        for line in self._b.journal_read(run_id).splitlines():
+            if not line.startswith(b'["m",'):
+                continue
+            try:
+                record = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                continue
+            if record[1] == key:
+                out.append(Metric(key, metric_float(record[2]), record[3], record[4]))
+        return out
+
+    def get_metric_histories(self, run_id: str) -> dict[str, list[Metric]]:
+        """Every metric's history of a run in one journal read."""
+        self._run_doc(run_id)
+        out: dict[str, list[Metric]] = {}
+        for line in self._b.journal_read(run_id).splitlines():
+            if line.startswith(b'["m",'):
+                with contextlib.suppress(orjson.JSONDecodeError):
+                    _, key, value, ts, step = orjson.loads(line)
+                    out.setdefault(key, []).append(Metric(key, metric_float(value), ts, step))
+        return out

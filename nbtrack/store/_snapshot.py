@@ -1,0 +1,143 @@
+"""The snapshot file: TinyDB's layout, written with orjson and replaced atomically."""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+from tinydb.storages import Storage
+
+from nbtrack.errors import StoreCorrupted
+
+Tables = dict[str, dict[str, dict[str, Any]]]
+Op = tuple[str, str, str, "dict[str, Any] | None"]  # (table, key, kind, doc)
+
+TABLES = ("experiments", "runs", "registered_models", "model_versions", "events")
+_META = "_nbtrack"
+SNAPSHOT = "nbtrack.json"
+BACKUP = "nbtrack.json.bak"
+WAL = "wal.jsonl"
+
+
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cycle collector while many acyclic objects are built.
+
+    Parsing a store of 10k runs makes about a million objects; every few
+    hundred of them the collector would otherwise rescan the growing heap,
+    doubling the time. Plain JSON data holds no cycles, so nothing is lost.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def empty_tables() -> Tables:
+    return {name: {} for name in TABLES}
+
+
+def to_tinydb(tables: Tables, seq: int) -> dict[str, Any]:
+    """Lay tables out as TinyDB does: ``{table: {"<int id>": doc}}``; keys live in the docs."""
+    data: dict[str, Any] = {_META: {"1": {"seq": seq, "format": 1}}}
+    for name, rows in tables.items():
+        data[name] = {str(i): {"_key": key, **doc} for i, (key, doc) in enumerate(rows.items(), 1)}
+    return data
+
+
+def from_tinydb(data: dict[str, Any]) -> tuple[Tables, int]:
+    tables = empty_tables()
+    for name, rows in data.items():
+        if name == _META:
+            continue
+        table = tables.setdefault(name, {})
+        for doc in rows.values():
+            key = doc.pop("_key")
+            table[key] = doc
+    seq = int(data.get(_META, {}).get("1", {}).get("seq", 0))
+    return tables, seq
+
+
+class OrjsonStorage(Storage):
+    """A TinyDB storage that reads and writes with orjson and replaces the file atomically."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+
+    def read(self) -> dict[str, Any] | None:
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return None
+        try:
+            data = orjson.loads(raw)
+            if not isinstance(data, dict):
+                raise ValueError("top level is not an object")
+        except ValueError as exc:
+            raise self.corrupted(str(exc)) from None
+        return data
+
+    def corrupted(self, reason: str) -> StoreCorrupted:
+        """The error for an unreadable snapshot, naming the last good copy."""
+        backup = self.path.with_name(BACKUP)
+        hint = (
+            f"The last good copy is {backup}: stop every kernel using this store, then copy it over "
+            f"{self.path.name} (runs changed since that copy are replayed from {WAL} where it still holds them)."
+            if backup.exists()
+            else f"No earlier copy ({backup}) exists."
+        )
+        return StoreCorrupted(
+            f"The store file {self.path} is corrupt or truncated ({reason}); nbtrack will neither read nor "
+            f"write this store until it is repaired. {hint}"
+        )
+
+    def write(self, data: dict[str, Any]) -> None:
+        payload = orjson.dumps(data, option=orjson.OPT_SERIALIZE_NUMPY)
+        fd, tmp = tempfile.mkstemp(prefix=".nbtrack-", suffix=".tmp", dir=self.path.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(payload)
+                fh.flush()
+                os.fsync(fh.fileno())
+            if self.path.exists():
+                link = self.path.with_name(BACKUP + ".tmp")
+                with contextlib.suppress(FileNotFoundError):
+                    link.unlink()
+                try:
+                    os.link(self.path, link)  # the previous snapshot becomes the backup, no copy
+                except OSError:  # a file system without hard links
+                    shutil.copy2(self.path, link)
+                os.replace(link, self.path.with_name(BACKUP))
+            os.replace(tmp, self.path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+        fsync_dir(self.path.parent)
+
+
+def fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def stat_key(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)

@@ -1,0 +1,143 @@
+"""Artifact operations of :class:`~nbtrack.tracking.client.TrackingClient`; paths never leave the run's folder."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from nbtrack.entities import FileInfo
+from nbtrack.errors import InvalidParameter, NotFound
+from nbtrack.store.base import AbstractStore
+from nbtrack.tracking import _artifacts
+
+
+class ArtifactsClientMixin:
+    """Log, list and fetch a run's files."""
+
+    _store: AbstractStore
+
+    def _artifact_root(self, run_id: str) -> Any:
+        return self._store.artifact_dir(run_id)
+
+    def log_artifact(self, run_id: str, local_path: str | os.PathLike[str], artifact_path: str | None = None) -> None:
+        """Copy a local file or folder into the run's artifacts.
+
+        Parameters
+        ----------
+        run_id : str
+            The run's id.
+        local_path : str or path-like
+            File or folder to copy.
+        artifact_path : str, optional
+            Folder inside the run's artifacts (no absolute paths, no ``..``).
+        """
+        _artifacts.log_artifact(self._artifact_root(run_id), local_path, artifact_path)
+
+    def log_artifacts(self, run_id: str, local_dir: str | os.PathLike[str], artifact_path: str | None = None) -> None:
+        """Copy a folder's contents into the run's artifacts.
+
+        Parameters
+        ----------
+        run_id : str
+            The run's id.
+        local_dir : str or path-like
+            Folder whose contents to copy.
+        artifact_path : str, optional
+            Folder inside the run's artifacts (no absolute paths, no ``..``).
+        """
+        _artifacts.log_artifacts(self._artifact_root(run_id), local_dir, artifact_path)
+
+    def log_text(self, run_id: str, text: str, artifact_file: str) -> None:
+        """Write text to an artifact file.
+
+        Parameters
+        ----------
+        run_id : str
+            The run's id.
+        text : str
+            The text.
+        artifact_file : str
+            Relative path inside the run's artifacts.
+        """
+        if not isinstance(text, str):
+            raise InvalidParameter(f"log_text takes a str, got {type(text).__name__}.")
+        _artifacts.write_bytes(self._artifact_root(run_id), artifact_file, text.encode())
+
+    def log_dict(self, run_id: str, dictionary: Any, artifact_file: str) -> None:
+        """Write a dict as JSON (or YAML for ``.yaml``/``.yml``) to an artifact file.
+
+        Parameters
+        ----------
+        run_id : str
+            The run's id.
+        dictionary : Any
+            JSON-serialisable data (other values stringified).
+        artifact_file : str
+            Relative path inside the run's artifacts.
+        """
+        _artifacts.write_bytes(
+            self._artifact_root(run_id), artifact_file, _artifacts.dict_bytes(dictionary, artifact_file)
+        )
+
+    def log_figure(self, run_id: str, figure: Any, artifact_file: str) -> None:
+        """Save a matplotlib figure (PNG/SVG/PDF by extension) or plotly figure (HTML) as an artifact.
+
+        Parameters
+        ----------
+        run_id : str
+            The run's id.
+        figure : Any
+            A matplotlib or plotly figure.
+        artifact_file : str
+            Relative path inside the run's artifacts.
+        """
+        _artifacts.write_bytes(
+            self._artifact_root(run_id), artifact_file, _artifacts.figure_bytes(figure, artifact_file)
+        )
+
+    def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
+        """List a run's artifacts directly under ``path``.
+
+        Parameters
+        ----------
+        run_id : str
+            The run's id.
+        path : str, optional
+            Folder inside the run's artifacts.
+
+        Returns
+        -------
+        list of FileInfo
+        """
+        return _artifacts.list_artifacts(self._artifact_root(run_id), path)
+
+    def download_artifacts(self, run_id: str, path: str = "", dst_path: str | None = None) -> str:
+        """Return a local path of an artifact, copied to ``dst_path`` when given.
+
+        Parameters
+        ----------
+        run_id : str
+            The run's id.
+        path : str
+            Artifact path; the whole artifact folder by default.
+        dst_path : str, optional
+            Folder to copy into.
+
+        Returns
+        -------
+        str
+
+        Raises
+        ------
+        NotFound
+            No such artifact.
+        """
+        src = _artifacts.safe_join(self._artifact_root(run_id), path)
+        if not src.exists():
+            raise NotFound(f"Run {run_id} has no artifact {path!r}.")
+        if dst_path is None:
+            return str(src)
+        dest = Path(dst_path)
+        dest.mkdir(parents=True, exist_ok=True)
+        return str(dest / _artifacts.log_artifact(dest, src))

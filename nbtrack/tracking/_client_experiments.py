@@ -1,0 +1,162 @@
+"""Experiment operations of :class:`~nbtrack.tracking.client.TrackingClient`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nbtrack.entities import Experiment, LifecycleStage, ViewType
+from nbtrack.store.base import AbstractStore
+
+
+class ExperimentsClientMixin:
+    """Create, find, search, rename, tag, delete and restore experiments."""
+
+    _store: AbstractStore
+
+    def create_experiment(
+        self, name: str, artifact_location: str | None = None, tags: dict[str, Any] | None = None
+    ) -> str:
+        """Create an experiment.
+
+        Parameters
+        ----------
+        name : str
+            Free text, unique in the store (e.g. ``"/Users/me/churn"``).
+        artifact_location : str, optional
+            Where its runs' artifacts go; the store's ``artifacts/`` folder by default.
+        tags : dict, optional
+            Experiment tags (values stringified).
+
+        Returns
+        -------
+        str
+            The new experiment's id.
+
+        Raises
+        ------
+        AlreadyExists
+            The name is taken.
+        InvalidParameter
+            The name is empty or too long, or a tag is invalid.
+        """
+        return self._store.create_experiment(name, artifact_location, tags)
+
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        """Return an experiment by id.
+
+        Parameters
+        ----------
+        experiment_id : str
+            The experiment's id (a string of digits).
+
+        Returns
+        -------
+        Experiment
+
+        Raises
+        ------
+        NotFound
+            No experiment has that id.
+        """
+        return self._store.get_experiment(experiment_id)
+
+    def get_experiment_by_name(self, name: str) -> Experiment | None:
+        """Return the experiment with this name (active or deleted), or ``None``.
+
+        Parameters
+        ----------
+        name : str
+            The experiment's name.
+
+        Returns
+        -------
+        Experiment or None
+        """
+        return self._store.get_experiment_by_name(name)
+
+    def search_experiments(
+        self,
+        view_type: int = ViewType.ACTIVE_ONLY,
+        max_results: int | None = None,
+        filter_string: str | None = None,
+        order_by: list[str] | None = None,
+    ) -> list[Experiment]:
+        """List experiments, oldest first.
+
+        Parameters
+        ----------
+        view_type : int
+            ``ViewType.ACTIVE_ONLY`` (default), ``DELETED_ONLY`` or ``ALL``.
+        max_results : int, optional
+            At most this many.
+        filter_string : str, optional
+            Over ``name`` and ``tags.*``, e.g. ``"name LIKE '%churn%'"``.
+        order_by : list of str, optional
+            e.g. ``["name DESC"]``.
+
+        Returns
+        -------
+        list of Experiment
+        """
+        from nbtrack._search import compile_experiment_filter
+
+        experiments = self._store.search_experiments(view_type)
+        predicate = compile_experiment_filter(filter_string)
+        if predicate is not None:
+            experiments = [e for e in experiments if predicate(e.to_dict())]
+        if order_by:
+            from nbtrack._search import sort_experiments
+
+            experiments = sort_experiments(experiments, order_by)
+        return experiments if max_results is None else experiments[:max_results]
+
+    def delete_experiment(self, experiment_id: str) -> None:
+        """Soft-delete an experiment (restore with :meth:`restore_experiment`).
+
+        Parameters
+        ----------
+        experiment_id : str
+            The experiment's id (a string of digits).
+
+        Raises
+        ------
+        InvalidParameter
+            It is the Default experiment (id ``"0"``).
+        """
+        self._store.update_experiment(experiment_id, lifecycle_stage=LifecycleStage.DELETED)
+
+    def restore_experiment(self, experiment_id: str) -> None:
+        """Restore a soft-deleted experiment.
+
+        Parameters
+        ----------
+        experiment_id : str
+            The experiment's id (a string of digits).
+        """
+        self._store.update_experiment(experiment_id, lifecycle_stage=LifecycleStage.ACTIVE)
+
+    def rename_experiment(self, experiment_id: str, new_name: str) -> None:
+        """Rename an experiment.
+
+        Parameters
+        ----------
+        experiment_id : str
+            The experiment's id (a string of digits).
+        new_name : str
+            The new name; must not be taken.
+        """
+        self._store.update_experiment(experiment_id, name=new_name)
+
+    def set_experiment_tag(self, experiment_id: str, key: str, value: Any) -> None:
+        """Set a tag on an experiment.
+
+        Parameters
+        ----------
+        experiment_id : str
+            The experiment's id (a string of digits).
+        key : str
+            Tag name.
+        value : Any
+            Tag value (stringified).
+        """
+        self._store.update_experiment(experiment_id, tags={key: value})

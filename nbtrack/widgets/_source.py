@@ -1,0 +1,229 @@
+"""Where the widgets get runs from: one cached read of the store per change, shared by every panel.
+
+``RunSource`` keeps a :class:`RunRow` per run and rebuilds only the rows whose document
+changed (documents carry the store-wide change number ``_seq``), so a refresh after one new
+run costs one small store read plus one row.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from nbtrack.entities import Experiment, Metric, RunStatus
+from nbtrack.errors import InvalidParameter, NotFound
+from nbtrack.tracking.client import TrackingClient
+
+PARENT_TAG = "mlflow.parentRunId"
+
+
+def _metric_float(value: Any) -> float:
+    return float(value)  # stored NaN/inf are strings that float() reads
+
+
+@dataclass
+class RunRow:
+    """What the widgets show of one run (built once per document change)."""
+
+    run_id: str
+    name: str
+    experiment_id: str
+    status: str
+    start_time: int
+    end_time: int | None
+    metrics: dict[str, float]
+    params: dict[str, str]
+    tags: dict[str, str]
+    parent_id: str | None
+    seq: Any = None
+    metric_steps: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds from start to end (to now while running)."""
+        end = self.end_time
+        if end is None:
+            if self.status != RunStatus.RUNNING:
+                return None
+            end = int(time.time() * 1000)
+        return max(0.0, (end - self.start_time) / 1000)
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> RunRow:
+        """Build a row from a run document of the store."""
+        tags = doc.get("tags") or {}
+        meta = doc.get("metric_meta") or {}
+        return cls(
+            run_id=doc["run_id"],
+            name=doc.get("run_name") or doc["run_id"][:8],
+            experiment_id=doc["experiment_id"],
+            status=doc["status"],
+            start_time=doc["start_time"],
+            end_time=doc.get("end_time"),
+            metrics={k: _metric_float(v) for k, v in (doc.get("metrics") or {}).items()},
+            params=dict(doc.get("params") or {}),
+            tags=dict(tags),
+            parent_id=tags.get(PARENT_TAG) or None,
+            seq=doc.get("_seq"),
+            metric_steps={k: int(m[1]) for k, m in meta.items() if isinstance(m, list | tuple) and len(m) > 1},
+        )
+
+
+@dataclass
+class Delta:
+    """What a :meth:`RunSource.reload` found: ids of new, changed and removed runs."""
+
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+    @property
+    def only_added(self) -> bool:
+        """Whether runs were only added (the table can insert them instead of rebuilding)."""
+        return not self.changed and not self.removed
+
+
+def resolve_experiments(client: TrackingClient, experiment: Any) -> list[str] | None:
+    """Turn ``experiment`` (id, name, Experiment or a list of them) into experiment ids.
+
+    ``None`` stays ``None``: every active experiment, including ones created later.
+
+    Raises
+    ------
+    NotFound
+        A name or id that no experiment has.
+    InvalidParameter
+        A value of an unsupported type.
+    """
+    if experiment is None:
+        return None
+    items: Sequence[Any] = experiment if isinstance(experiment, list | tuple) else [experiment]
+    ids: list[str] = []
+    for item in items:
+        if isinstance(item, Experiment):
+            ids.append(item.experiment_id)
+        elif isinstance(item, str):
+            found = client.get_experiment_by_name(item)
+            if found is not None:
+                ids.append(found.experiment_id)
+            elif item.isdigit():
+                ids.append(client.get_experiment(item).experiment_id)
+            else:
+                raise NotFound(f"No experiment named {item!r}; nbtrack.search_experiments() lists them.")
+        else:
+            raise InvalidParameter(f"experiment must be a name, an id or an Experiment, got {type(item).__name__}.")
+    return ids
+
+
+class RunSource:
+    """The runs of some experiments, cached and refreshed incrementally.
+
+    Parameters
+    ----------
+    client : TrackingClient
+        Where to read.
+    experiment_ids : list of str
+        Experiments to show; ``None`` means all active ones (re-read at each refresh).
+    """
+
+    def __init__(self, client: TrackingClient, experiment_ids: list[str] | None = None) -> None:
+        self.client = client
+        self._fixed_ids = experiment_ids
+        self._rows: dict[str, RunRow] = {}
+        self._order: list[RunRow] = []
+        self._version: Any = None
+        self._running: list[str] = []
+        self._histories: dict[tuple[str, Any], dict[str, list[Metric]]] = {}
+        self.reload()
+
+    @property
+    def experiment_ids(self) -> list[str]:
+        """The experiments whose runs are listed."""
+        if self._fixed_ids is not None:
+            return list(self._fixed_ids)
+        return [e.experiment_id for e in self.client.search_experiments()]
+
+    def version(self) -> Any:
+        """A change token: the store's, plus the journal sizes of the runs still running.
+
+        Metric points of a live run are appended to its journal (``runs/<id>.jsonl``) without
+        touching the store's token, so the journals of shown RUNNING runs are watched too
+        (one ``stat`` each) and a run training in another kernel updates live.
+        """
+        return self._token(self.client.store.version())
+
+    @property
+    def loaded_version(self) -> Any:
+        """The token of what the last :meth:`reload` read."""
+        return self._version
+
+    def _token(self, token: Any) -> Any:
+        if not self._running:
+            return token
+        root = getattr(self.client.store, "root", None)
+        sizes = []
+        for run_id in self._running:
+            try:
+                sizes.append(os.stat(os.path.join(str(root), "runs", f"{run_id}.jsonl")).st_size)
+            except OSError:
+                sizes.append(-1)
+        return (token, tuple(sizes))
+
+    def changed(self) -> bool:
+        """Whether the store changed since the last :meth:`reload`."""
+        return bool(self.version() != self._version)
+
+    def reload(self) -> Delta:
+        """Re-read the runs; rows of unchanged documents are kept, the others rebuilt."""
+        store_token = self.client.store.version()  # before reading: a change meanwhile shows up next poll
+        docs = self.client.store.search_run_docs(self.experiment_ids)
+        rows: dict[str, RunRow] = {}
+        delta = Delta()
+        old_rows = self._rows
+        for doc in docs:
+            run_id = doc["run_id"]
+            old = old_rows.get(run_id)
+            seq = doc.get("_seq")
+            if old is not None and seq is not None and old.seq == seq and old.status != RunStatus.RUNNING:
+                rows[run_id] = old
+            else:
+                rows[run_id] = RunRow.from_doc(doc)
+                (delta.added if old is None else delta.changed).append(run_id)
+        if len(rows) - len(delta.added) != len(old_rows):
+            delta.removed = [r for r in old_rows if r not in rows]
+        self._rows = rows
+        self._order = list(rows.values())
+        self._running = [r.run_id for r in self._order if r.status == RunStatus.RUNNING]
+        self._version = self._token(store_token)
+        return delta
+
+    def rows(self) -> list[RunRow]:
+        """Every run, newest first."""
+        return self._order
+
+    def get(self, run_id: str) -> RunRow | None:
+        """The row of a run, or ``None``."""
+        return self._rows.get(run_id)
+
+    def search_ids(self, filter_string: str) -> set[str]:
+        """Ids of the runs matching a ``search_runs`` filter; raises ``InvalidParameter`` if it doesn't parse."""
+        docs = self.client.store.search_run_docs(self.experiment_ids, filter_string or None)
+        return {d["run_id"] for d in docs}
+
+    def histories(self, run_id: str) -> dict[str, list[Metric]]:
+        """Every metric history of a run (cached until the run changes)."""
+        row = self._rows.get(run_id)
+        key = (run_id, None if row is None or row.status == RunStatus.RUNNING else row.seq)
+        cached = self._histories.get(key)
+        if cached is None or key[1] is None:
+            store = self.client.store
+            reader = getattr(store, "get_metric_histories", None)
+            if reader is not None:
+                cached = reader(run_id)
+            else:
+                cached = {k: self.client.get_metric_history(run_id, k) for k in (row.metrics if row else {})}
+            self._histories[key] = cached
+        return cached

@@ -1,0 +1,323 @@
+"""The runs table without any widget: columns, sorting, grouping, best values, deltas, one page of HTML."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from operator import itemgetter
+from typing import Any
+
+from nbtrack.widgets._common import esc, fmt_delta, fmt_duration, fmt_time, fmt_value, lower_is_better
+from nbtrack.widgets._source import RunRow
+
+BASE_COLUMNS = ("status", "name", "start_time", "duration")
+TABLE_STYLE = (
+    "<style>"
+    ".jp-nbtrack-RunsGrid th,.jp-nbtrack-RunsGrid td{padding:2px 8px;text-align:left;"
+    "border-bottom:1px solid rgba(128,128,128,.3);white-space:nowrap}"
+    ".jp-nbtrack-RunsGrid th{position:sticky;top:0;background:var(--jp-layout-color1,#fff)}"
+    ".jp-nbtrack-RunsGrid tr.nbtrack-selected{background:rgba(66,133,244,.15)}"
+    ".jp-nbtrack-RunsGrid tr.nbtrack-baseline{outline:2px solid rgba(66,133,244,.6)}"
+    ".jp-nbtrack-RunsGrid .nbtrack-delta{color:#777}"
+    "</style>"
+)
+
+
+def cell_value(row: RunRow, column: str) -> Any:
+    """The raw value of a column for a row (``None`` when the run lacks it)."""
+    if column.startswith("metrics."):
+        return row.metrics.get(column[8:])
+    if column.startswith("params."):
+        return row.params.get(column[7:])
+    if column == "name":
+        return row.name
+    if column == "status":
+        return row.status
+    if column == "start_time":
+        return row.start_time
+    if column == "duration":
+        return row.duration
+    if column == "run_id":
+        return row.run_id
+    raise KeyError(column)
+
+
+def _sort_key(value: Any) -> tuple[int, Any]:
+    # Missing and NaN sort last, numbers before text; params that look like numbers compare as numbers.
+    if value is None:
+        return (3, 0)
+    if isinstance(value, int | float):
+        return (2, 0) if isinstance(value, float) and value != value else (0, value)
+    try:
+        return (0, float(value))
+    except (TypeError, ValueError):
+        return (1, str(value))
+
+
+@dataclass
+class TableView:
+    """The state of the runs table and everything derived from it."""
+
+    sort_column: str = "start_time"
+    descending: bool = True
+    diff_only: bool = False
+    baseline: str | None = None
+    directions: dict[str, bool] = field(default_factory=dict)  # metric -> lower is better
+    rows: list[RunRow] = field(default_factory=list)
+    metric_keys: list[str] = field(default_factory=list)
+    param_keys: list[str] = field(default_factory=list)
+    best: dict[str, float] = field(default_factory=dict)
+    all_params: list[str] = field(default_factory=list)
+    _param_values: dict[str, set[Any]] = field(default_factory=dict)
+    _param_count: dict[str, int] = field(default_factory=dict)
+    _sort_keys: list[Any] = field(default_factory=list)
+    _built_for: tuple[Any, ...] = ()
+    depth: dict[str, int] = field(default_factory=dict)
+
+    def lower_better(self, metric: str) -> bool:
+        """Whether lower values of ``metric`` are better (user choice, else guessed from the name)."""
+        choice = self.directions.get(metric)
+        return lower_is_better(metric) if choice is None else choice
+
+    @property
+    def columns(self) -> list[str]:
+        """Shown columns: the fixed ones, then ``metrics.*`` and ``params.*``."""
+        return [
+            *BASE_COLUMNS,
+            *(f"metrics.{k}" for k in self.metric_keys),
+            *(f"params.{k}" for k in self.param_keys),
+        ]
+
+    def all_columns(self) -> list[str]:
+        """Every column the shown runs have, whatever the diff-only toggle."""
+        return [*BASE_COLUMNS, *(f"metrics.{k}" for k in self.metric_keys), *(f"params.{k}" for k in self.all_params)]
+
+    def build(self, rows: list[RunRow]) -> None:
+        """Recompute columns, order, grouping and best values for these (already filtered) rows."""
+        metrics: set[str] = set()
+        param_values: dict[str, set[Any]] = {}
+        param_count: dict[str, int] = {}
+        for row in rows:
+            metrics.update(row.metrics)
+            for key, value in row.params.items():
+                seen = param_values.get(key)
+                if seen is None:
+                    param_values[key] = {value}
+                    param_count[key] = 1
+                else:
+                    seen.add(value)
+                    param_count[key] += 1
+        self.all_params = sorted(param_values)
+        keys = self.all_params
+        if self.diff_only:
+            n = len(rows)
+            # a param differs when two runs have different values, or some runs lack it
+            keys = [k for k in keys if len(param_values[k]) > 1 or param_count[k] < n]
+        self.metric_keys = sorted(metrics)
+        self.param_keys = keys
+        self.best = self._best(rows)
+        self._param_values, self._param_count = param_values, param_count
+        self.rows = self._grouped(self._sorted(rows))
+        self._built_for = self._settings()
+
+    def _settings(self) -> tuple[Any, ...]:
+        return (self.sort_column, self.descending, self.diff_only, tuple(sorted(self.directions.items())))
+
+    def insert(self, new_rows: list[RunRow]) -> bool:
+        """Add runs to the built view without rebuilding it; ``False`` if a full :meth:`build` is needed."""
+        if self._built_for != self._settings() or self.depth or any(r.parent_id for r in new_rows):
+            return False
+        metrics = set(self.metric_keys)
+        for row in new_rows:
+            metrics.update(row.metrics)
+            for key, value in row.params.items():
+                self._param_values.setdefault(key, set()).add(value)
+                self._param_count[key] = self._param_count.get(key, 0) + 1
+            for key, number in row.metrics.items():
+                if number == number:  # not NaN
+                    best = self.best.get(key)
+                    lower = self.lower_better(key)
+                    if best is None or (number < best if lower else number > best):
+                        self.best[key] = number
+            self._insert_sorted(row)
+        self.metric_keys = sorted(metrics)
+        self.all_params = sorted(self._param_values)
+        n = len(self.rows)
+        self.param_keys = (
+            [k for k in self.all_params if len(self._param_values[k]) > 1 or self._param_count[k] < n]
+            if self.diff_only
+            else self.all_params
+        )
+        return True
+
+    def _insert_sorted(self, row: RunRow) -> None:
+        key = self._key_of(row)
+        keys = self._sort_keys
+        i = 0
+        if key is None:  # first of the runs without a value (they keep newest-first order)
+            n = len(keys)
+            while i < n and keys[i] is not None:
+                i += 1
+        else:
+            # first place whose key does not come before the new one (new runs go first among ties)
+            n = len(keys)
+            if self.descending:
+                while i < n and keys[i] is not None and keys[i] > key:
+                    i += 1
+            else:
+                while i < n and keys[i] is not None and keys[i] < key:
+                    i += 1
+        keys.insert(i, key)
+        self.rows.insert(i, row)
+
+    def _best(self, rows: list[RunRow]) -> dict[str, float]:
+        best: dict[str, float] = {}
+        for key in self.metric_keys:
+            # v == v drops NaN
+            values = [v for r in rows if (v := r.metrics.get(key)) is not None and v == v]
+            if values:
+                best[key] = min(values) if self.lower_better(key) else max(values)
+        return best
+
+    def _key_of(self, row: RunRow) -> Any:
+        """The sort key of a row, ``None`` when it has no value (such rows go last)."""
+        column = self.sort_column
+        if column.startswith("metrics."):
+            v = row.metrics.get(column[8:])
+            return v if v is not None and v == v else None
+        if column == "start_time":
+            return row.start_time
+        try:
+            k = _sort_key(cell_value(row, column))
+        except KeyError:
+            return None
+        return k if k[0] < 2 else None
+
+    def _sorted(self, rows: list[RunRow]) -> list[RunRow]:
+        column = self.sort_column
+        present: list[tuple[Any, RunRow]]
+        if column.startswith("metrics."):
+            key = column[8:]
+            present = [(v, r) for r in rows if (v := r.metrics.get(key)) is not None and v == v]
+        elif column == "start_time":
+            present = [(r.start_time, r) for r in rows]
+        else:
+            present = [(k, r) for r in rows if (k := self._key_of(r)) is not None]
+        present.sort(key=itemgetter(0), reverse=self.descending)
+        ordered = [r for _, r in present]
+        self._sort_keys: list[Any] = [k for k, _ in present]
+        if len(ordered) < len(rows):
+            ids = {id(r) for r in ordered}
+            absent = [r for r in rows if id(r) not in ids]
+            ordered.extend(absent)
+            self._sort_keys.extend([None] * len(absent))
+        return ordered
+
+    def _grouped(self, rows: list[RunRow]) -> list[RunRow]:
+        """Put each child right under its parent (when the parent is shown), keeping the sort order."""
+        ids = {r.run_id for r in rows}
+        children: dict[str, list[RunRow]] = {}
+        for row in rows:
+            if row.parent_id and row.parent_id in ids and row.parent_id != row.run_id:
+                children.setdefault(row.parent_id, []).append(row)
+        if not children:
+            self.depth = {}
+            return rows
+        out: list[RunRow] = []
+        depth: dict[str, int] = {}
+        seen: set[str] = set()
+
+        def emit(row: RunRow, level: int) -> None:
+            if row.run_id in seen:
+                return
+            seen.add(row.run_id)
+            out.append(row)
+            depth[row.run_id] = level
+            for child in children.get(row.run_id, ()):
+                emit(child, level + 1)
+
+        for row in rows:
+            if not (row.parent_id and row.parent_id in ids):
+                emit(row, 0)
+        for row in rows:  # cycles or orphans: show them anyway
+            emit(row, 0)
+        self.depth = depth
+        return out
+
+    # -- values shown ------------------------------------------------------
+    def delta(self, row: RunRow, metric: str, baseline: RunRow | None) -> float | None:
+        """``row``'s metric minus the baseline's, or ``None``."""
+        if baseline is None or row.run_id == baseline.run_id:
+            return None
+        a = row.metrics.get(metric)
+        b = baseline.metrics.get(metric)
+        if a is None or b is None:
+            return None
+        return a - b
+
+    def is_best(self, row: RunRow, metric: str) -> bool:
+        """Whether ``row`` holds the best value of ``metric`` among the shown runs."""
+        value = row.metrics.get(metric)
+        return value is not None and self.best.get(metric) == value
+
+    def cell_text(self, row: RunRow, column: str) -> str:
+        """A cell as plain text (not escaped)."""
+        if column == "start_time":
+            return fmt_time(row.start_time)
+        if column == "duration":
+            return fmt_duration(row.duration)
+        return fmt_value(cell_value(row, column))
+
+    def page_html(self, start: int, stop: int, baseline: RunRow | None, selected: set[str]) -> str:
+        """One page of rows as an HTML table (every user-named value escaped)."""
+        columns = self.columns
+        head = []
+        for c in columns:
+            arrow = (" ▼" if self.descending else " ▲") if c == self.sort_column else ""
+            label = esc(c) + arrow
+            if c.startswith("metrics."):
+                label += " ↓" if self.lower_better(c[8:]) else " ↑"
+            head.append(f"<th>{label}</th>")
+        body = []
+        for row in self.rows[start:stop]:
+            classes = []
+            if row.run_id in selected:
+                classes.append("nbtrack-selected")
+            if baseline is not None and row.run_id == baseline.run_id:
+                classes.append("nbtrack-baseline")
+            cells = []
+            for c in columns:
+                text = esc(self.cell_text(row, c))
+                style = ""
+                if c == "name":
+                    level = self.depth.get(row.run_id, 0)
+                    if level:
+                        text = "&nbsp;&nbsp;" * level + "↳ " + text
+                    if baseline is not None and row.run_id == baseline.run_id:
+                        text += " <em>(baseline)</em>"
+                elif c.startswith("metrics."):
+                    key = c[8:]
+                    d = self.delta(row, key, baseline)
+                    if d is not None:
+                        text += f' <span class="nbtrack-delta">({esc(fmt_delta(d))})</span>'
+                    if self.is_best(row, key):
+                        style = ' class="nbtrack-best" style="font-weight:bold;background:#c8f0c8"'
+                cells.append(f"<td{style}>{text}</td>")
+            cls = f' class="{" ".join(classes)}"' if classes else ""
+            body.append(f"<tr{cls}>{''.join(cells)}</tr>")
+        return (
+            f'{TABLE_STYLE}<table class="jp-nbtrack-RunsGrid" style="border-collapse:collapse;font-size:12px">'
+            f"<thead><tr>{''.join(head)}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+        )
+
+    def records(self, baseline: RunRow | None) -> list[dict[str, Any]]:
+        """The shown rows as dicts (raw values; ``Δ metrics.*`` columns when a baseline is set)."""
+        out = []
+        for row in self.rows:
+            rec: dict[str, Any] = {"run_id": row.run_id}
+            for c in self.columns:
+                rec[c] = cell_value(row, c)
+            if baseline is not None:
+                for key in self.metric_keys:
+                    rec[f"Δ metrics.{key}"] = self.delta(row, key, baseline)
+            out.append(rec)
+        return out

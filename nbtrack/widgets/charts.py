@@ -1,0 +1,276 @@
+"""Plotly charts of selected runs: metric histories and final values (params charts: ``param_charts``).
+
+Each chart draws at most ``max_runs`` runs (a note says so); legends and hover texts carry
+run names escaped, so a name with markup shows as text.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import ipywidgets as w
+import numpy as np
+
+from nbtrack.errors import InvalidParameter
+from nbtrack.tracking.client import TrackingClient
+from nbtrack.widgets._common import FigureHost, StaticHtmlMixin, error_output, esc, guarded, plotly_js_tag
+from nbtrack.widgets._live import StorePoller, widget_alive
+from nbtrack.widgets._source import RunRow, RunSource, resolve_experiments
+
+DEFAULT_MAX_RUNS = 10
+X_AXES = ("step", "wall time", "relative time")
+
+
+def ema(values: Sequence[float], weight: float) -> list[float]:
+    """Exponential moving average with TensorBoard's debiasing (``weight`` in [0, 1))."""
+    if weight <= 0:
+        return list(values)
+    out: list[float] = []
+    last = 0.0
+    n = 0
+    for v in values:
+        if math.isnan(v) or math.isinf(v):
+            out.append(v)
+            continue
+        last = last * weight + (1 - weight) * v
+        n += 1
+        out.append(last / (1 - weight**n))
+    return out
+
+
+class _RunChart(StaticHtmlMixin, w.VBox):  # type: ignore[misc]
+    """Shared plumbing: the run source, the chosen runs, the note, live refresh, errors."""
+
+    def __init__(
+        self,
+        run_ids: Sequence[str] | None,
+        experiment: Any,
+        client: TrackingClient | None,
+        source: RunSource | None,
+        max_runs: int,
+        live: bool,
+        default_rows: Callable[[], list[RunRow]] | None = None,
+    ) -> None:
+        super().__init__()
+        if not isinstance(max_runs, int) or max_runs < 1:
+            raise InvalidParameter(f"max_runs must be a positive integer, got {max_runs!r}.")
+        if source is None:
+            client = client or TrackingClient()
+            source = RunSource(client, resolve_experiments(client, experiment))
+        self.source = source
+        self.max_runs = max_runs
+        self.run_ids: list[str] = list(run_ids or [])
+        self.out = error_output()
+        self.note = w.HTML()
+        self.poller = StorePoller(
+            source.version,
+            guarded(self.out, self._on_store_change),
+            lambda: widget_alive(self),
+            settled=lambda: source.loaded_version,
+        )
+        self._live = live
+        self._quiet = False
+        self.default_rows = default_rows
+
+    def _choose(self, control: Any, options: list[str], wanted: str | None) -> str | None:
+        """Set a dropdown's options and value without triggering a redraw; return the value."""
+        want = control.value or wanted
+        pick = want if want in options else (options[0] if options else None)
+        self._quiet = True
+        try:
+            if list(control.options) != options:
+                control.options = options
+            if control.value != pick:
+                control.value = pick
+        finally:
+            self._quiet = False
+        return pick
+
+    def _redraw_on_change(self, _: Any) -> None:
+        if not self._quiet:
+            self.redraw()
+
+    def _start(self) -> None:
+        if self._live:
+            self.poller.start()
+
+    def _on_store_change(self) -> None:
+        self.source.reload()
+        self.redraw()
+
+    def set_runs(self, run_ids: Sequence[str]) -> None:
+        """Chart these runs (the first ``max_runs`` of them)."""
+        self.run_ids = list(run_ids)
+        self.redraw()
+
+    def chosen(self) -> list[RunRow]:
+        """The runs drawn: the selected ones, else the first of the table (or the newest); at most ``max_runs``."""
+        if self.run_ids:
+            rows = [r for r in (self.source.get(i) for i in self.run_ids) if r is not None]
+            why = "selected"
+        elif self.default_rows is not None:
+            rows = self.default_rows()
+            why = "first (as the table is filtered and sorted; select runs to choose)"
+        else:
+            rows = self.source.rows()
+            why = "newest (select runs in the table to choose)"
+        shown = rows[: self.max_runs]
+        if len(rows) > len(shown):
+            self.note.value = f"<i>Showing {len(shown)} of {len(rows)} {why} runs.</i>"
+        elif not rows:
+            self.note.value = "<i>No runs to chart.</i>"
+        else:
+            self.note.value = f"<i>{len(shown)} {why} runs.</i>" if not self.run_ids else ""
+        return shown
+
+    def redraw(self) -> None:  # pragma: no cover - overridden
+        """Draw the chart again from the current runs."""
+        raise NotImplementedError
+
+    def _hosts(self) -> list[FigureHost]:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def to_html(self, include_plotlyjs: bool | str = True) -> str:
+        """The charts as static HTML with plotly.js inline (works offline).
+
+        Parameters
+        ----------
+        include_plotlyjs : bool or "once"
+            Whether to inline plotly.js (see :func:`nbtrack.widgets._common.plotly_js_tag`).
+        """
+        return plotly_js_tag(include_plotlyjs) + self.figures_html()
+
+    def figures_html(self) -> str:
+        """The charts' HTML without plotly.js (a page that already loaded it)."""
+        return str(self.note.value) + "".join(h.to_html() for h in self._hosts())
+
+    def close(self) -> None:
+        """Close the widget and stop its live refresh."""
+        self.poller.stop()
+        super().close()
+
+
+def _metric_keys(rows: Sequence[RunRow]) -> list[str]:
+    keys: set[str] = set()
+    for r in rows:
+        keys.update(r.metrics)
+    return sorted(keys)
+
+
+class MetricsChart(_RunChart):
+    """History of one metric per run (lines) and its final value per run (bars).
+
+    Parameters
+    ----------
+    run_ids : list of str, optional
+        Runs to draw; the newest ones when empty.
+    metric : str, optional
+        Metric to draw; the first one the runs have by default.
+    experiment, client, source, max_runs, live
+        As for :class:`~nbtrack.widgets.RunsTable`.
+    default_rows : callable, optional
+        Runs to draw when none are selected (the dashboard passes the table's rows); the newest otherwise.
+    """
+
+    def __init__(
+        self,
+        run_ids: Sequence[str] | None = None,
+        metric: str | None = None,
+        *,
+        experiment: Any = None,
+        client: TrackingClient | None = None,
+        source: RunSource | None = None,
+        max_runs: int = DEFAULT_MAX_RUNS,
+        live: bool = True,
+        default_rows: Callable[[], list[RunRow]] | None = None,
+    ) -> None:
+        super().__init__(run_ids, experiment, client, source, max_runs, live, default_rows)
+        self.metric = w.Dropdown(description="metric", layout=w.Layout(width="260px"))
+        self.x_axis = w.ToggleButtons(options=list(X_AXES), value="step", style={"button_width": "105px"})
+        self.log_y = w.Checkbox(value=False, description="log y", indent=False)
+        self.smoothing = w.FloatSlider(value=0.0, min=0.0, max=0.99, step=0.01, description="smoothing")
+        self.history = FigureHost(380)
+        self.bars = FigureHost(300)
+        self._wanted_metric = metric
+        for control in (self.metric, self.x_axis, self.log_y, self.smoothing):
+            control.observe(guarded(self.out, self._redraw_on_change), "value")
+        self.children = [
+            w.HBox([self.metric, self.x_axis, self.log_y, self.smoothing]),
+            self.note,
+            self.history.widget,
+            self.bars.widget,
+            self.out,
+        ]
+        self.add_class("jp-nbtrack-MetricsChart")
+        self.redraw()
+        self._start()
+
+    def _hosts(self) -> list[FigureHost]:
+        return [self.history, self.bars]
+
+    def redraw(self) -> None:
+        """Draw the histories and final values of the chosen runs."""
+        rows = self.chosen()
+        key = self._choose(self.metric, _metric_keys(rows), self._wanted_metric)
+        mode = self.x_axis.value
+        smooth = float(self.smoothing.value)
+        traces: list[dict[str, Any]] = []
+        names: list[str] = []
+        finals: list[float] = []
+        for row in rows:
+            if key is None or key not in row.metrics:
+                continue
+            history = self.source.histories(row.run_id).get(key, [])
+            if not history:
+                continue
+            name = esc(row.name)
+            # numpy arrays: plotly validates them in one go instead of element by element
+            n = len(history)
+            if mode == "step":
+                xs: Any = np.fromiter((m.step for m in history), dtype=np.int64, count=n)
+            else:
+                stamps = np.fromiter((m.timestamp for m in history), dtype=np.int64, count=n)
+                if mode == "wall time":  # shown in local time, as the table's start times
+                    xs = (stamps + time.localtime().tm_gmtoff * 1000).astype("datetime64[ms]")
+                else:
+                    xs = (stamps - stamps[0]) / 1000
+            ys = ema([m.value for m in history], smooth)
+            traces.append(
+                {
+                    "type": "scattergl" if len(ys) > 2000 else "scatter",
+                    "mode": "lines+markers" if len(ys) < 30 else "lines",
+                    "x": xs,
+                    "y": np.asarray(ys, dtype=float),
+                    "name": name,
+                    "hovertemplate": f"{name}<br>%{{x}}: %{{y:.4g}}<extra></extra>",
+                }
+            )
+            names.append(name)
+            finals.append(row.metrics[key])
+        title = esc(key) if key else ""
+        xlabel = {"step": "step", "wall time": "time", "relative time": "seconds since first point"}[mode]
+        self.history.show(
+            traces,
+            {
+                "title": {"text": f"{title} history"},
+                "xaxis": {"title": {"text": xlabel}},
+                "yaxis": {"type": "log" if self.log_y.value else "linear", "title": {"text": title}},
+                "legend": {"title": {"text": "run"}},
+            },
+        )
+        self.bars.show(
+            [
+                {
+                    "type": "bar",
+                    "x": names,
+                    "y": finals,
+                    "hovertemplate": "%{x}: %{y:.4g}<extra></extra>",
+                }
+            ]
+            if names
+            else [],
+            {"title": {"text": f"final {title}"}, "yaxis": {"type": "log" if self.log_y.value else "linear"}},
+        )

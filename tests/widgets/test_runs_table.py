@@ -1,0 +1,212 @@
+"""RunsTable: columns, sorting, filtering, diff-only, baseline deltas, best values, grouping, selection."""
+
+from __future__ import annotations
+
+from unittest.mock import patch
+
+import pytest
+
+import nbtrack
+from nbtrack.widgets import RunsTable
+from nbtrack.widgets._table_model import TableView
+
+XSS = "<img src=x onerror=alert(1)>"
+XSS_ESCAPED = "&lt;img src=x onerror=alert(1)&gt;"
+
+
+def names(table: RunsTable) -> list[str]:
+    return [r["name"] for r in table.records()]
+
+
+def test_columns_hold_status_name_start_duration_metrics_and_params(runs: dict[str, str]) -> None:
+    table = RunsTable(live=False)
+    assert table.view.columns == [
+        "status",
+        "name",
+        "start_time",
+        "duration",
+        "metrics.accuracy",
+        "metrics.loss",
+        "params.C",
+        "params.kind",
+        "params.seed",
+    ]
+    html = table.table_html.value
+    assert "FINISHED" in html and "lr-small" in html and "metrics.accuracy" in html
+
+
+def test_sort_by_metric_and_by_name(runs: dict[str, str]) -> None:
+    table = RunsTable(live=False)
+    table.sort("metrics.accuracy", descending=True)
+    assert names(table)[:2] == ["rf", "gb"]
+    table.sort("metrics.accuracy", descending=False)
+    assert names(table)[0] == XSS
+    table.sort_by.value = "name"  # the dropdown sorts too
+    table.descending.value = False
+    assert names(table) == sorted(runs)
+
+
+def test_sort_params_numerically(runs: dict[str, str]) -> None:
+    table = RunsTable(live=False)
+    table.sort("params.C", descending=False)
+    assert [r["params.C"] for r in table.records()] == ["0.1", "1", "1", "5", "10"]
+
+
+def test_filter_uses_search_language(runs: dict[str, str]) -> None:
+    table = RunsTable(live=False)
+    table.apply_filter("metrics.accuracy > 0.85")
+    assert sorted(names(table)) == ["gb", "rf"]
+    assert table.filter_error.value == ""
+    table.apply_filter("")
+    assert len(names(table)) == 5
+
+
+def test_bad_filter_shows_inline_error_and_keeps_rows(runs: dict[str, str]) -> None:
+    table = RunsTable(live=False)
+    table.apply_filter("metrics.accuracy >>> banana")  # must not raise
+    assert "Filter error" in table.filter_error.value
+    assert len(names(table)) == 5
+    table.apply_filter("params.kind = '<script>'")
+    assert table.filter_error.value == ""
+    assert names(table) == []
+
+
+def test_diff_only_hides_params_that_never_change(runs: dict[str, str]) -> None:
+    table = RunsTable(live=False)
+    assert "params.seed" in table.view.columns
+    table.diff_only.value = True
+    assert "params.seed" not in table.view.columns
+    assert "params.C" in table.view.columns and "params.kind" in table.view.columns
+    assert "params.seed" not in table.table_html.value
+    table.diff_only.value = False
+    assert "params.seed" in table.view.columns
+
+
+def test_baseline_deltas(runs: dict[str, str]) -> None:
+    table = RunsTable(live=False)
+    table.select([runs["lr-small"]])
+    table.set_baseline.click()
+    records = {r["name"]: r for r in table.records()}
+    assert records["rf"]["Δ metrics.accuracy"] == 0.95 - 0.70
+    assert records["lr-small"]["Δ metrics.accuracy"] is None
+    assert "(baseline)" in table.table_html.value and "(+0.25)" in table.table_html.value
+    table.clear_baseline.click()
+    assert "Δ metrics.accuracy" not in table.records()[0]
+
+
+def test_baseline_button_without_selection_reports_in_output(runs: dict[str, str]) -> None:
+    table = RunsTable(live=False)
+    table.set_baseline.click()
+    assert table.view.baseline is None
+    assert any("Select a run first" in str(o) for o in table.out.outputs)
+
+
+def test_best_value_highlight_follows_direction(runs: dict[str, str]) -> None:
+    table = RunsTable(live=False)
+    rows = {r.name: r for r in table.view.rows}
+    assert table.view.is_best(rows["rf"], "accuracy")  # higher is better
+    assert table.view.is_best(rows["rf"], "loss")  # loss: lower is better
+    assert abs(table.view.best["loss"] - 0.11) < 1e-9  # last point of rf: 0.1 * 1/10 + 0.1
+    assert table.table_html.value.count("nbtrack-best") == 2
+    table.best_metric.value = "loss"
+    table.best_direction.value = "higher"  # switch per metric
+    rows = {r.name: r for r in table.view.rows}
+    assert table.view.is_best(rows[XSS], "loss")
+    assert not table.view.is_best(rows["rf"], "loss")
+
+
+def test_children_grouped_under_parent() -> None:
+    with nbtrack.start_run(run_name="parent") as parent, nbtrack.start_run(run_name="child-a", nested=True):
+        nbtrack.log_metric("m", 1)
+    with nbtrack.start_run(run_name="later"):
+        nbtrack.log_metric("m", 2)
+    table = RunsTable(live=False)
+    order = names(table)
+    assert order.index("child-a") == order.index("parent") + 1
+    assert table.view.depth[next(r.run_id for r in table.view.rows if r.name == "child-a")] == 1
+    assert parent.info.run_id in table.source._rows
+    assert "↳ child-a" in table.table_html.value
+
+
+def test_selection_from_picker_and_across_pages(runs: dict[str, str]) -> None:
+    table = RunsTable(live=False, page_size=2)
+    first_page = [v for _, v in table.picker.options]
+    table.picker.value = (first_page[0],)
+    assert table.selected_run_ids == [first_page[0]]
+    table.next_page.click()
+    second = [v for _, v in table.picker.options]
+    assert set(second).isdisjoint(first_page)
+    table.picker.value = (second[1],)
+    assert table.selected_run_ids == [first_page[0], second[1]]
+    assert "2 selected" in table.selection_label.value
+
+
+def test_names_are_escaped_in_html(runs: dict[str, str]) -> None:
+    table = RunsTable(live=False)
+    for html in (table.table_html.value, table.to_html()):
+        assert XSS_ESCAPED in html
+        assert XSS not in html
+    bundle = table._repr_mimebundle_()
+    assert XSS_ESCAPED in bundle["text/html"]
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+
+
+def test_experiment_argument(runs: dict[str, str]) -> None:
+    nbtrack.set_experiment("other")
+    with nbtrack.start_run(run_name="elsewhere"):
+        pass
+    assert names(RunsTable("other", live=False)) == ["elsewhere"]
+    assert len(names(RunsTable(live=False))) == 6
+
+
+def test_unknown_experiment_raises_not_found() -> None:
+
+    with pytest.raises(nbtrack.NotFound):
+        RunsTable("no such experiment", live=False)
+
+
+def _add(name: str, metrics: dict[str, float], params: dict[str, object]) -> None:
+    with nbtrack.start_run(run_name=name):
+        nbtrack.log_metrics(metrics)
+        nbtrack.log_params(params)
+
+
+def test_refresh_inserting_new_runs_matches_a_fresh_table(runs: dict[str, str]) -> None:
+    for column, descending, diff in [
+        ("metrics.accuracy", True, False),
+        ("metrics.loss", False, True),
+        ("start_time", True, True),
+        ("params.C", False, False),
+        ("name", True, False),
+    ]:
+        table = RunsTable(live=False)
+        table.sort(column, descending)
+        table.diff_only.value = diff
+        _add(f"new-{column}", {"accuracy": 0.99, "loss": 0.01, "recall": 0.5}, {"C": 2, "kind": "svm", "seed": 0})
+        _add(f"partial-{column}", {"f1": 0.3}, {"extra": "x"})
+        with patch.object(TableView, "build", autospec=True, side_effect=TableView.build) as full_build:
+            assert table.poller.poll()
+        assert full_build.call_count == 0  # the new runs were inserted, not rebuilt
+        fresh = RunsTable(live=False)
+        fresh.sort(column, descending)
+        fresh.diff_only.value = diff
+        assert table.view.columns == fresh.view.columns
+        assert table.view.best == fresh.view.best
+        assert names(table) == names(fresh), column
+        assert table.table_html.value == fresh.table_html.value
+
+
+def test_bad_arguments_raise_clear_errors(runs: dict[str, str]) -> None:
+    table = RunsTable(live=False)
+    with pytest.raises(nbtrack.InvalidParameter, match=r"No column 'metrics\.nope'"):
+        table.sort("metrics.nope")
+    with pytest.raises(nbtrack.NotFound, match="not-a-run"):
+        table.select(["not-a-run"])
+    with pytest.raises(nbtrack.InvalidParameter):
+        table.select(runs["rf"])  # type: ignore[arg-type]
+    with pytest.raises(nbtrack.NotFound):
+        table.set_baseline_run("0" * 32)
+    with pytest.raises(nbtrack.InvalidParameter):
+        RunsTable(page_size=0, live=False)
+    with pytest.raises(nbtrack.InvalidParameter):
+        RunsTable(experiment=3.5, live=False)
