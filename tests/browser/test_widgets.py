@@ -80,10 +80,10 @@ def test_dashboard_shows_table_and_chart_and_promotes_with_confirmation(
     dashboard.wait_for(timeout=KERNEL_TIMEOUT_MS)
 
     # Then: the runs table has one row per run
-    rows = dashboard.locator("table.jp-nbtrack-RunsTable tbody tr")
+    rows = dashboard.locator("table.jp-nbtrack-RunsGrid tbody tr")
     rows.first.wait_for()
     assert rows.count() == 4
-    assert "logreg-C1" in dashboard.locator("table.jp-nbtrack-RunsTable").inner_text()
+    assert "logreg-C1" in dashboard.locator("table.jp-nbtrack-RunsGrid").inner_text()
     dashboard.locator(".widget-select-multiple select").select_option(index=[0, 1, 2, 3])
     save_screenshot(dashboard, "dashboard.png")
 
@@ -130,7 +130,7 @@ def test_html_in_a_run_name_is_shown_as_text(page: Any, lab_server: LabServer, p
     execute_cell(page, cells.nth(0))
     dashboard = cells.nth(0).locator(".jp-nbtrack-Dashboard")
     dashboard.wait_for(timeout=KERNEL_TIMEOUT_MS)
-    table = dashboard.locator("table.jp-nbtrack-RunsTable")
+    table = dashboard.locator("table.jp-nbtrack-RunsGrid")
     table.wait_for()
     panel = open_sidebar(page)
     picker = panel.get_by_label("Experiment")
