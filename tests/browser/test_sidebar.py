@@ -74,6 +74,13 @@ def test_sidebar_lists_script_runs_shows_detail_and_promotes(
     assert names == ["run-a", "run-b", "run-c"]
     assert panel.get_by_label("Metric column").input_value() == "accuracy"
 
+    # When: the metric column's header is clicked (best first), then again
+    header = panel.locator(".jp-nbtrack-RunsTable th", has_text="accuracy")
+    header.click()
+    assert panel.locator(".jp-nbtrack-RunName").all_inner_texts() == ["run-b", "run-c", "run-a"]
+    header.click()
+    assert panel.locator(".jp-nbtrack-RunName").all_inner_texts() == ["run-a", "run-c", "run-b"]
+
     # When: a run is clicked
     panel.locator(f'.jp-nbtrack-RunRow[data-run-id="{ids["run-b"]}"]').click()
 
