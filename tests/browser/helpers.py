@@ -95,6 +95,17 @@ def execute_cell(page: Any, cell: Any, timeout_ms: int = 120_000) -> None:
     cell.locator(".jp-InputPrompt", has_text=re.compile(r"\[\d+\]")).wait_for(timeout=timeout_ms)
 
 
+def widen_left_sidebar(page: Any, pixels: int) -> None:
+    """Drag the handle between the left sidebar and the main area ``pixels`` to the right."""
+    handle = page.locator("#jp-main-split-panel > .lm-SplitPanel-handle").first
+    box = handle.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + pixels, y, steps=5)
+    page.mouse.up()
+
+
 def run_python(store: Path, code: str) -> str:
     """Run ``code`` in a separate Python process on ``store``; return its stdout."""
     env = dict(os.environ, NBTRACK_STORE=str(store))

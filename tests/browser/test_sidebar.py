@@ -19,6 +19,7 @@ from tests.browser.helpers import (
     run_python,
     save_screenshot,
     wait_until,
+    widen_left_sidebar,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
@@ -95,6 +96,7 @@ def test_sidebar_lists_script_runs_shows_detail_and_promotes(
     assert "0.93" in metrics.inner_text()
     metrics.locator("svg.jp-nbtrack-Sparkline polyline").wait_for()
     assert "churn" in panel.locator(".jp-nbtrack-Tags").inner_text()
+    widen_left_sidebar(page, 160)
     save_screenshot(panel, "sidebar.png")
 
     # When: version 1 of the model is promoted to Production through the Models tab, with confirmation
