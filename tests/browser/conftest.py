@@ -1,6 +1,6 @@
 """A real JupyterLab server and headless Chromium for the end-to-end tests.
 
-The session starts ``jupyter lab`` in a subprocess (token auth, a free port on
+The browser tests start ``jupyter lab`` in a subprocess (token auth, a free port on
 127.0.0.1, a temporary root folder whose store is ``NBTRACK_STORE``) with the
 nbtrack extensions of the current environment, and Debian's Chromium driven by
 Playwright. Tests skip only when ``/usr/bin/chromium`` is missing and ``CI`` is
@@ -52,7 +52,7 @@ def _write_lab_settings(settings_dir: Path) -> None:
     notification.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def chromium_path() -> Path:
     """Debian's Chromium, or a skip (a failure under ``CI=true``)."""
     if not CHROMIUM.exists():
@@ -137,9 +137,9 @@ def _start_lab(base: Path, server_config: dict[str, Any] | None = None) -> Itera
             shutil.rmtree(base / "runtime", ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def lab_server(chromium_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
-    """A ``jupyter lab`` subprocess with nbtrack's server and lab extensions, for the whole session."""
+    """A ``jupyter lab`` subprocess with nbtrack's server and lab extensions, for the browser tests."""
     with _start_lab(tmp_path_factory.mktemp("lab")) as server:
         yield server
 
@@ -152,9 +152,13 @@ def lab_without_server_extension(chromium_path: Path, tmp_path_factory: pytest.T
         yield server
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(chromium_path: Path) -> Iterator[Any]:
-    """Headless Chromium driven by Playwright."""
+    """Headless Chromium driven by Playwright.
+
+    Package scope: Playwright's sync API keeps its event loop current while it is open, which
+    would break the asyncio-based tests (Jupyter server, widgets) that run after this package.
+    """
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
