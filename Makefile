@@ -2,24 +2,34 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+JLPM := $(CURDIR)/$(VENV)/bin/jlpm
 STAMP := $(VENV)/.installed
 
-.PHONY: lab test setup lint bench clean
+.PHONY: lab test setup lint lint-ts build-ext bench clean
 
-$(STAMP): pyproject.toml
+# `pip install -e` also builds the JupyterLab extension (labextension/ -> nbtrack/labextension/).
+$(STAMP): pyproject.toml labextension/package.json
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/jupyter labextension develop --overwrite .
 	touch $(STAMP)
 
 setup: $(STAMP)
 
+# Rebuild the extension after editing labextension/src.
+build-ext: setup
+	cd labextension && $(JLPM) install && $(JLPM) build:prod
+
 lab: setup
-	@if [ -f notebooks/quickstart.ipynb ]; then target=quickstart.ipynb; else target=; fi; \
+	@mkdir -p notebooks; if [ -f notebooks/quickstart.ipynb ]; then target=quickstart.ipynb; else target=; fi; \
 	cd notebooks && NBTRACK_STORE=$${NBTRACK_STORE:-$(CURDIR)/notebooks/.nbtrack} \
 	  ../$(PY) -m jupyter lab $$target
 
-lint: setup
+lint-ts: setup
+	cd labextension && $(JLPM) tsc --noEmit && $(JLPM) eslint src --max-warnings=0
+
+lint: setup lint-ts
 	$(VENV)/bin/ruff check nbtrack tests benchmarks
 	$(VENV)/bin/ruff format --check nbtrack tests benchmarks
 	$(VENV)/bin/mypy nbtrack
@@ -31,4 +41,4 @@ bench: setup
 	$(PY) benchmarks/store.py
 
 clean:
-	rm -rf $(VENV) build dist nbtrack/labextension
+	rm -rf $(VENV) build dist nbtrack/labextension labextension/lib labextension/node_modules

@@ -1,0 +1,170 @@
+import * as React from 'react';
+
+import { Nbtrack } from '../tokens';
+import { formatTime } from './format';
+
+/**
+ * The stage buttons offered for a version, depending on its current stage.
+ */
+const TRANSITIONS: [string, string][] = [
+  ['Staging', '→ Staging'],
+  ['Production', '→ Production'],
+  ['Archived', 'Archive']
+];
+
+function describeEvent(e: Nbtrack.IRegistryEvent): string {
+  const version = e.version ? ` v${e.version}` : '';
+  if (e.from_value !== null || e.to_value !== null) {
+    return `${e.action}${version}: ${e.from_value ?? '—'} → ${e.to_value ?? '—'}`;
+  }
+  return `${e.action}${version}`;
+}
+
+/**
+ * The model registry: a list of registered models; for the selected one,
+ * its versions (stage, aliases, source run) with promote buttons and
+ * "Insert load code", and its event history.
+ */
+export function ModelsView(props: {
+  models: Nbtrack.IRegisteredModel[];
+  selected: string | null;
+  versions: Nbtrack.IModelVersion[];
+  events: Nbtrack.IRegistryEvent[];
+  onSelect: (name: string | null) => void;
+  onTransition: (version: Nbtrack.IModelVersion, stage: string) => void;
+  onInsertLoadCode: (modelUri: string) => void;
+}): JSX.Element {
+  if (props.models.length === 0) {
+    return (
+      <div className="jp-nbtrack-ModelsView jp-nbtrack-empty">
+        No registered models yet. Register one with{' '}
+        <code>nbtrack.register_model("runs:/&lt;run_id&gt;/model", "name")</code>.
+      </div>
+    );
+  }
+  const versions = [...props.versions].sort(
+    (a, b) => Number(b.version) - Number(a.version)
+  );
+  return (
+    <div className="jp-nbtrack-ModelsView">
+      <ul className="jp-nbtrack-ModelList">
+        {props.models.map(m => (
+          <li
+            key={m.name}
+            className={
+              m.name === props.selected
+                ? 'jp-nbtrack-ModelItem jp-mod-selected'
+                : 'jp-nbtrack-ModelItem'
+            }
+            data-model-name={m.name}
+            tabIndex={0}
+            onClick={() =>
+              props.onSelect(m.name === props.selected ? null : m.name)
+            }
+            onKeyDown={event => {
+              if (event.key === 'Enter') {
+                props.onSelect(m.name);
+              }
+            }}
+          >
+            <span className="jp-nbtrack-ModelName">{m.name}</span>
+            <span className="jp-nbtrack-ModelStages">
+              {m.latest_versions
+                .filter(v => v.current_stage !== 'None')
+                .map(v => `${v.current_stage}: v${v.version}`)
+                .join(' · ')}
+            </span>
+          </li>
+        ))}
+      </ul>
+
+      {props.selected && (
+        <div className="jp-nbtrack-ModelDetail">
+          <h4>Versions of {props.selected}</h4>
+          <table className="jp-nbtrack-Versions">
+            <thead>
+              <tr>
+                <th>Version</th>
+                <th>Stage</th>
+                <th>Aliases</th>
+                <th>Actions</th>
+              </tr>
+            </thead>
+            <tbody>
+              {versions.map(v => (
+                <tr
+                  key={v.version}
+                  className="jp-nbtrack-VersionRow"
+                  data-version={v.version}
+                >
+                  <td title={v.run_id ? `run ${v.run_id}` : v.source}>
+                    v{v.version}
+                  </td>
+                  <td
+                    className={`jp-nbtrack-Stage jp-nbtrack-Stage-${v.current_stage.toLowerCase()}`}
+                  >
+                    {v.current_stage}
+                  </td>
+                  <td className="jp-nbtrack-Aliases">
+                    {v.aliases.map(a => (
+                      <span key={a} className="jp-nbtrack-Alias">
+                        @{a}
+                      </span>
+                    ))}
+                  </td>
+                  <td className="jp-nbtrack-Actions">
+                    {TRANSITIONS.filter(([s]) => s !== v.current_stage).map(
+                      ([stage, label]) => (
+                        <button
+                          key={stage}
+                          className="jp-Button jp-mod-styled jp-nbtrack-Promote"
+                          data-stage={stage}
+                          onClick={() => props.onTransition(v, stage)}
+                        >
+                          {label}
+                        </button>
+                      )
+                    )}
+                    <button
+                      className="jp-Button jp-mod-styled jp-nbtrack-InsertLoad"
+                      title="Insert a cell loading this version into the active notebook"
+                      onClick={() =>
+                        props.onInsertLoadCode(
+                          `models:/${v.name}/${
+                            v.current_stage !== 'None' &&
+                            v.current_stage !== 'Archived'
+                              ? v.current_stage
+                              : v.version
+                          }`
+                        )
+                      }
+                    >
+                      Insert load code
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+
+          <h4>History</h4>
+          {props.events.length === 0 ? (
+            <p className="jp-nbtrack-empty">No events.</p>
+          ) : (
+            <ol className="jp-nbtrack-Events">
+              {[...props.events].reverse().map((e, i) => (
+                <li key={i}>
+                  <span className="jp-nbtrack-EventTime">
+                    {formatTime(e.timestamp)}
+                  </span>{' '}
+                  {describeEvent(e)}
+                  {e.user ? ` (${e.user})` : ''}
+                </li>
+              ))}
+            </ol>
+          )}
+        </div>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,156 @@
+/**
+ * Types mirroring `nbtrack/entities.py` and the REST API of the server
+ * extension, field for field (snake_case, as sent on the wire).
+ */
+export namespace Nbtrack {
+  /**
+   * A metric value: a number, or "NaN" / "Infinity" / "-Infinity".
+   */
+  export type MetricValue = number | string;
+
+  /** `Experiment.to_dict()` */
+  export interface IExperiment {
+    experiment_id: string;
+    name: string;
+    artifact_location: string;
+    lifecycle_stage: string;
+    tags: Record<string, string>;
+    creation_time: number | null;
+    last_update_time: number | null;
+  }
+
+  /** A run summary from `GET runs`. */
+  export interface IRunSummary {
+    run_id: string;
+    run_name: string;
+    experiment_id: string;
+    status: string;
+    start_time: number;
+    end_time: number | null;
+    lifecycle_stage: string;
+    metrics: Record<string, MetricValue>;
+    params: Record<string, string>;
+    tags: Record<string, string>;
+  }
+
+  /** `GET runs` */
+  export interface IRunsPage {
+    runs: IRunSummary[];
+    next_page_token: string | null;
+    cursor: number;
+    total: number;
+  }
+
+  /** `RunInfo.to_dict()` */
+  export interface IRunInfo {
+    run_id: string;
+    experiment_id: string;
+    run_name: string;
+    user_id: string;
+    status: string;
+    start_time: number;
+    end_time: number | null;
+    artifact_uri: string;
+    lifecycle_stage: string;
+  }
+
+  /** `Dataset.to_dict()` */
+  export interface IDataset {
+    name: string;
+    digest: string;
+    source_type: string;
+    source: string;
+    schema: string;
+    profile: string;
+  }
+
+  /** `DatasetInput.to_dict()` */
+  export interface IDatasetInput {
+    dataset: IDataset;
+    tags: Record<string, string>;
+  }
+
+  /** `Run.to_dict()` */
+  export interface IRun {
+    info: IRunInfo;
+    data: {
+      metrics: Record<string, MetricValue>;
+      params: Record<string, string>;
+      tags: Record<string, string>;
+    };
+    inputs: { dataset_inputs: IDatasetInput[] };
+  }
+
+  /** `FileInfo.to_dict()` */
+  export interface IFileInfo {
+    path: string;
+    is_dir: boolean;
+    file_size: number | null;
+  }
+
+  /** `GET runs/<run_id>` */
+  export interface IRunDetail {
+    run: IRun;
+    artifacts: IFileInfo[];
+    cell_source: string | null;
+    notebook_path: string | null;
+    cell_id: string | null;
+  }
+
+  /** `Metric.to_dict()` */
+  export interface IMetric {
+    key: string;
+    value: MetricValue;
+    timestamp: number;
+    step: number;
+  }
+
+  /** `ModelVersion.to_dict()` */
+  export interface IModelVersion {
+    name: string;
+    version: string;
+    creation_timestamp: number;
+    last_updated_timestamp: number;
+    current_stage: string;
+    description: string;
+    user_id: string;
+    source: string;
+    run_id: string | null;
+    status: string;
+    tags: Record<string, string>;
+    aliases: string[];
+  }
+
+  /** `RegisteredModel.to_dict()` */
+  export interface IRegisteredModel {
+    name: string;
+    creation_timestamp: number;
+    last_updated_timestamp: number;
+    description: string;
+    latest_versions: IModelVersion[];
+    tags: Record<string, string>;
+    aliases: Record<string, string>;
+  }
+
+  /** `RegistryEvent.to_dict()` */
+  export interface IRegistryEvent {
+    timestamp: number;
+    user: string;
+    action: string;
+    name: string;
+    version: string | null;
+    from_value: string | null;
+    to_value: string | null;
+    run_id: string | null;
+    data_digest: string | null;
+  }
+
+  /** `GET version` */
+  export interface IVersion {
+    version: string;
+    store: string;
+  }
+
+  /** The registry's stages. */
+  export const STAGES = ['None', 'Staging', 'Production', 'Archived'];
+}

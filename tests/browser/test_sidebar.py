@@ -1,0 +1,205 @@
+"""End-to-end: the nbtrack sidebar in a real JupyterLab, in headless Chromium."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from typing import Any
+
+import nbformat
+import pytest
+
+import nbtrack
+from tests.browser.helpers import (
+    LabServer,
+    PageErrors,
+    notebook_cells,
+    open_lab,
+    open_sidebar,
+    run_python,
+    save_screenshot,
+    wait_until,
+    widen_left_sidebar,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
+
+LOG_RUNS = textwrap.dedent(
+    """
+    import json, pathlib
+    import nbtrack
+
+    nbtrack.set_experiment("sidebar-demo")
+    ids = {}
+    for name, c, final in [("run-a", 0.1, 0.81), ("run-b", 1.0, 0.93), ("run-c", 10.0, 0.88)]:
+        with nbtrack.start_run(run_name=name) as run:
+            nbtrack.log_params({"C": c, "solver": "lbfgs"})
+            for step in range(5):
+                nbtrack.log_metric("accuracy", final - 0.1 * (4 - step) / 4, step=step)
+            nbtrack.set_tag("team", "churn")
+            ids[name] = run.info.run_id
+
+    client = nbtrack.TrackingClient()
+    source = pathlib.Path(nbtrack.get_tracking_uri()) / "model-src"
+    source.mkdir(exist_ok=True)
+    client.create_registered_model("SidebarModel")
+    client.create_model_version("SidebarModel", str(source), run_id=ids["run-b"])
+    client.create_model_version("SidebarModel", str(source), run_id=ids["run-c"])
+    print(json.dumps(ids))
+    """
+)
+
+
+def _select_experiment(panel: Any, name: str) -> None:
+    picker = panel.get_by_label("Experiment")
+    picker.locator("option", has_text=name).wait_for(state="attached")
+    picker.select_option(label=name)
+
+
+def test_sidebar_lists_script_runs_shows_detail_and_promotes(
+    page: Any, lab_server: LabServer, page_errors: PageErrors
+) -> None:
+    # Given: three runs and a registered model with two versions, written by another process
+    ids = json.loads(run_python(lab_server.store, LOG_RUNS).strip().splitlines()[-1])
+
+    # When: the nbtrack panel is opened on that experiment
+    open_lab(page, lab_server)
+    panel = open_sidebar(page)
+    _select_experiment(panel, "sidebar-demo")
+
+    # Then: the runs are listed with their metric column
+    rows = panel.locator(".jp-nbtrack-RunRow")
+    rows.first.wait_for()
+    wait_until(lambda: rows.count() == 3, 10, f"expected 3 runs, saw {rows.count()}")
+    names = sorted(panel.locator(".jp-nbtrack-RunName").all_inner_texts())
+    assert names == ["run-a", "run-b", "run-c"]
+    assert panel.get_by_label("Metric column").input_value() == "accuracy"
+
+    # When: the metric column's header is clicked (best first), then again
+    header = panel.locator(".jp-nbtrack-RunsTable th", has_text="accuracy")
+    header.click()
+    assert panel.locator(".jp-nbtrack-RunName").all_inner_texts() == ["run-b", "run-c", "run-a"]
+    header.click()
+    assert panel.locator(".jp-nbtrack-RunName").all_inner_texts() == ["run-a", "run-c", "run-b"]
+
+    # When: a run is clicked
+    panel.locator(f'.jp-nbtrack-RunRow[data-run-id="{ids["run-b"]}"]').click()
+
+    # Then: its params, metrics (with a sparkline) and tags are shown
+    params = panel.locator(".jp-nbtrack-Params")
+    params.wait_for()
+    assert "C" in params.inner_text()
+    assert "1.0" in params.inner_text()
+    assert "lbfgs" in params.inner_text()
+    metrics = panel.locator(".jp-nbtrack-Metrics")
+    assert "accuracy" in metrics.inner_text()
+    assert "0.93" in metrics.inner_text()
+    metrics.locator("svg.jp-nbtrack-Sparkline polyline").wait_for()
+    assert "churn" in panel.locator(".jp-nbtrack-Tags").inner_text()
+    widen_left_sidebar(page, 160)
+    save_screenshot(panel, "sidebar.png")
+
+    # When: version 1 of the model is promoted to Production through the Models tab, with confirmation
+    panel.get_by_role("tab", name="Models").click()
+    panel.locator('.jp-nbtrack-ModelItem[data-model-name="SidebarModel"]').click()
+    row = panel.locator('.jp-nbtrack-VersionRow[data-version="1"]')
+    row.locator('.jp-nbtrack-Promote[data-stage="Production"]').click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.wait_for()
+    assert "SidebarModel version 1" in dialog.inner_text()
+    dialog.locator("button.jp-mod-accept").click()
+
+    # Then: the store has it in Production and the sidebar shows it, with the event in the history
+    client = nbtrack.TrackingClient(str(lab_server.store))
+    wait_until(
+        lambda: client.get_model_version("SidebarModel", "1").current_stage == "Production",
+        30,
+        "version 1 did not reach Production in the store",
+    )
+    assert client.get_model_version("SidebarModel", "2").current_stage == "None"
+    row.locator(".jp-nbtrack-Stage", has_text="Production").wait_for()
+    panel.locator(".jp-nbtrack-Events li", has_text="Production").first.wait_for()
+    assert page_errors.dialogs == []
+
+
+def test_sidebar_cancelled_promotion_changes_nothing(page: Any, lab_server: LabServer) -> None:
+    # Given: a registered model with one version
+    run_python(
+        lab_server.store,
+        textwrap.dedent(
+            """
+            import pathlib
+            import nbtrack
+            client = nbtrack.TrackingClient()
+            source = pathlib.Path(nbtrack.get_tracking_uri()) / "model-src-2"
+            source.mkdir(exist_ok=True)
+            client.create_registered_model("CancelModel")
+            client.create_model_version("CancelModel", str(source))
+            """
+        ),
+    )
+    open_lab(page, lab_server)
+    panel = open_sidebar(page)
+    panel.get_by_role("tab", name="Models").click()
+    panel.locator('.jp-nbtrack-ModelItem[data-model-name="CancelModel"]').click()
+
+    # When: "→ Staging" is clicked and the dialog cancelled
+    panel.locator('.jp-nbtrack-VersionRow[data-version="1"] .jp-nbtrack-Promote[data-stage="Staging"]').click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.wait_for()
+    dialog.locator("button.jp-mod-reject").click()
+    dialog.wait_for(state="detached")
+
+    # Then: the version is still in stage None
+    client = nbtrack.TrackingClient(str(lab_server.store))
+    assert client.get_model_version("CancelModel", "1").current_stage == "None"
+    assert panel.locator('.jp-nbtrack-VersionRow[data-version="1"] .jp-nbtrack-Stage').inner_text() == "None"
+
+
+def test_insert_load_code_adds_a_cell_to_the_active_notebook(page: Any, lab_server: LabServer) -> None:
+    # Given: a registered version in Staging and an open notebook
+    run_python(
+        lab_server.store,
+        textwrap.dedent(
+            """
+            import pathlib
+            import nbtrack
+            client = nbtrack.TrackingClient()
+            source = pathlib.Path(nbtrack.get_tracking_uri()) / "model-src-3"
+            source.mkdir(exist_ok=True)
+            client.create_registered_model("LoadModel")
+            client.create_model_version("LoadModel", str(source))
+            client.transition_model_version_stage("LoadModel", "1", "Staging")
+            """
+        ),
+    )
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell("x = 1")]
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(notebook, str(lab_server.root / "load.ipynb"))
+    open_lab(page, lab_server, "load.ipynb")
+    cells = notebook_cells(page)
+    cells.first.wait_for()
+
+    # When: "Insert load code" is clicked for that version in the sidebar
+    panel = open_sidebar(page)
+    panel.get_by_role("tab", name="Models").click()
+    panel.locator('.jp-nbtrack-ModelItem[data-model-name="LoadModel"]').click()
+    panel.locator('.jp-nbtrack-VersionRow[data-version="1"] .jp-nbtrack-InsertLoad').click()
+
+    # Then: the notebook has a new cell loading the model by its stage
+    wait_until(lambda: cells.count() == 2, 30, "no cell was inserted")
+    assert 'nbtrack.sklearn.load_model("models:/LoadModel/Staging")' in cells.nth(1).inner_text()
+
+
+def test_sidebar_explains_a_missing_server_extension(page: Any, lab_without_server_extension: LabServer) -> None:
+    # Given: JupyterLab whose nbtrack server extension is disabled
+    # When: the sidebar is opened
+    open_lab(page, lab_without_server_extension)
+    panel = open_sidebar(page)
+
+    # Then: it says so and how to fix it, instead of an empty list
+    banner = panel.locator(".jp-nbtrack-StatusBanner-error")
+    banner.wait_for()
+    assert "server extension is not enabled" in banner.inner_text()
+    assert "jupyter server extension enable nbtrack" in banner.inner_text()
