@@ -24,7 +24,7 @@ build-ext: setup
 lab: setup
 	@mkdir -p notebooks; if [ -f notebooks/quickstart.ipynb ]; then target=quickstart.ipynb; else target=; fi; \
 	cd notebooks && NBTRACK_STORE=$${NBTRACK_STORE:-$(CURDIR)/notebooks/.nbtrack} \
-	  ../$(PY) -m jupyter lab $$target
+	  ../$(PY) -m jupyter lab $$target $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
 
 lint-ts: setup
 	cd labextension && $(JLPM) tsc --noEmit && $(JLPM) eslint src --max-warnings=0
