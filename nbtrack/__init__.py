@@ -12,6 +12,25 @@ with MLflow's API names, so ``import nbtrack as mlflow`` runs MLflow snippets::
 
 In a notebook, ``%load_ext nbtrack`` then ``%%track`` on a training cell records
 the cell as a run; ``nbtrack.sklearn.autolog()`` captures scikit-learn fits.
+
+Where to look
+-------------
+Tracking (this module)
+    ``set_experiment``, ``start_run``, ``log_param(s)``, ``log_metric(s)``, ``set_tag(s)``,
+    ``log_artifact(s)``, ``log_text``, ``log_dict``, ``log_figure``, ``search_runs``, ``get_run``.
+``nbtrack.sklearn``
+    ``autolog()``, ``log_model``, ``save_model``, ``load_model("models:/Churn/Production")``.
+Registry
+    ``nbtrack.register_model(model_uri, name)`` and ``nbtrack.tracking.MlflowClient()``:
+    ``transition_model_version_stage``, ``set_registered_model_alias``, ``get_latest_versions``,
+    ``search_model_versions``, ``get_model_version_events`` (the audit trail).
+Widgets
+    ``nbtrack.show()``: runs table, charts and registry panel under the cell.
+Magics
+    ``%%track [RUN_NAME] [-e EXPERIMENT] [-t KEY=VALUE] [--no-autolog] [--nested] [--quiet]``;
+    ``%nbtrack runs|show|experiment|store``.
+Store
+    ``./.nbtrack/`` by default; ``NBTRACK_STORE`` or ``set_tracking_uri(path)`` point elsewhere.
 """
 
 from __future__ import annotations
