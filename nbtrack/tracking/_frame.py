@@ -93,7 +93,12 @@ def _build(docs: list[dict[str, Any]], np: Any, pd: Any) -> Any:
     for name in ("start_time", "end_time"):
         data[name] = _times(data[name], np, pd)
     for field in ("metrics", "params", "tags"):
-        dicts = [d.get(field) or {} for d in docs]
+        try:
+            dicts = _column(docs, field, True)
+        except KeyError:
+            dicts = _column(docs, field, False)
+        if None in dicts:
+            dicts = [d or {} for d in dicts]
         for key, column in _field_columns(dicts, field == "metrics", np).items():
             data[f"{field}.{key}"] = column
     return pd.DataFrame(data, index=pd.RangeIndex(len(docs)))

@@ -79,6 +79,8 @@ def test_mixed_keys_missing_values_and_running_runs_match_reference() -> None:
             doc["status"], doc["end_time"] = "RUNNING", None
         if i % 23 == 0:
             del doc["metrics"]
+        if i % 29 == 0:
+            doc["tags"] = None
         docs.append(doc)
     got = _assert_same(docs)
     assert got["end_time"].isna().sum() == len([d for d in docs if d["end_time"] is None])
