@@ -113,6 +113,7 @@ def bench_nbtrack(path: str, quick: bool) -> dict[str, float | str]:
     from nbtrack.errors import InvalidParameter
     from nbtrack.store import clear_cache
     from nbtrack.store.tinydb_store import TinyDBStore
+    from nbtrack.tracking import fluent
 
     clear_cache()
     nbtrack.set_tracking_uri(path)
@@ -140,13 +141,21 @@ def bench_nbtrack(path: str, quick: bool) -> dict[str, float | str]:
     out["log_metric"] = loop / steps * 1000
     out["log_metric incl. end_run"] = ended / steps * 1000
 
-    nbtrack.search_runs()  # pandas import, outside the measure
+    import pandas  # noqa: F401  (imported outside the measures)
+
+    # The first search in a process that has not read the store yet: opens and parses its files.
+    clear_cache()
+    fluent.reset()  # no active run here; the client holds the store object
+    nbtrack.set_tracking_uri(path)
+    first_start = time.perf_counter()
+    nbtrack.search_runs()
+    out["search_runs, first after opening the store"] = (time.perf_counter() - first_start) * 1000
     search_times = _times_ms(nbtrack.search_runs, 5 if quick else 15)
     out["search_runs"] = statistics.median(search_times)
     out["search_runs, best of the repeats"] = min(search_times)
     fresh_start = time.perf_counter()
     TinyDBStore(path).search_run_docs(["0"])
-    out["search (new store object, parses files)"] = (time.perf_counter() - fresh_start) * 1000
+    out["search docs only (new store object, parses files)"] = (time.perf_counter() - fresh_start) * 1000
     try:
         out["search_runs filtered"] = _median_ms(lambda: nbtrack.search_runs(filter_string=FILTER), 5)
     except InvalidParameter as exc:
@@ -201,8 +210,9 @@ def bench_tinydb(path: str, quick: bool, n: int) -> dict[str, float | str]:
         return pd.DataFrame([_flat(d) for d in runs.search(run.experiment_id == "0")])
 
     out["search_runs"] = _median_ms(search, 3)
-    out["search_runs, best of the repeats"] = out["search_runs"]
-    out["search (new store object, parses files)"] = out["search_runs"]
+    out["search_runs, best of the repeats"] = out["search_runs"]  # every TinyDB search reads the file
+    out["search_runs, first after opening the store"] = out["search_runs"]
+    out["search docs only (new store object, parses files)"] = out["search_runs"]
     out["search_runs filtered"] = _median_ms(
         lambda: pd.DataFrame([_flat(d) for d in runs.search((run.metrics.m0 > 0.5) & (run.params.p1 == "3"))]), 3
     )
@@ -258,17 +268,17 @@ def main() -> None:
             nb = bench_nbtrack(nb_path, args.quick)
             tdb = bench_tinydb(tdb_path, args.quick, n)
             print(f"\n== store holding {n} runs ==")
-            print(f"{'operation':42} {'nbtrack':>10} {'TinyDB':>10} {'ratio':>8}")
+            print(f"{'operation':50} {'nbtrack':>10} {'TinyDB':>10} {'ratio':>8}")
             for key, value in nb.items():
                 other = tdb.get(key, "")
                 ratio = (
                     f"{other / value:8.1f}x" if isinstance(value, float) and isinstance(other, float) and value else ""
                 )
-                print(f"{key:42} {_fmt(value):>10} {_fmt(other):>10} {ratio}")
+                print(f"{key:50} {_fmt(value):>10} {_fmt(other):>10} {ratio}")
                 target = TARGETS.get(key)
                 if target is not None and n == sizes[-1] and isinstance(value, float):
                     verdict = "meets" if value <= target else "MISSES"
-                    print(f"{'':42}   target <= {target} ms: {verdict}")
+                    print(f"{'':50}   target <= {target} ms: {verdict}")
         nb_import, tdb_import = import_time("nbtrack"), import_time("tinydb")
         print(f"\nimport nbtrack (fresh interpreter): {nb_import:.1f} ms; import tinydb: {tdb_import:.1f} ms")
         print(f"  target <= {TARGETS['import']} ms: {'meets' if nb_import <= TARGETS['import'] else 'MISSES'}")

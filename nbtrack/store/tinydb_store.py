@@ -373,9 +373,12 @@ class TinyDBStore(RunDataMixin, RegistryStoreMixin, AbstractStore):
                     docs.append(view)
             if order_by:
                 docs = sort_runs(docs, order_by)
-            else:  # MLflow's default order, newest first then by id, with two C-level sorts
-                docs.sort(key=itemgetter("run_id"))
-                docs.sort(key=itemgetter("start_time"), reverse=True)
+            else:  # MLflow's default order, newest first then by id, with C-level sorts
+                start_time = itemgetter("start_time")
+                docs.sort(key=start_time, reverse=True)
+                if len(set(map(start_time, docs))) != len(docs):  # ties: by id among equal start times
+                    docs.sort(key=itemgetter("run_id"))
+                    docs.sort(key=start_time, reverse=True)
         return docs if max_results is None else docs[:max_results]
 
     def artifact_dir(self, run_id: str) -> Path:

@@ -297,6 +297,16 @@ def test_search_runs_newest_first_with_max_results_and_experiments(client: Track
         client.search_runs("0", max_results=-1)
 
 
+def test_default_order_breaks_start_time_ties_by_run_id(client: TrackingClient) -> None:
+    # Runs started in the same millisecond, among others
+    tied = [client.create_run("0", start_time=2000).info.run_id for _ in range(6)]
+    older = client.create_run("0", start_time=1000).info.run_id
+    newer = client.create_run("0", start_time=3000).info.run_id
+    expected = [newer, *sorted(tied), older]
+    assert [r.info.run_id for r in client.search_runs("0")] == expected
+    assert [d["run_id"] for d in client.store.search_run_docs(["0"])] == expected
+
+
 def test_filters_and_order_see_live_and_finished_runs(client: TrackingClient) -> None:
     # Given a finished run and a live one (its data still only in its journal)
     done = _new_run(client, run_name="done")
