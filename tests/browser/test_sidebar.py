@@ -203,3 +203,80 @@ def test_sidebar_explains_a_missing_server_extension(page: Any, lab_without_serv
     banner.wait_for()
     assert "server extension is not enabled" in banner.inner_text()
     assert "jupyter server extension enable nbtrack" in banner.inner_text()
+
+
+def test_sidebar_sets_and_removes_an_alias(page: Any, lab_server: LabServer, page_errors: PageErrors) -> None:
+    # Given: a registered model with two versions
+    run_python(
+        lab_server.store,
+        textwrap.dedent(
+            """
+            import pathlib
+            import nbtrack
+            client = nbtrack.TrackingClient()
+            source = pathlib.Path(nbtrack.get_tracking_uri()) / "model-src-alias"
+            source.mkdir(exist_ok=True)
+            client.create_registered_model("AliasModel")
+            client.create_model_version("AliasModel", str(source))
+            client.create_model_version("AliasModel", str(source))
+            """
+        ),
+    )
+    client = nbtrack.TrackingClient(str(lab_server.store))
+    open_lab(page, lab_server)
+    panel = open_sidebar(page)
+    panel.get_by_role("tab", name="Models").click()
+    panel.locator('.jp-nbtrack-ModelItem[data-model-name="AliasModel"]').click()
+    row = panel.locator('.jp-nbtrack-VersionRow[data-version="2"]')
+    form = panel.locator('.jp-nbtrack-AliasForm[data-version="2"]')
+    dialog = page.locator(".jp-Dialog")
+
+    # When: a reserved alias is submitted and confirmed
+    form.locator(".jp-nbtrack-AliasInput").fill("v1")
+    form.locator(".jp-nbtrack-SetAlias").click()
+    dialog.locator("button.jp-mod-accept").click()
+
+    # Then: the server's reason is shown in an error dialog and nothing is stored
+    error = page.locator(".jp-Dialog", has_text="Cannot set the alias")
+    error.wait_for()
+    assert "reserved" in error.inner_text()
+    error.get_by_role("button", name="Close").click()
+    error.wait_for(state="detached")
+    assert client.get_registered_model("AliasModel").aliases == {}
+
+    # When: alias "champion" is set on version 2 through the sidebar, with confirmation
+    form.locator(".jp-nbtrack-AliasInput").fill("champion")
+    form.locator(".jp-nbtrack-SetAlias").click()
+    dialog.wait_for()
+    assert "@champion" in dialog.inner_text()
+    assert "AliasModel" in dialog.inner_text()
+    dialog.locator("button.jp-mod-accept").click()
+    dialog.wait_for(state="detached")
+
+    # Then: the store resolves the alias to version 2 and the row shows its chip
+    wait_until(
+        lambda: "champion" in client.get_registered_model("AliasModel").aliases,
+        30,
+        "alias champion was not stored",
+    )
+    assert client.get_model_version_by_alias("AliasModel", "champion").version == "2"
+    chip = row.locator('.jp-nbtrack-Alias[data-alias="champion"]')
+    chip.wait_for()
+    assert form.locator(".jp-nbtrack-AliasInput").input_value() == ""
+
+    # When: the chip's remove button is clicked and the removal confirmed
+    chip.locator(".jp-nbtrack-RemoveAlias").click()
+    dialog.wait_for()
+    assert "@champion" in dialog.inner_text()
+    dialog.locator("button.jp-mod-accept").click()
+
+    # Then: the alias is gone from the store and from the row
+    wait_until(
+        lambda: "champion" not in client.get_registered_model("AliasModel").aliases,
+        30,
+        "alias champion was not removed",
+    )
+    with pytest.raises(nbtrack.errors.NotFound):
+        client.get_model_version_by_alias("AliasModel", "champion")
+    chip.wait_for(state="detached")
+    assert page_errors.dialogs == []
