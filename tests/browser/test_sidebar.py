@@ -280,3 +280,73 @@ def test_sidebar_sets_and_removes_an_alias(page: Any, lab_server: LabServer, pag
         client.get_model_version_by_alias("AliasModel", "champion")
     chip.wait_for(state="detached")
     assert page_errors.dialogs == []
+
+
+def _rgb(css_color: str) -> tuple[int, ...]:
+    """``rgb(r, g, b)`` / ``rgba(r, g, b, a)`` → ``(r, g, b)``."""
+    inside = css_color[css_color.index("(") + 1 : css_color.index(")")]
+    return tuple(int(float(part)) for part in inside.split(",")[:3])
+
+
+def _panel_colors(panel: Any) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The panel's computed text and background colors."""
+    text, background = panel.evaluate("node => [getComputedStyle(node).color, getComputedStyle(node).backgroundColor]")
+    return _rgb(text), _rgb(background)
+
+
+def _use_theme(page: Any, theme: str) -> None:
+    """Pick ``theme`` in Settings → Theme (the ``apputils:change-theme`` command) and wait until it applies."""
+    page.locator(".lm-MenuBar-itemLabel", has_text="Settings").click()
+    page.locator(".lm-Menu-itemLabel").get_by_text("Theme", exact=True).click()
+    page.locator(".lm-Menu-itemLabel").get_by_text(theme, exact=True).click()
+    light = "false" if "Dark" in theme else "true"
+    page.locator(f'body[data-jp-theme-name="{theme}"][data-jp-theme-light="{light}"]').wait_for(state="attached")
+
+
+def test_sidebar_follows_the_dark_theme(page: Any, lab_server: LabServer) -> None:
+    # Given: an experiment with runs, shown in the sidebar with the light theme
+    run_python(
+        lab_server.store,
+        textwrap.dedent(
+            """
+            import nbtrack
+            nbtrack.set_experiment("dark-demo")
+            for name, final in [("baseline", 0.84), ("tuned", 0.91)]:
+                with nbtrack.start_run(run_name=name):
+                    nbtrack.log_params({"max_depth": 4 if name == "tuned" else 2})
+                    for step in range(6):
+                        nbtrack.log_metric("accuracy", final - 0.02 * (5 - step), step=step)
+            """
+        ),
+    )
+    open_lab(page, lab_server)
+    panel = open_sidebar(page)
+    widen_left_sidebar(page, 160)
+    _select_experiment(panel, "dark-demo")
+    rows = panel.locator(".jp-nbtrack-RunRow")
+    wait_until(lambda: rows.count() == 2, 30, f"expected 2 runs, saw {rows.count()}")
+    light_text, light_background = _panel_colors(panel)
+
+    try:
+        # When: the JupyterLab Dark theme is chosen
+        _use_theme(page, "JupyterLab Dark")
+
+        # Then: the panel's colors come from the theme: a dark background, text that stands out from it
+        wait_until(lambda: _panel_colors(panel)[1] != light_background, 30, "the panel kept its light background")
+        text, background = _panel_colors(panel)
+        assert text != background
+        assert sum(background) < sum(light_background)
+        assert sum(text) > sum(background)
+        assert text != light_text
+        # The screenshot waits for the run names to have taken the theme's text color too.
+        name = panel.locator(".jp-nbtrack-RunName").first
+        wait_until(
+            lambda: _rgb(name.evaluate("node => getComputedStyle(node).color")) == text,
+            30,
+            "the run names did not take the theme's text color",
+        )
+        page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
+        save_screenshot(panel, "sidebar-dark.png")
+    finally:
+        # The theme is a saved user setting of the shared server: put the light theme back.
+        _use_theme(page, "JupyterLab Light")
