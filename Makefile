@@ -11,6 +11,9 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml labextension/package.json
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	# A previous build's output (its install.json is also listed as shared data) would make pip fail, and would
+	# be reused instead of rebuilt from the changed sources.
+	rm -rf nbtrack/labextension
 	$(PY) -m pip install --quiet -e ".[dev]"
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/jupyter labextension develop --overwrite .
 	touch $(STAMP)
