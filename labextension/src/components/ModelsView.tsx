@@ -139,7 +139,7 @@ export function ModelsView(props: {
             </thead>
             <tbody>
               {versions.map(v => (
-                <React.Fragment key={v.version}>
+                <React.Fragment key={`${v.name}/${v.version}`}>
                   <tr
                     className="jp-nbtrack-VersionRow"
                     data-version={v.version}
