@@ -178,6 +178,16 @@ export class TrackModel implements IDisposable {
   }
 
   /**
+   * Remove an alias, then reload the registry.
+   *
+   * @throws {ApiError} if the server rejects the removal
+   */
+  async deleteAlias(name: string, alias: string): Promise<void> {
+    await this.api.deleteAlias(name, alias);
+    await this._loadModels();
+  }
+
+  /**
    * Refresh now instead of waiting for the next tick.
    */
   async refreshNow(): Promise<void> {
@@ -278,20 +288,17 @@ export class TrackModel implements IDisposable {
     if (experimentId !== this._experimentId) {
       return false;
     }
-    for (const run of page.runs) {
-      const known = this._runs.has(run.run_id);
-      if (run.lifecycle_stage === 'deleted') {
-        if (known) {
-          this._runs.delete(run.run_id);
-          this._total = Math.max(0, this._total - 1);
-        }
-        continue;
-      }
-      if (!known) {
-        this._total += 1;
-      }
-      this._runs.set(run.run_id, run);
+    for (const runId of page.removed ?? []) {
+      this._runs.delete(runId);
     }
+    for (const run of page.runs) {
+      if (run.lifecycle_stage === 'deleted') {
+        this._runs.delete(run.run_id);
+      } else {
+        this._runs.set(run.run_id, run);
+      }
+    }
+    this._total = page.total;
     this._cursor = page.cursor;
     return page.cursor !== previous;
   }

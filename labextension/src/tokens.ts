@@ -39,6 +39,8 @@ export namespace Nbtrack {
     next_page_token: string | null;
     cursor: number;
     total: number;
+    /** With `since`: ids of runs that left the listing after the cursor. */
+    removed?: string[];
   }
 
   /** `RunInfo.to_dict()` */

@@ -203,3 +203,150 @@ def test_sidebar_explains_a_missing_server_extension(page: Any, lab_without_serv
     banner.wait_for()
     assert "server extension is not enabled" in banner.inner_text()
     assert "jupyter server extension enable nbtrack" in banner.inner_text()
+
+
+def test_sidebar_sets_and_removes_an_alias(page: Any, lab_server: LabServer, page_errors: PageErrors) -> None:
+    # Given: a registered model with two versions
+    run_python(
+        lab_server.store,
+        textwrap.dedent(
+            """
+            import pathlib
+            import nbtrack
+            client = nbtrack.TrackingClient()
+            source = pathlib.Path(nbtrack.get_tracking_uri()) / "model-src-alias"
+            source.mkdir(exist_ok=True)
+            client.create_registered_model("AliasModel")
+            client.create_model_version("AliasModel", str(source))
+            client.create_model_version("AliasModel", str(source))
+            """
+        ),
+    )
+    client = nbtrack.TrackingClient(str(lab_server.store))
+    open_lab(page, lab_server)
+    panel = open_sidebar(page)
+    panel.get_by_role("tab", name="Models").click()
+    panel.locator('.jp-nbtrack-ModelItem[data-model-name="AliasModel"]').click()
+    row = panel.locator('.jp-nbtrack-VersionRow[data-version="2"]')
+    form = panel.locator('.jp-nbtrack-AliasForm[data-version="2"]')
+    dialog = page.locator(".jp-Dialog")
+
+    # When: a reserved alias is submitted and confirmed
+    form.locator(".jp-nbtrack-AliasInput").fill("v1")
+    form.locator(".jp-nbtrack-SetAlias").click()
+    dialog.locator("button.jp-mod-accept").click()
+
+    # Then: the server's reason is shown in an error dialog and nothing is stored
+    error = page.locator(".jp-Dialog", has_text="Cannot set the alias")
+    error.wait_for()
+    assert "reserved" in error.inner_text()
+    error.get_by_role("button", name="Close").click()
+    error.wait_for(state="detached")
+    assert client.get_registered_model("AliasModel").aliases == {}
+
+    # When: alias "champion" is set on version 2 through the sidebar, with confirmation
+    form.locator(".jp-nbtrack-AliasInput").fill("champion")
+    form.locator(".jp-nbtrack-SetAlias").click()
+    dialog.wait_for()
+    assert "@champion" in dialog.inner_text()
+    assert "AliasModel" in dialog.inner_text()
+    dialog.locator("button.jp-mod-accept").click()
+    dialog.wait_for(state="detached")
+
+    # Then: the store resolves the alias to version 2 and the row shows its chip
+    wait_until(
+        lambda: "champion" in client.get_registered_model("AliasModel").aliases,
+        30,
+        "alias champion was not stored",
+    )
+    assert client.get_model_version_by_alias("AliasModel", "champion").version == "2"
+    chip = row.locator('.jp-nbtrack-Alias[data-alias="champion"]')
+    chip.wait_for()
+    assert form.locator(".jp-nbtrack-AliasInput").input_value() == ""
+
+    # When: the chip's remove button is clicked and the removal confirmed
+    chip.locator(".jp-nbtrack-RemoveAlias").click()
+    dialog.wait_for()
+    assert "@champion" in dialog.inner_text()
+    dialog.locator("button.jp-mod-accept").click()
+
+    # Then: the alias is gone from the store and from the row
+    wait_until(
+        lambda: "champion" not in client.get_registered_model("AliasModel").aliases,
+        30,
+        "alias champion was not removed",
+    )
+    with pytest.raises(nbtrack.errors.NotFound):
+        client.get_model_version_by_alias("AliasModel", "champion")
+    chip.wait_for(state="detached")
+    assert page_errors.dialogs == []
+
+
+def _rgb(css_color: str) -> tuple[int, ...]:
+    """``rgb(r, g, b)`` / ``rgba(r, g, b, a)`` → ``(r, g, b)``."""
+    inside = css_color[css_color.index("(") + 1 : css_color.index(")")]
+    return tuple(int(float(part)) for part in inside.split(",")[:3])
+
+
+def _panel_colors(panel: Any) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The panel's computed text and background colors."""
+    text, background = panel.evaluate("node => [getComputedStyle(node).color, getComputedStyle(node).backgroundColor]")
+    return _rgb(text), _rgb(background)
+
+
+def _use_theme(page: Any, theme: str) -> None:
+    """Pick ``theme`` in Settings → Theme (the ``apputils:change-theme`` command) and wait until it applies."""
+    page.locator(".lm-MenuBar-itemLabel", has_text="Settings").click()
+    page.locator(".lm-Menu-itemLabel").get_by_text("Theme", exact=True).click()
+    page.locator(".lm-Menu-itemLabel").get_by_text(theme, exact=True).click()
+    light = "false" if "Dark" in theme else "true"
+    page.locator(f'body[data-jp-theme-name="{theme}"][data-jp-theme-light="{light}"]').wait_for(state="attached")
+
+
+def test_sidebar_follows_the_dark_theme(page: Any, lab_server: LabServer) -> None:
+    # Given: an experiment with runs, shown in the sidebar with the light theme
+    run_python(
+        lab_server.store,
+        textwrap.dedent(
+            """
+            import nbtrack
+            nbtrack.set_experiment("dark-demo")
+            for name, final in [("baseline", 0.84), ("tuned", 0.91)]:
+                with nbtrack.start_run(run_name=name):
+                    nbtrack.log_params({"max_depth": 4 if name == "tuned" else 2})
+                    for step in range(6):
+                        nbtrack.log_metric("accuracy", final - 0.02 * (5 - step), step=step)
+            """
+        ),
+    )
+    open_lab(page, lab_server)
+    panel = open_sidebar(page)
+    widen_left_sidebar(page, 160)
+    _select_experiment(panel, "dark-demo")
+    rows = panel.locator(".jp-nbtrack-RunRow")
+    wait_until(lambda: rows.count() == 2, 30, f"expected 2 runs, saw {rows.count()}")
+    light_text, light_background = _panel_colors(panel)
+
+    try:
+        # When: the JupyterLab Dark theme is chosen
+        _use_theme(page, "JupyterLab Dark")
+
+        # Then: the panel's colors come from the theme: a dark background, text that stands out from it
+        wait_until(lambda: _panel_colors(panel)[1] != light_background, 30, "the panel kept its light background")
+        text, background = _panel_colors(panel)
+        assert text != background
+        assert sum(background) < sum(light_background)
+        assert sum(text) > sum(background)
+        assert text != light_text
+        # The screenshot waits for the run names to have taken the theme's text color too.
+        name = panel.locator(".jp-nbtrack-RunName").first
+        wait_until(
+            lambda: _rgb(name.evaluate("node => getComputedStyle(node).color")) == text,
+            30,
+            "the run names did not take the theme's text color",
+        )
+        page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
+        save_screenshot(panel, "sidebar-dark.png")
+    finally:
+        # The theme is a saved user setting of the shared server: put the light theme back.
+        _use_theme(page, "JupyterLab Light")

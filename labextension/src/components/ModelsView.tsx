@@ -12,6 +12,50 @@ const TRANSITIONS: [string, string][] = [
   ['Archived', 'Archive']
 ];
 
+/**
+ * A small form setting an alias on one version: an input and a button.
+ */
+function AliasForm(props: {
+  version: Nbtrack.IModelVersion;
+  onSetAlias: (version: Nbtrack.IModelVersion, alias: string) => Promise<boolean>;
+}): JSX.Element {
+  const [alias, setAlias] = React.useState('');
+  const submit = async () => {
+    const value = alias.trim();
+    if (!value) {
+      return;
+    }
+    if (await props.onSetAlias(props.version, value)) {
+      setAlias('');
+    }
+  };
+  return (
+    <form
+      className="jp-nbtrack-AliasForm"
+      data-version={props.version.version}
+      onSubmit={event => {
+        event.preventDefault();
+        void submit();
+      }}
+    >
+      <input
+        className="jp-mod-styled jp-nbtrack-AliasInput"
+        aria-label={`New alias for version ${props.version.version}`}
+        placeholder="alias"
+        value={alias}
+        onChange={event => setAlias(event.target.value)}
+      />
+      <button
+        type="submit"
+        className="jp-Button jp-mod-styled jp-nbtrack-SetAlias"
+        disabled={!alias.trim()}
+      >
+        Set alias
+      </button>
+    </form>
+  );
+}
+
 function describeEvent(e: Nbtrack.IRegistryEvent): string {
   const version = e.version ? ` v${e.version}` : '';
   if (e.from_value !== null || e.to_value !== null) {
@@ -22,8 +66,8 @@ function describeEvent(e: Nbtrack.IRegistryEvent): string {
 
 /**
  * The model registry: a list of registered models; for the selected one,
- * its versions (stage, aliases, source run) with promote buttons and
- * "Insert load code", and its event history.
+ * its versions (stage, aliases, source run) with promote buttons, alias
+ * controls and "Insert load code", and its event history.
  */
 export function ModelsView(props: {
   models: Nbtrack.IRegisteredModel[];
@@ -32,6 +76,9 @@ export function ModelsView(props: {
   events: Nbtrack.IRegistryEvent[];
   onSelect: (name: string | null) => void;
   onTransition: (version: Nbtrack.IModelVersion, stage: string) => void;
+  /** Resolves to whether the alias was set (the input is then cleared). */
+  onSetAlias: (version: Nbtrack.IModelVersion, alias: string) => Promise<boolean>;
+  onRemoveAlias: (version: Nbtrack.IModelVersion, alias: string) => void;
   onInsertLoadCode: (modelUri: string) => void;
 }): JSX.Element {
   if (props.models.length === 0) {
@@ -92,57 +139,71 @@ export function ModelsView(props: {
             </thead>
             <tbody>
               {versions.map(v => (
-                <tr
-                  key={v.version}
-                  className="jp-nbtrack-VersionRow"
-                  data-version={v.version}
-                >
-                  <td title={v.run_id ? `run ${v.run_id}` : v.source}>
-                    v{v.version}
-                  </td>
-                  <td
-                    className={`jp-nbtrack-Stage jp-nbtrack-Stage-${v.current_stage.toLowerCase()}`}
+                <React.Fragment key={`${v.name}/${v.version}`}>
+                  <tr
+                    className="jp-nbtrack-VersionRow"
+                    data-version={v.version}
                   >
-                    {v.current_stage}
-                  </td>
-                  <td className="jp-nbtrack-Aliases">
-                    {v.aliases.map(a => (
-                      <span key={a} className="jp-nbtrack-Alias">
-                        @{a}
-                      </span>
-                    ))}
-                  </td>
-                  <td className="jp-nbtrack-Actions">
-                    {TRANSITIONS.filter(([s]) => s !== v.current_stage).map(
-                      ([stage, label]) => (
-                        <button
-                          key={stage}
-                          className="jp-Button jp-mod-styled jp-nbtrack-Promote"
-                          data-stage={stage}
-                          onClick={() => props.onTransition(v, stage)}
-                        >
-                          {label}
-                        </button>
-                      )
-                    )}
-                    <button
-                      className="jp-Button jp-mod-styled jp-nbtrack-InsertLoad"
-                      title="Insert a cell loading this version into the active notebook"
-                      onClick={() =>
-                        props.onInsertLoadCode(
-                          `models:/${v.name}/${
-                            v.current_stage !== 'None' &&
-                            v.current_stage !== 'Archived'
-                              ? v.current_stage
-                              : v.version
-                          }`
-                        )
-                      }
+                    <td title={v.run_id ? `run ${v.run_id}` : v.source}>
+                      v{v.version}
+                    </td>
+                    <td
+                      className={`jp-nbtrack-Stage jp-nbtrack-Stage-${v.current_stage.toLowerCase()}`}
                     >
-                      Insert load code
-                    </button>
-                  </td>
-                </tr>
+                      {v.current_stage}
+                    </td>
+                    <td className="jp-nbtrack-Aliases">
+                      {v.aliases.map(a => (
+                        <span key={a} className="jp-nbtrack-Alias" data-alias={a}>
+                          @{a}
+                          <button
+                            className="jp-nbtrack-RemoveAlias"
+                            title={`Remove alias @${a}`}
+                            aria-label={`Remove alias ${a}`}
+                            onClick={() => props.onRemoveAlias(v, a)}
+                          >
+                            ×
+                          </button>
+                        </span>
+                      ))}
+                    </td>
+                    <td className="jp-nbtrack-Actions">
+                      {TRANSITIONS.filter(([s]) => s !== v.current_stage).map(
+                        ([stage, label]) => (
+                          <button
+                            key={stage}
+                            className="jp-Button jp-mod-styled jp-nbtrack-Promote"
+                            data-stage={stage}
+                            onClick={() => props.onTransition(v, stage)}
+                          >
+                            {label}
+                          </button>
+                        )
+                      )}
+                      <button
+                        className="jp-Button jp-mod-styled jp-nbtrack-InsertLoad"
+                        title="Insert a cell loading this version into the active notebook"
+                        onClick={() =>
+                          props.onInsertLoadCode(
+                            `models:/${v.name}/${
+                              v.current_stage !== 'None' &&
+                              v.current_stage !== 'Archived'
+                                ? v.current_stage
+                                : v.version
+                            }`
+                          )
+                        }
+                      >
+                        Insert load code
+                      </button>
+                    </td>
+                  </tr>
+                  <tr className="jp-nbtrack-AliasRow">
+                    <td colSpan={4}>
+                      <AliasForm version={v} onSetAlias={props.onSetAlias} />
+                    </td>
+                  </tr>
+                </React.Fragment>
               ))}
             </tbody>
           </table>

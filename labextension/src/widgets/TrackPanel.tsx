@@ -95,6 +95,39 @@ function TrackView(props: {
     await model.transitionStage(v.name, v.version, stage, result.value ?? false);
   };
 
+  const setAlias = async (
+    v: Nbtrack.IModelVersion,
+    alias: string
+  ): Promise<boolean> => {
+    const result = await showDialog({
+      title: 'Set model alias',
+      body: `Point alias @${alias} of ${v.name} at version ${v.version}?`,
+      buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Set alias' })]
+    });
+    if (!result.button.accept) {
+      return false;
+    }
+    try {
+      await model.setAlias(v.name, alias, v.version);
+    } catch (error) {
+      report('Cannot set the alias')(error);
+      return false;
+    }
+    return true;
+  };
+
+  const removeAlias = async (v: Nbtrack.IModelVersion, alias: string) => {
+    const result = await showDialog({
+      title: 'Remove model alias',
+      body: `Remove alias @${alias} of ${v.name} (now on version ${v.version})?`,
+      buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Remove' })]
+    });
+    if (!result.button.accept) {
+      return;
+    }
+    await model.deleteAlias(v.name, alias);
+  };
+
   const tabButton = (id: Tab, label: string) => (
     <button
       role="tab"
@@ -169,6 +202,10 @@ function TrackView(props: {
           }
           onTransition={(v, stage) =>
             void transition(v, stage).catch(report('Stage change failed'))
+          }
+          onSetAlias={setAlias}
+          onRemoveAlias={(v, alias) =>
+            void removeAlias(v, alias).catch(report('Cannot remove the alias'))
           }
           onInsertLoadCode={uri =>
             void actions
