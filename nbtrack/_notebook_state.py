@@ -25,6 +25,9 @@ import orjson
 
 UNKNOWN = "unknown"
 
+# File systems stamp mtimes from a coarse clock (one scheduler tick, up to 10 ms behind time.time()).
+_MTIME_SLACK = 0.02
+
 
 def notebook_path(shell: Any) -> str:
     """The notebook this kernel serves (``JPY_SESSION_NAME``, VS Code's ``__vsc_ipynb_file__``) or ``"unknown"``."""
@@ -171,7 +174,7 @@ class NotebookState:
         gone = sorted(
             count
             for count, cell_id, ended in self.executions
-            if cell_id and cell_id not in ids and ended < saved_at and self._by_id.get(cell_id) == count
+            if cell_id and cell_id not in ids and ended < saved_at + _MTIME_SLACK and self._by_id.get(cell_id) == count
         )
         if not gone:
             return None

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -229,6 +231,8 @@ def test_cells_deleted_from_the_saved_notebook_are_flagged(
     # When the front end saves the notebook without the first cell
     cells = [{"id": i, "cell_type": "code", "source": "", "metadata": {}, "outputs": []} for i in ("kept", "train")]
     notebook.write_text(json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    saved = time.time() + 1
+    os.utime(notebook, (saved, saved))
     run(ip, "%%track\nx = 1", cell_id="train")
     (only,) = runs()
     assert only.data.tags["nbtrack.notebook_path"] == str(notebook)
