@@ -350,3 +350,49 @@ def test_sidebar_follows_the_dark_theme(page: Any, lab_server: LabServer) -> Non
     finally:
         # The theme is a saved user setting of the shared server: put the light theme back.
         _use_theme(page, "JupyterLab Light")
+
+
+def test_models_view_fits_the_default_sidebar_width(page: Any, lab_server: LabServer) -> None:
+    # Given: a registered model with a long name and a version carrying a long alias
+    run_python(
+        lab_server.store,
+        textwrap.dedent(
+            """
+            import pathlib
+            import nbtrack
+            client = nbtrack.TrackingClient()
+            source = pathlib.Path(nbtrack.get_tracking_uri()) / "model-src-narrow"
+            source.mkdir(exist_ok=True)
+            name = "NarrowSidebarModelWithAVeryLongRegisteredName"
+            client.create_registered_model(name)
+            client.create_model_version(name, str(source))
+            client.create_model_version(name, str(source))
+            client.set_registered_model_alias(name, "a_rather_long_alias_for_the_champion", "2")
+            """
+        ),
+    )
+
+    # When: the Models tab is opened at JupyterLab's default left-sidebar width (not widened)
+    open_lab(page, lab_server)
+    panel = open_sidebar(page)
+    panel.get_by_role("tab", name="Models").click()
+    panel.locator('.jp-nbtrack-ModelItem[data-model-name="NarrowSidebarModelWithAVeryLongRegisteredName"]').click()
+    row = panel.locator('.jp-nbtrack-VersionRow[data-version="2"]')
+    row.locator('.jp-nbtrack-Alias[data-alias="a_rather_long_alias_for_the_champion"]').wait_for()
+    page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
+
+    # Then: the sidebar was not widened to fit, the "→ Production" button lies fully inside the panel
+    panel_box = panel.bounding_box()
+    assert panel_box is not None
+    assert panel_box["width"] < 300, f"the sidebar is {panel_box['width']}px wide: not the default width"
+    button = row.locator('.jp-nbtrack-Promote[data-stage="Production"]')
+    box = button.bounding_box()
+    assert box is not None
+    assert box["x"] >= panel_box["x"]
+    assert box["y"] >= panel_box["y"]
+    assert box["x"] + box["width"] <= panel_box["x"] + panel_box["width"]
+    assert box["y"] + box["height"] <= panel_box["y"] + panel_box["height"]
+
+    # And: the panel (its own scroll container) has nothing to scroll sideways
+    scroll_width, client_width = panel.evaluate("node => [node.scrollWidth, node.clientWidth]")
+    assert scroll_width <= client_width, f"horizontal overflow: scrollWidth {scroll_width} > clientWidth {client_width}"

@@ -128,85 +128,76 @@ export function ModelsView(props: {
       {props.selected && (
         <div className="jp-nbtrack-ModelDetail">
           <h4>Versions of {props.selected}</h4>
-          <table className="jp-nbtrack-Versions">
-            <thead>
-              <tr>
-                <th>Version</th>
-                <th>Stage</th>
-                <th>Aliases</th>
-                <th>Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {versions.map(v => (
-                <React.Fragment key={`${v.name}/${v.version}`}>
-                  <tr
-                    className="jp-nbtrack-VersionRow"
-                    data-version={v.version}
+          <ul className="jp-nbtrack-Versions">
+            {versions.map(v => (
+              <li
+                key={`${v.name}/${v.version}`}
+                className="jp-nbtrack-VersionRow"
+                data-version={v.version}
+              >
+                <div className="jp-nbtrack-VersionHead">
+                  <span className="jp-nbtrack-VersionNumber">v{v.version}</span>
+                  <span
+                    className={`jp-nbtrack-Stage jp-nbtrack-Stage-${v.current_stage.toLowerCase()}`}
                   >
-                    <td title={v.run_id ? `run ${v.run_id}` : v.source}>
-                      v{v.version}
-                    </td>
-                    <td
-                      className={`jp-nbtrack-Stage jp-nbtrack-Stage-${v.current_stage.toLowerCase()}`}
-                    >
-                      {v.current_stage}
-                    </td>
-                    <td className="jp-nbtrack-Aliases">
-                      {v.aliases.map(a => (
-                        <span key={a} className="jp-nbtrack-Alias" data-alias={a}>
-                          @{a}
-                          <button
-                            className="jp-nbtrack-RemoveAlias"
-                            title={`Remove alias @${a}`}
-                            aria-label={`Remove alias ${a}`}
-                            onClick={() => props.onRemoveAlias(v, a)}
-                          >
-                            ×
-                          </button>
-                        </span>
-                      ))}
-                    </td>
-                    <td className="jp-nbtrack-Actions">
-                      {TRANSITIONS.filter(([s]) => s !== v.current_stage).map(
-                        ([stage, label]) => (
-                          <button
-                            key={stage}
-                            className="jp-Button jp-mod-styled jp-nbtrack-Promote"
-                            data-stage={stage}
-                            onClick={() => props.onTransition(v, stage)}
-                          >
-                            {label}
-                          </button>
-                        )
-                      )}
+                    {v.current_stage}
+                  </span>
+                  <span className="jp-nbtrack-Aliases">
+                    {v.aliases.map(a => (
+                      <span key={a} className="jp-nbtrack-Alias" data-alias={a}>
+                        @{a}
+                        <button
+                          className="jp-nbtrack-RemoveAlias"
+                          title={`Remove alias @${a}`}
+                          aria-label={`Remove alias ${a}`}
+                          onClick={() => props.onRemoveAlias(v, a)}
+                        >
+                          ×
+                        </button>
+                      </span>
+                    ))}
+                  </span>
+                </div>
+                <div
+                  className="jp-nbtrack-VersionSource"
+                  title={v.run_id ? `run ${v.run_id}` : v.source}
+                >
+                  {v.run_id ? `run ${v.run_id}` : v.source}
+                </div>
+                <div className="jp-nbtrack-Actions">
+                  {TRANSITIONS.filter(([s]) => s !== v.current_stage).map(
+                    ([stage, label]) => (
                       <button
-                        className="jp-Button jp-mod-styled jp-nbtrack-InsertLoad"
-                        title="Insert a cell loading this version into the active notebook"
-                        onClick={() =>
-                          props.onInsertLoadCode(
-                            `models:/${v.name}/${
-                              v.current_stage !== 'None' &&
-                              v.current_stage !== 'Archived'
-                                ? v.current_stage
-                                : v.version
-                            }`
-                          )
-                        }
+                        key={stage}
+                        className="jp-Button jp-mod-styled jp-nbtrack-Promote"
+                        data-stage={stage}
+                        onClick={() => props.onTransition(v, stage)}
                       >
-                        Insert load code
+                        {label}
                       </button>
-                    </td>
-                  </tr>
-                  <tr className="jp-nbtrack-AliasRow">
-                    <td colSpan={4}>
-                      <AliasForm version={v} onSetAlias={props.onSetAlias} />
-                    </td>
-                  </tr>
-                </React.Fragment>
-              ))}
-            </tbody>
-          </table>
+                    )
+                  )}
+                  <button
+                    className="jp-Button jp-mod-styled jp-nbtrack-InsertLoad"
+                    title="Insert a cell loading this version into the active notebook"
+                    onClick={() =>
+                      props.onInsertLoadCode(
+                        `models:/${v.name}/${
+                          v.current_stage !== 'None' &&
+                          v.current_stage !== 'Archived'
+                            ? v.current_stage
+                            : v.version
+                        }`
+                      )
+                    }
+                  >
+                    Insert load code
+                  </button>
+                </div>
+                <AliasForm version={v} onSetAlias={props.onSetAlias} />
+              </li>
+            ))}
+          </ul>
 
           <h4>History</h4>
           {props.events.length === 0 ? (
