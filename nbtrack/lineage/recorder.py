@@ -33,6 +33,7 @@ from nbtrack.entities import RunTag
 from nbtrack.lineage import record as rec
 from nbtrack.lineage.session import Execution, Session, Slice
 from nbtrack.lineage.staleness import Monitor, Watch, initial_verdict
+from nbtrack.tracking import state
 from nbtrack.tracking.client import TrackingClient
 
 logger = logging.getLogger("nbtrack")
@@ -51,22 +52,11 @@ def notebook_path(shell: Any) -> str | None:
 
 def _last_run_id() -> str | None:
     """The id of the run the fluent API started or ended last (cheap: no store access)."""
-    from nbtrack.tracking import fluent
-
-    getter = getattr(fluent, "last_run_id", None)
-    if callable(getter):
-        found = getter()
-        return found if isinstance(found, str) else None
-    value = getattr(fluent, "_last_run_id", None)
-    return value if isinstance(value, str) else None
+    return state.last_run_id()
 
 
 def _fluent_client() -> TrackingClient:
-    from nbtrack.tracking import fluent
-
-    getter = getattr(fluent, "get_client", None) or fluent._get_client
-    client: TrackingClient = getter()
-    return client
+    return state.get_client()
 
 
 def _own_errors(what: str, exc: Exception) -> None:

@@ -36,6 +36,12 @@ def _defines(stmt: ast.stmt, name: str) -> bool:
     return name in analyze(ast.unparse(stmt)).defs
 
 
+def _target(node: ast.expr) -> str:
+    if isinstance(node, ast.Tuple):
+        return ", ".join(ast.unparse(e) for e in node.elts)
+    return ast.unparse(node)
+
+
 def snippet(source: str, name: str | None = None) -> str:
     """A short quote of the statement of ``source`` that defines ``name`` (``X_train = ...``), else its first line."""
     split = _magics.split_cell_magic(source)
@@ -48,7 +54,7 @@ def snippet(source: str, name: str | None = None) -> str:
     if chosen is None and statements:
         chosen = statements[0]
     if isinstance(chosen, ast.Assign):
-        text = " = ".join(ast.unparse(t) for t in chosen.targets) + " = ..."
+        text = " = ".join(_target(t) for t in chosen.targets) + " = ..."
     elif isinstance(chosen, ast.AugAssign):
         text = ast.unparse(ast.AugAssign(target=chosen.target, op=chosen.op, value=ast.Name("...")))
     elif isinstance(chosen, ast.AnnAssign) and chosen.value is not None:
