@@ -118,8 +118,14 @@ def slice_tags(record: SliceRecord, stale_reason: str | None) -> dict[str, str]:
 
 def save(client: TrackingClient, run_id: str, record: SliceRecord) -> None:
     """Write ``slice.py`` and ``slice.json`` into the run's artifacts."""
-    client.log_text(run_id, record.python(run_id), SLICE_PY)
-    client.log_text(run_id, record.to_json(), SLICE_JSON)
+    files = {SLICE_PY: record.python(run_id), SLICE_JSON: record.to_json()}
+    if client.store_root is None:  # a remote store
+        for name, text in files.items():
+            client.log_text(run_id, text, name)
+        return
+    folder = client.artifact_dir(run_id)
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8")
 
 
 def mark_stale(client: TrackingClient, run_id: str, reason: str) -> None:

@@ -44,6 +44,9 @@ class ReproduceResult:
         What differs: ``{"kind": "param" | "metric" | "status" | "data", "key", "expected", "actual"}``.
     error : str or None
         Why it does not match (the cell that raised, or the likely cause of the differences).
+    skipped : list of str
+        Metrics of the source run logged after it ended (by later cells, e.g. test-set scores that
+        autolog adds to a fitted model's run): not part of the slice, so not compared.
     """
 
     source_run_id: str
@@ -51,6 +54,7 @@ class ReproduceResult:
     matches: bool
     diffs: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
+    skipped: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict of the fields."""
@@ -78,7 +82,9 @@ def _datasets(run: Run) -> dict[str, str]:
     return out
 
 
-def compare(source: Run, new: Run, rtol: float = 0.0, atol: float = 0.0) -> list[dict[str, Any]]:
+def compare(
+    source: Run, new: Run, rtol: float = 0.0, atol: float = 0.0, skip: frozenset[str] = frozenset()
+) -> list[dict[str, Any]]:
     """The differences between two runs' params, metrics, status and data fingerprints.
 
     Parameters
@@ -87,6 +93,8 @@ def compare(source: Run, new: Run, rtol: float = 0.0, atol: float = 0.0) -> list
         The original run and its reproduction.
     rtol, atol : float
         Relative and absolute tolerance on metric values (0: exactly equal).
+    skip : frozenset of str
+        Metric keys left out of the comparison.
 
     Returns
     -------
@@ -100,7 +108,7 @@ def compare(source: Run, new: Run, rtol: float = 0.0, atol: float = 0.0) -> list
         a, b = source.data.params.get(key), new.data.params.get(key)
         if a != b:
             diffs.append({"kind": "param", "key": key, "expected": a, "actual": b})
-    for key in sorted(source.data.metrics.keys() | new.data.metrics.keys()):
+    for key in sorted((source.data.metrics.keys() | new.data.metrics.keys()) - skip):
         x, y = source.data.metrics.get(key), new.data.metrics.get(key)
         if x is None or y is None or not _same(x, y, rtol, atol):
             diffs.append({"kind": "metric", "key": key, "expected": x, "actual": y})
@@ -218,6 +226,19 @@ def _execute(cells: list[tuple[str, bool]], workdir: Path, session_name: str, ti
     return None
 
 
+def late_metrics(client: TrackingClient, run: Run) -> frozenset[str]:
+    """Metrics of a run whose last value was logged after the run ended (by cells after the run's own)."""
+    end = run.info.end_time
+    if end is None:
+        return frozenset()
+    late = set()
+    for key in run.data.metrics:
+        history = client.get_metric_history(run.info.run_id, key)
+        if history and max(m.timestamp for m in history) > end:
+            late.add(key)
+    return frozenset(late)
+
+
 def _find_new_run(client: TrackingClient, started_ms: int, session_name: str, count: int, ordinal: int) -> Run | None:
     experiments = [e.experiment_id for e in client.search_experiments()]
     runs = [
@@ -295,9 +316,10 @@ def reproduce(
             run_id, None, False, [], "the slice ran without error, but its last cell started no run to compare"
         )
     new_id = new.info.run_id
-    diffs = compare(source, new, rtol, atol)
+    skipped = late_metrics(client, source)
+    diffs = compare(source, new, rtol, atol, skipped)
     client.log_batch(
         new_id,
         tags=[RunTag(rec.REPRODUCED_FROM, run_id), RunTag("nbtrack.reproduce_matches", "false" if diffs else "true")],
     )
-    return ReproduceResult(run_id, new_id, not diffs, diffs, explain(diffs) if diffs else None)
+    return ReproduceResult(run_id, new_id, not diffs, diffs, explain(diffs) if diffs else None, sorted(skipped))
