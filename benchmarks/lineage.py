@@ -101,6 +101,36 @@ def _time_cell(shell: Any, code: str) -> tuple[float, float]:
     return elapsed, cpu
 
 
+def _lineage_cost(shell: Any, lineage: Any, repeats: int, sink: io.StringIO) -> float:
+    """Median milliseconds of recorder work (slice, files, verdicts, recording) per ``%%track`` cell."""
+    spent: list[float] = []
+    lineage.unregister()
+    originals = {name: getattr(lineage, name) for name in ("prepare", "attach", "pre_run_cell", "post_run_cell")}
+
+    def timed(method: Any) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                spent[-1] += time.perf_counter() - started
+
+        return call
+
+    for name, method in originals.items():
+        setattr(lineage, name, timed(method))
+    lineage.register()
+    with contextlib.redirect_stdout(sink):
+        for _ in range(repeats):
+            spent.append(0.0)
+            _time_cell(shell, "%%track --quiet\nx = 1")
+    lineage.unregister()
+    for name in originals:
+        delattr(lineage, name)
+    lineage.register()
+    return statistics.median(spent) * 1000
+
+
 def _overhead(repeats: int) -> None:
     os.environ["NBTRACK_STORE"] = tempfile.mkdtemp(prefix="nbtrack-bench-")
     from IPython.core.interactiveshell import InteractiveShell
@@ -144,6 +174,7 @@ def _overhead(repeats: int) -> None:
             sink.seek(0)
             sink.truncate()
     slicing(True)
+    own = _lineage_cost(shell, lineage, repeats, sink)
     print(f"\n%%track on a trivial cell ({repeats} repeats, {len(lineage.session)} cells in the session):")
     print(f"{'cell':<24}{'median ms':>10}{'overhead ms':>13}{'CPU ms':>9}{'CPU overhead':>14}")
     med = {name: statistics.median(values) * 1000 for name, values in times.items()}
@@ -158,6 +189,7 @@ def _overhead(repeats: int) -> None:
         f"({med[on] / med[off]:.2f}x the magic without it)"
     )
     print("(wall time includes the store's fsyncs, which depend on disk load; CPU time does not)")
+    print(f"time spent in the lineage code itself per %%track cell (median): {own:.2f} ms")
     worst = med[on] - med["bare"]
     print(
         f"target: overhead with slicing on <= {OVERHEAD_TARGET_MS:.0f} ms -> "
