@@ -37,11 +37,12 @@ SLICE_TARGET = 0.50
 OVERHEAD_TARGET_MS = 5.0
 
 
-def _notebooks() -> list[Path]:
-    return sorted((ROOT / "notebooks").glob("*.ipynb")) + sorted((ROOT / "tests/lineage/notebooks").glob("*.ipynb"))
+def _notebooks(only: str | None = None) -> list[Path]:
+    found = sorted((ROOT / "notebooks").glob("*.ipynb")) + sorted((ROOT / "tests/lineage/notebooks").glob("*.ipynb"))
+    return [p for p in found if only is None or only in p.name]
 
 
-def _lineage_figures() -> None:
+def _lineage_figures(only: str | None) -> None:
     import nbtrack
     from nbtrack.lineage import record as rec
     from tests.lineage.scenario import play
@@ -49,7 +50,7 @@ def _lineage_figures() -> None:
     shares: list[float] = []
     outcomes: list[tuple[str, str, bool, str | None]] = []
     untracked = 0
-    for path in _notebooks():
+    for path in _notebooks(only):
         workdir = Path(tempfile.mkdtemp(prefix=f"nbtrack-lineage-{path.stem}-"))
         store = workdir / ".nbtrack"
         started = time.perf_counter()
@@ -200,10 +201,11 @@ def _overhead(repeats: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=200)
+    parser.add_argument("--only", default=None, help="only the notebooks whose file name contains this")
     parser.add_argument("--skip-notebooks", action="store_true", help="only measure the %%track overhead")
     args = parser.parse_args()
     if not args.skip_notebooks:
-        _lineage_figures()
+        _lineage_figures(args.only)
     _overhead(args.repeats)
 
 

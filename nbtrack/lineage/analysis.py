@@ -85,7 +85,8 @@ MUTATING_METHODS = frozenset(
 MUTATING_FUNCTIONS = frozenset({"shuffle", "copyto", "fill_diagonal", "put", "place"})
 
 _OUTPUT_REF = re.compile(r"^_i{0,2}(\d+)$")
-_ENVIRONMENT_CALLS = frozenset({"chdir", "putenv", "set_config"})
+# Calls that change how every later cell behaves (working directory, environment, library-wide settings).
+_ENVIRONMENT_CALLS = frozenset({"chdir", "putenv", "set_config", "autolog", "seterr", "set_option"})
 
 
 @dataclass(frozen=True)

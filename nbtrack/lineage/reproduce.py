@@ -159,25 +159,24 @@ def _kernel_manager() -> Any:
 
 
 def replay_cells(slice_record: rec.SliceRecord, setup: str) -> list[tuple[str, bool]]:
-    """``(source, may_raise)`` of each cell to run: the setup, then the slice (``%%track`` kept on its last cell only)."""
+    """``(source, may_raise)`` of each cell to run: the setup, then the slice (``%%track`` cells without their card)."""
     cells = [(setup, False)]
-    last = len(slice_record.cells) - 1
-    for i, cell in enumerate(slice_record.cells):
+    for cell in slice_record.cells:
         source = cell.source
         split = _magics.split_cell_magic(source)
-        if split is not None and split[0] == "track" and i != last:
-            source = split[2]
-        elif split is not None and split[0] == "track":
+        if split is not None and split[0] == "track":
             first, _, body = source.lstrip().partition("\n")
             source = f"{first} --quiet\n{body}"
         cells.append((source, cell.failed))
     return cells
 
 
-def _setup_code(client: TrackingClient, run: Run, uses_track: bool) -> str:
+def _setup_code(client: TrackingClient, run: Run, uses_track: bool, final_count: int) -> str:
     lines = [
         "import nbtrack",
         "import nbtrack.lineage",
+        "import nbtrack.lineage.replay",
+        f"nbtrack.lineage.replay.only_last_cell_logs(get_ipython(), {final_count})",
         f"nbtrack.set_tracking_uri({client.tracking_uri!r})",
         f"nbtrack.set_experiment(experiment_id={run.info.experiment_id!r})",
         "nbtrack.lineage.install()",
@@ -298,7 +297,8 @@ def reproduce(
     if not slice_record.cells:
         raise InvalidParameter(f"The slice of run {run_id} has no cells.")
     uses_track = any((_magics.split_cell_magic(c.source) or ("",))[0] == "track" for c in slice_record.cells)
-    cells = replay_cells(slice_record, _setup_code(client, source, uses_track))
+    final_count = len(slice_record.cells) + 1  # the setup cell runs first, as In[1]
+    cells = replay_cells(slice_record, _setup_code(client, source, uses_track, final_count))
     workdir = _workdir(slice_record, source)
     session_name = str(workdir / f".nbtrack-reproduce-{run_id[:8]}-{uuid.uuid4().hex[:8]}.ipynb")
     started_ms = int(time.time() * 1000) - 1
