@@ -18,6 +18,7 @@ from nbtrack.entities import (
     Run,
     RunInfo,
     RunStatus,
+    Tags,
 )
 from nbtrack.errors import InvalidParameter, InvalidState
 from nbtrack.tracking import state
@@ -215,9 +216,9 @@ def start_run(
             inherited = state.inherited_parent_id() if nested else None
             parent = parent_run_id or (stack[-1].info.run_id if nested and stack else inherited)
             if parent:
-                all_tags["mlflow.parentRunId"] = parent
+                all_tags[Tags.PARENT_RUN_ID] = parent
             if description:
-                all_tags["mlflow.note.content"] = description
+                all_tags[Tags.NOTE] = description
             exp_id = str(experiment_id) if experiment_id is not None else active_experiment_id()
             run = client.create_run(exp_id, tags=all_tags, run_name=run_name)
         active = ActiveRun(run)
