@@ -7,7 +7,8 @@ Tags (searchable, e.g. ``tags.nbtrack.stale = 'true'``):
 ``nbtrack.stale``
     ``'true'`` or ``'false'``; ``nbtrack.stale_reason`` says why when ``'true'``.
 ``nbtrack.reproduced_from``
-    On a run made by :func:`nbtrack.reproduce`: the id of the run it reproduces.
+    On a run made by :func:`nbtrack.reproduce`: the id of the run it reproduces, and
+    ``nbtrack.reproduce_matches`` (``'true'``/``'false'``) whether it matched.
 
 Artifacts: ``slice.py`` (the slice's cells in the ``# %%`` cell format, readable
 and openable as a notebook by editors that know that format) and ``slice.json``
@@ -20,16 +21,18 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 
-from nbtrack.entities import RunTag
+from nbtrack.entities import RunTag, Tags
 from nbtrack.errors import NbtrackError, NotFound
 from nbtrack.lineage.analysis import Facts
 from nbtrack.lineage.session import Execution, Slice, slice_source
 from nbtrack.tracking.client import TrackingClient
 
-SLICE_CELLS = "nbtrack.slice_cells"
-STALE = "nbtrack.stale"
-STALE_REASON = "nbtrack.stale_reason"
-REPRODUCED_FROM = "nbtrack.reproduced_from"
+SLICE_CELLS = Tags.SLICE_CELLS
+STALE = Tags.STALE
+STALE_REASON = Tags.STALE_REASON
+REPRODUCED_FROM = Tags.REPRODUCED_FROM
+REPRODUCE_MATCHES = "nbtrack.reproduce_matches"
+LINEAGE_TAGS = frozenset({SLICE_CELLS, STALE, STALE_REASON})
 SLICE_PY = "slice.py"
 SLICE_JSON = "slice.json"
 _TAG_LIMIT = 8000

@@ -29,7 +29,7 @@ from typing import Any
 
 import orjson
 
-from nbtrack.entities import RunTag
+from nbtrack.entities import RunTag, Tags
 from nbtrack.lineage import record as rec
 from nbtrack.lineage.session import Execution, Session, Slice
 from nbtrack.lineage.staleness import Monitor, Watch, initial_verdict
@@ -246,9 +246,9 @@ class Recorder:
         runs = [
             r
             for r in found
-            if "mlflow.parentRunId" not in r.data.tags
+            if Tags.PARENT_RUN_ID not in r.data.tags
             and rec.SLICE_CELLS not in r.data.tags
-            and (source is None or r.data.tags.get("mlflow.source.name") == source)
+            and (source is None or r.data.tags.get(Tags.SOURCE_NAME) == source)
         ]
         runs.sort(key=lambda r: (r.info.start_time, r.info.run_id))
         if not runs:
@@ -259,12 +259,12 @@ class Recorder:
         for ordinal, run in enumerate(runs):
             record = rec.SliceRecord.of(found_slice, execution.index + 1, ordinal, path)
             tags = rec.slice_tags(record, reason)
-            tags["nbtrack.execution_count"] = str(execution.count)
+            tags[Tags.EXECUTION_COUNT] = str(execution.count)
             if execution.cell_id:
-                tags["nbtrack.cell_id"] = execution.cell_id
+                tags[Tags.CELL_ID] = execution.cell_id
             if path:
-                tags["nbtrack.notebook_path"] = path
-            tags = {k: v for k, v in tags.items() if k not in run.data.tags or k.startswith("nbtrack.s")}
+                tags[Tags.NOTEBOOK_PATH] = path
+            tags = {k: v for k, v in tags.items() if k not in run.data.tags or k in rec.LINEAGE_TAGS}
             client.log_batch(run.info.run_id, tags=[RunTag(k, v) for k, v in tags.items()])
             rec.save(client, run.info.run_id, record)
             self._watch(client, run.info.run_id, found_slice, reason)

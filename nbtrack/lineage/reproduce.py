@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nbtrack.entities import Run, RunTag
+from nbtrack.entities import Run, RunTag, Tags
 from nbtrack.errors import InvalidParameter
 from nbtrack.lineage import _magics
 from nbtrack.lineage import record as rec
@@ -77,7 +77,7 @@ def _same(expected: float, actual: float, rtol: float, atol: float) -> bool:
 def _datasets(run: Run) -> dict[str, str]:
     out = {}
     for item in run.inputs.dataset_inputs:
-        context = next((t.value for t in item.tags if t.key == "mlflow.data.context"), "")
+        context = next((t.value for t in item.tags if t.key == Tags.DATASET_CONTEXT), "")
         out[f"{item.dataset.name} ({context})" if context else item.dataset.name] = item.dataset.digest
     return out
 
@@ -187,7 +187,7 @@ def _setup_code(client: TrackingClient, run: Run, uses_track: bool, final_count:
 
 
 def _workdir(slice_record: rec.SliceRecord, run: Run) -> Path:
-    path = slice_record.notebook_path or run.data.tags.get("nbtrack.notebook_path")
+    path = slice_record.notebook_path or run.data.tags.get(Tags.NOTEBOOK_PATH)
     if path and path != "unknown":
         folder = Path(path).expanduser().parent
         if folder.is_dir():
@@ -243,9 +243,9 @@ def _find_new_run(client: TrackingClient, started_ms: int, session_name: str, co
     runs = [
         r
         for r in client.search_runs(experiments, filter_string=f"attributes.start_time >= {started_ms}")
-        if r.data.tags.get("mlflow.source.name") == session_name
-        and r.data.tags.get("nbtrack.execution_count") == str(count)
-        and "mlflow.parentRunId" not in r.data.tags
+        if r.data.tags.get(Tags.SOURCE_NAME) == session_name
+        and r.data.tags.get(Tags.EXECUTION_COUNT) == str(count)
+        and Tags.PARENT_RUN_ID not in r.data.tags
     ]
     runs.sort(key=lambda r: (r.info.start_time, r.info.run_id))
     return runs[ordinal] if ordinal < len(runs) else None
@@ -320,6 +320,6 @@ def reproduce(
     diffs = compare(source, new, rtol, atol, skipped)
     client.log_batch(
         new_id,
-        tags=[RunTag(rec.REPRODUCED_FROM, run_id), RunTag("nbtrack.reproduce_matches", "false" if diffs else "true")],
+        tags=[RunTag(rec.REPRODUCED_FROM, run_id), RunTag(rec.REPRODUCE_MATCHES, "false" if diffs else "true")],
     )
     return ReproduceResult(run_id, new_id, not diffs, diffs, explain(diffs) if diffs else None, sorted(skipped))
