@@ -16,7 +16,8 @@ from nbtrack.errors import InvalidParameter, NotFound
 from nbtrack.lineage import record as rec
 from nbtrack.lineage.reproduce import compare, explain
 from nbtrack.tracking import state
-from tests.lineage.scenario import ROOT, play
+
+from .scenario import ROOT, play
 
 NOTEBOOKS = Path(__file__).parent / "notebooks"
 
