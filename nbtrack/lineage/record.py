@@ -105,9 +105,12 @@ class SliceRecord:
 
     def cells_tag(self) -> str:
         """The ``nbtrack.slice_cells`` tag value (the counts alone if the full list is too long)."""
-        text = json.dumps([{"execution_count": c.execution_count, "cell_id": c.cell_id} for c in self.cells])
+        compact = (",", ":")
+        text = json.dumps(
+            [{"execution_count": c.execution_count, "cell_id": c.cell_id} for c in self.cells], separators=compact
+        )
         if len(text) > _TAG_LIMIT:
-            text = json.dumps([{"execution_count": c.execution_count} for c in self.cells])
+            text = json.dumps([{"execution_count": c.execution_count} for c in self.cells], separators=compact)
         return text if len(text) <= _TAG_LIMIT else "[]"
 
 
