@@ -125,10 +125,12 @@ class Recorder:
         if info is None or count is None or not getattr(info, "store_history", False):
             return
         try:
-            self._catch_up(count)
             last = self.session.last_count
-            if last is not None and last >= count:
+            if last is not None and count < last:  # the shell started a new session (execution counts restart)
+                self.session, self.monitor = Session(), Monitor()
+            elif last is not None and count == last:
                 return
+            self._catch_up(count)
             execution = self.session.record(
                 info.raw_cell or "", count, getattr(info, "cell_id", None) or None, not result.success
             )

@@ -119,3 +119,14 @@ def test_the_cell_error_still_propagates_and_the_failed_cell_is_recorded(run_cel
     assert failed.info.status == "FAILED"
     stored = rec.load(state.get_client(), ok.info.run_id)
     assert [(c.execution_count, c.failed) for c in stored.cells] == [(1, True), (2, False)]
+
+
+def test_a_new_shell_session_starts_a_new_lineage(ip: Any, run_cell: Any) -> None:
+    run_cell("a = 1", "x")
+    run_cell("b = 2", "y")
+    ip.reset(new_session=True)
+    run_cell("c = 3", "z")
+    run_cell("%%track --quiet\nd = c + 1", "t")
+    (run,) = _runs()
+    assert _slice_counts(run) == [1, 2]
+    assert rec.load(state.get_client(), run.info.run_id).executed == 2
