@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 import uuid
+import weakref
 from collections.abc import Iterator, Sequence
 from operator import itemgetter
 from pathlib import Path
@@ -40,16 +42,20 @@ from nbtrack.entities import (
     ViewType,
 )
 from nbtrack.errors import AlreadyExists, InvalidParameter, InvalidState, NotFound
-from nbtrack.store import _process
+from nbtrack.store import _column_search, _process
 from nbtrack.store._backend import Backend, FileBackend, Tables, paused_gc
+from nbtrack.store._codec import JournalDamaged
 from nbtrack.store._docs import (
     dataset_input_from_dict,
     experiment_from_doc,
     run_from_doc,
     run_info_from_doc,
 )
+from nbtrack.store._fileio import remove_leftovers
+from nbtrack.store._fork import forked_stores
+from nbtrack.store._frame import columns_frame
 from nbtrack.store._registry_store import RegistryStoreMixin
-from nbtrack.store._run_data import RunDataMixin
+from nbtrack.store._run_data import RunDataMixin, journal_damage
 from nbtrack.store._tx import Fold, Tx
 from nbtrack.store.base import AbstractStore, now_ms
 
@@ -57,6 +63,14 @@ __all__ = ["DEFAULT_EXPERIMENT_ID", "DEFAULT_EXPERIMENT_NAME", "TinyDBStore", "T
 
 DEFAULT_EXPERIMENT_ID = "0"
 DEFAULT_EXPERIMENT_NAME = "Default"
+_forked = forked_stores()
+
+
+def _code(values: list[str], value: str) -> int:
+    try:
+        return values.index(value)
+    except ValueError:
+        return -2  # matches no row
 
 
 class TinyDBStore(RunDataMixin, RegistryStoreMixin, AbstractStore):
@@ -68,18 +82,36 @@ class TinyDBStore(RunDataMixin, RegistryStoreMixin, AbstractStore):
         The store folder; created if missing.
     """
 
-    def __init__(self, root: str | os.PathLike[str] | None = None, backend: Backend | None = None) -> None:
+    def __init__(
+        self,
+        root: str | os.PathLike[str] | None = None,
+        backend: Backend | None = None,
+        read_only: bool | None = None,
+    ) -> None:
         if backend is None:
             if root is None:
                 raise InvalidParameter("TinyDBStore needs a folder.")
             self.root = Path(root).expanduser().resolve()
-            backend = FileBackend(self.root)
-        else:
-            self.root = Path(root) if root is not None else Path(tempfile.mkdtemp(prefix="nbtrack-mem-"))
+            backend = FileBackend(self.root, read_only)
+        elif root is not None:
+            self.root = Path(root)
+        else:  # artifacts of a memory store: a temporary folder, made on first use and removed with the store
+            self.root = Path(tempfile.gettempdir()) / f"nbtrack-mem-{uuid.uuid4().hex}"
+            weakref.finalize(self, shutil.rmtree, self.root, True)
         self._b = backend
         self._live: dict[str, Fold] = {}
         self._folds: dict[str, Fold] = {}
         self._ready = False
+        _forked.add(self)
+
+    @property
+    def read_only(self) -> bool:
+        """Whether this process can only read the store (its folder is not writable)."""
+        return self._b.read_only
+
+    def _after_fork(self) -> None:
+        self._b.after_fork()
+        self._folds.clear()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self.root)!r})"
@@ -105,15 +137,33 @@ class TinyDBStore(RunDataMixin, RegistryStoreMixin, AbstractStore):
             return
         with self._b.locked():
             self._b.refresh()
-            tx = Tx(self._b.tables)
-            if tx.get("experiments", DEFAULT_EXPERIMENT_ID) is None:
-                tx.put("experiments", DEFAULT_EXPERIMENT_ID, self._new_experiment_doc(DEFAULT_EXPERIMENT_NAME, None))
-            for run_id, doc in tx.rows("runs").items():
-                if doc["status"] == RunStatus.RUNNING and self._is_stale(doc):
-                    tx.put("runs", run_id, self._finalized(doc, RunStatus.KILLED, None))
-            if tx.ops:
-                self._b.commit(tx.ops)
+            if not self._b.read_only:
+                self._open_for_writing()
         self._ready = True
+
+    def _open_for_writing(self) -> None:
+        """First open by a writer: tidy up, migrate older layouts, mark dead runs KILLED (lock held)."""
+        b = self._b
+        if isinstance(b, FileBackend):
+            remove_leftovers(b.root)
+            b.migrate_journals()
+        tx = Tx(b.tables)
+        if tx.get("experiments", DEFAULT_EXPERIMENT_ID) is None:
+            tx.put("experiments", DEFAULT_EXPERIMENT_ID, self._new_experiment_doc(DEFAULT_EXPERIMENT_NAME, None))
+        columns = b.runs.columns
+        for row in columns.rows_where("status", RunStatus.RUNNING).tolist():
+            info = columns.row_doc(row)
+            if self._is_stale(info):
+                doc = tx.get("runs", info["run_id"])
+                if doc is not None and doc["status"] == RunStatus.RUNNING:
+                    tx.put("runs", info["run_id"], self._finalized(doc, RunStatus.KILLED, None))
+        if tx.ops:
+            b.commit(tx.ops)
+        if isinstance(b, FileBackend):
+            if b.legacy:
+                b.compact()  # an older store: rewrite it once in this version's format (checksummed)
+            elif not b.has_index():
+                b.write_index()
 
     def compact(self) -> None:
         """Fold the write-ahead log into a fresh ``nbtrack.json`` now (the previous one becomes ``.bak``)."""
@@ -276,7 +326,7 @@ class TinyDBStore(RunDataMixin, RegistryStoreMixin, AbstractStore):
         fold = self._folds.get(run_id)
         if fold is None or fold.size != size:
             fold = Fold(doc)
-            fold.load(self._b.journal_read(run_id))
+            self._load_journal(fold, run_id)
             self._folds[run_id] = fold
         return fold
 
@@ -295,12 +345,19 @@ class TinyDBStore(RunDataMixin, RegistryStoreMixin, AbstractStore):
         fold = self._live.pop(run_id, None)
         if fold is None:
             fold = Fold(doc)
-            fold.load(self._b.journal_read(run_id))
+            self._load_journal(fold, run_id)
         if end_time is None:
             mtime = self._b.journal_mtime(run_id)
             end_time = int(mtime * 1000) if mtime else now_ms()
         self._folds.pop(run_id, None)
-        return {**fold.merged(doc), "status": status, "end_time": end_time}
+        size = self._b.journal_size(run_id)
+        return {**fold.merged(doc), "status": status, "end_time": end_time, "journal_bytes": size}
+
+    def _load_journal(self, fold: Fold, run_id: str) -> None:
+        try:
+            fold.load(self._b.journal_read(run_id))
+        except JournalDamaged as exc:
+            raise journal_damage(self._journal_file(run_id), exc.offset, exc.why) from None
 
     def update_run_info(
         self,
@@ -334,7 +391,7 @@ class TinyDBStore(RunDataMixin, RegistryStoreMixin, AbstractStore):
             tx.put("runs", run_id, new)
         if status == RunStatus.RUNNING and run_id not in self._live:
             fold = Fold(new)  # resumed: log to it on the fast path, like a run started here
-            fold.load(self._b.journal_read(run_id))
+            self._load_journal(fold, run_id)
             self._live[run_id] = fold
         return run_info_from_doc(new)
 
@@ -380,6 +437,49 @@ class TinyDBStore(RunDataMixin, RegistryStoreMixin, AbstractStore):
                     docs.sort(key=itemgetter("run_id"))
                     docs.sort(key=start_time, reverse=True)
         return docs if max_results is None else docs[:max_results]
+
+    def search_runs_frame(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str | None = None,
+        run_view_type: int = ViewType.ACTIVE_ONLY,
+        max_results: int | None = None,
+        order_by: Sequence[str] | None = None,
+    ) -> Any:
+        """``search_runs`` as a DataFrame, built from the runs table's columns (no document is read).
+
+        Filters and orderings the columns cannot answer go through :meth:`search_run_docs`.
+        """
+        clauses = _column_search.parse_order(order_by)
+        if clauses is None or (
+            filter_string is not None and not (isinstance(filter_string, str) and not filter_string.strip())
+        ):
+            return super().search_runs_frame(experiment_ids, filter_string, run_view_type, max_results, order_by)
+        wanted = {v.validate_experiment_id(e) for e in experiment_ids}
+        if max_results is not None and (not isinstance(max_results, int) or max_results < 0):
+            raise InvalidParameter(f"max_results must be a non-negative integer, got {max_results!r}.")
+        stages = {s for s in (LifecycleStage.ACTIVE, LifecycleStage.DELETED) if ViewType.matches(run_view_type, s)}
+        self._tables()
+        with self._b._lock:  # writers of this process wait; other processes' writes show next time
+            runs = self._b.runs
+            columns = runs.columns
+            rows = _column_search.select(columns, wanted, stages)
+            status = columns.text["status"]
+            restore = []
+            try:
+                for row in rows[status.codes[rows] == _code(status.values, RunStatus.RUNNING)].tolist():
+                    run_id = columns.text["run_id"].get(row)
+                    doc = runs.get(run_id) if run_id else None
+                    if run_id is not None and doc is not None:
+                        restore.append((run_id, doc))
+                        columns.put(run_id, self._view(doc))  # live data and liveness, for this frame only
+                rows = _column_search.order(columns, rows, clauses)
+                if max_results is not None:
+                    rows = rows[:max_results]
+                return columns_frame(columns, rows)
+            finally:
+                for run_id, doc in restore:
+                    columns.put(run_id, doc)
 
     def artifact_dir(self, run_id: str) -> Path:
         self._run_doc(run_id)

@@ -293,6 +293,4 @@ def search_runs(
     store = client.store
     if output_format == "list":
         return store.search_runs(ids, filter_string or None, run_view_type, max_results, order_by)
-    from nbtrack.tracking._frame import runs_frame
-
-    return runs_frame(store.search_run_docs(ids, filter_string or None, run_view_type, max_results, order_by))
+    return store.search_runs_frame(ids, filter_string or None, run_view_type, max_results, order_by)
