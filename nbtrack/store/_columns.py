@@ -27,16 +27,25 @@ MISSING = np.iinfo(np.int64).min
 _MIN_CAPACITY = 1024
 
 
+def _padded(size: int) -> int:
+    return (size + 7) & ~7
+
+
+def _pad(data: bytes) -> bytes:
+    return data + b"\0" * (_padded(len(data)) - len(data))
+
+
 class Strings:
     """A dictionary-coded text column."""
 
-    __slots__ = ("_lookup", "_objects", "codes", "values")
+    __slots__ = ("_arrow", "_lookup", "_objects", "codes", "values")
 
     def __init__(self, capacity: int, values: list[str] | None = None, codes: np.ndarray | None = None) -> None:
         self.values: list[str] = values if values is not None else []
         self.codes: np.ndarray = codes if codes is not None else np.full(capacity, -1, dtype=np.int32)
         self._lookup: dict[str, int] | None = None
         self._objects: np.ndarray | None = None
+        self._arrow: Any = None
 
     def set(self, row: int, value: Any) -> None:
         """Store ``value`` (text, or ``None`` for missing) at ``row``."""
@@ -61,12 +70,26 @@ class Strings:
     def objects(self) -> np.ndarray:
         """The distinct values as an object array with ``None`` last (so code ``-1`` reads ``None``)."""
         objs = self._objects
-        if objs is None or len(objs) != len(self.values) + 1:
-            objs = np.empty(len(self.values) + 1, dtype=object)
-            objs[: len(self.values)] = self.values
-            objs[-1] = None
-            self._objects = objs
+        count = len(self.values)
+        if objs is None or len(objs) != count + 1:
+            old = 0 if objs is None else len(objs) - 1
+            grown = np.empty(count + 1, dtype=object)
+            if objs is not None:
+                grown[:old] = objs[:old]
+            grown[old:count] = self.values[old:]
+            grown[-1] = None
+            self._objects = objs = grown
         return objs
+
+    def arrow(self, pa: Any) -> Any:
+        """The distinct values as a pyarrow ``large_string`` array (extended, not rebuilt, as values grow)."""
+        cached = self._arrow
+        count = len(self.values)
+        if cached is None or len(cached) != count:
+            old = 0 if cached is None else len(cached)
+            tail = pa.array(self.values[old:], type=pa.large_string())
+            self._arrow = cached = tail if cached is None else pa.concat_arrays([cached, tail])
+        return cached
 
     def grow(self, capacity: int) -> None:
         codes = np.full(capacity, -1, dtype=np.int32)
@@ -105,13 +128,29 @@ class RunColumns:
     def __init__(self) -> None:
         self.n = 0
         self.capacity = 0
-        self.pos: dict[str, int] = {}
+        self._pos: dict[str, int] | None = {}
         self.alive = np.zeros(0, dtype=bool)
         self.text: dict[str, Strings] = {name: Strings(0) for name in TEXT}
         self.ints: dict[str, np.ndarray] = {name: np.zeros(0, dtype=np.int64) for name in INTS}
         self.fields: dict[str, dict[str, Any]] = {group: {} for group in GROUPS}
         #: bumped on every change, so callers can cache what they derive
         self.version = 0
+
+    @property
+    def pos(self) -> dict[str, int]:
+        """Run id → row number (built on first use after a load)."""
+        pos = self._pos
+        if pos is None:
+            n = self.n
+            ids = self.text["run_id"]
+            codes = ids.codes[:n]
+            if len(ids.values) == n and np.array_equal(codes, np.arange(n, dtype=np.int32)):
+                pos = dict(zip(ids.values, range(n), strict=True))
+            else:
+                values = ids.values
+                pos = {values[c]: row for row, c in enumerate(codes.tolist()) if c >= 0}
+            self._pos = pos
+        return pos
 
     # -- changes ---------------------------------------------------------
     def _grow(self, need: int) -> None:
@@ -192,27 +231,44 @@ class RunColumns:
             doc[name] = None if value == MISSING else value
         return doc
 
+    def full_doc(self, row: int) -> dict[str, Any]:
+        """A row as a run document (no ``metric_meta`` or ``inputs``: the columns do not hold them)."""
+        doc = self.row_doc(row)
+        for group, columns in self.fields.items():
+            values: dict[str, Any] = {}
+            for key, column in columns.items():
+                if group == "metrics":
+                    if column.present[row]:
+                        values[key] = float(column.values[row])
+                else:
+                    value = column.get(row)
+                    if value is not None:
+                        values[key] = value
+            doc[group] = values
+        doc.update(metric_meta={}, inputs=[])
+        return doc
+
     # -- (de)serialisation ---------------------------------------------------
     def dump(self) -> tuple[dict[str, Any], list[bytes]]:
         """A JSON-able header and the raw arrays it refers to (in order)."""
         n = self.n
-        arrays: list[bytes] = [self.alive[:n].tobytes()]
+        arrays: list[bytes] = [_pad(self.alive[:n].tobytes())]
         columns: list[list[Any]] = []
         for name, column in self.text.items():
             columns.append(["text", name, column.values])
-            arrays.append(column.codes[:n].tobytes())
+            arrays.append(_pad(column.codes[:n].tobytes()))
         for name, array in self.ints.items():
             columns.append(["int", name, None])
-            arrays.append(array[:n].tobytes())
+            arrays.append(_pad(array[:n].tobytes()))
         for group, cols in self.fields.items():
             for k, column in cols.items():
                 if group == "metrics":
                     columns.append([group, k, None])
-                    arrays.append(column.values[:n].tobytes())
-                    arrays.append(column.present[:n].tobytes())
+                    arrays.append(_pad(column.values[:n].tobytes()))
+                    arrays.append(_pad(column.present[:n].tobytes()))
                 else:
                     columns.append([group, k, column.values])
-                    arrays.append(column.codes[:n].tobytes())
+                    arrays.append(_pad(column.codes[:n].tobytes()))
         return {"n": n, "columns": columns}, arrays
 
     @classmethod
@@ -220,15 +276,14 @@ class RunColumns:
         """Rebuild columns from :meth:`dump`'s header and the concatenated arrays."""
         self = cls()
         n = self.n = int(header["n"])
-        capacity = self.capacity = max(n, _MIN_CAPACITY)
+        capacity = self.capacity = n
         offset = 0
 
         def take(dtype: Any, fill: Any) -> np.ndarray:
+            # A view into the file's bytes (no copy); the first write past it grows a copy.
             nonlocal offset
-            size = n * np.dtype(dtype).itemsize
-            array = np.full(capacity, fill, dtype=dtype)
-            array[:n] = np.frombuffer(body, dtype=dtype, count=n, offset=offset)
-            offset += size
+            array = np.frombuffer(body, dtype=dtype, count=n, offset=offset)
+            offset += _padded(n * np.dtype(dtype).itemsize)
             return array
 
         self.alive = take(np.bool_, False)
@@ -243,8 +298,5 @@ class RunColumns:
                 self.fields[kind][name] = Strings(capacity, list(values), take(np.int32, -1))
         if offset != len(body):
             raise ValueError(f"index body holds {len(body)} bytes, columns need {offset}")
-        ids = self.text["run_id"]
-        codes = ids.codes[:n].tolist()
-        values = ids.values
-        self.pos = {values[c]: row for row, c in enumerate(codes) if c >= 0}
+        self._pos = None
         return self

@@ -11,7 +11,7 @@ from itertools import repeat
 from operator import itemgetter
 from typing import Any
 
-from nbtrack.store._columns import MISSING, RunColumns
+from nbtrack.store._columns import MISSING, RunColumns, Strings
 from nbtrack.store._snapshot import paused_gc
 
 _INFO_COLUMNS = ("run_id", "experiment_id", "status", "artifact_uri", "start_time", "end_time")
@@ -124,6 +124,8 @@ def columns_frame(columns: RunColumns, rows: Any) -> Any:
     import pandas
 
     pd: Any = pandas
+    if not len(rows):
+        return runs_frame([])
     with paused_gc():
         data: dict[str, Any] = {}
         text = columns.text
@@ -137,8 +139,7 @@ def columns_frame(columns: RunColumns, rows: Any) -> Any:
                 else:
                     data[name] = _times(values.tolist(), np, pd)
             else:
-                column = text[name]
-                data[name] = _strings(column.objects()[column.codes[rows]], pd)
+                data[name] = _strings(text[name], rows, pd)
         for group in ("metrics", "params", "tags"):
             fields = columns.fields[group]
             for key in sorted(fields):
@@ -147,18 +148,23 @@ def columns_frame(columns: RunColumns, rows: Any) -> Any:
                     if column.present[rows].any():
                         data[f"metrics.{key}"] = column.values[rows]
                 else:
-                    codes = column.codes[rows]
-                    if (codes >= 0).any():
-                        data[f"{group}.{key}"] = _strings(column.objects()[codes], pd)
+                    if (column.codes[rows] >= 0).any():
+                        data[f"{group}.{key}"] = _strings(column, rows, pd)
         return pd.DataFrame(data, index=pd.RangeIndex(len(rows)))
 
 
-def _strings(objects: Any, pd: Any) -> Any:
-    """An object array of text (``None`` where missing) as the column type pandas infers for text."""
+def _strings(column: Strings, rows: Any, pd: Any) -> Any:
+    """A text column's values at ``rows`` (missing where a run lacks it), typed as pandas types text."""
+    codes = column.codes[rows]
     dtype = _text_dtype(pd)
     if dtype is None:
-        return objects
-    return pd.array(objects, dtype=dtype)
+        return column.objects()[codes]
+    if getattr(dtype, "storage", None) == "pyarrow":  # pick from the distinct values without a Python object per cell
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        return pd.array(pc.take(column.arrow(pa), pa.array(codes, mask=codes < 0)), dtype=dtype)
+    return pd.array(column.objects()[codes], dtype=dtype)
 
 
 _TEXT_DTYPE: list[Any] = []

@@ -104,6 +104,7 @@ def write(path: Path, checkpoint: Checkpoint, write_file: Any) -> None:
         {"tables": checkpoint.tables, "runs": runs_header, "wal_check": checkpoint.wal_check},
         option=orjson.OPT_SERIALIZE_NUMPY,
     )
+    header += b" " * (-(len(_MAGIC) + _PREFIX.size + len(header)) % 8)  # arrays start 8-byte aligned
     crc = zlib.crc32(header)
     for chunk in arrays:
         crc = zlib.crc32(chunk, crc)

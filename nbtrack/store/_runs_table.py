@@ -84,6 +84,14 @@ class RunsTable:
             return default
         return self._all().get(key, default)
 
+    def peek(self, key: str) -> Doc | None:
+        """The document of ``key`` if it is parsed already (``None`` otherwise: nothing is read)."""
+        docs = self._docs
+        if docs is not None:
+            return docs.get(key)
+        doc = self._overlay.get(key)
+        return None if doc is None or doc is _GONE else doc
+
     def __getitem__(self, key: str) -> Doc:
         doc = self.get(key)
         if doc is None:

@@ -45,6 +45,7 @@ from nbtrack.errors import AlreadyExists, InvalidParameter, InvalidState, NotFou
 from nbtrack.store import _column_search, _process
 from nbtrack.store._backend import Backend, FileBackend, Tables, paused_gc
 from nbtrack.store._codec import JournalDamaged
+from nbtrack.store._column_filter import compile_mask
 from nbtrack.store._docs import (
     dataset_input_from_dict,
     experiment_from_doc,
@@ -451,9 +452,9 @@ class TinyDBStore(RunDataMixin, RegistryStoreMixin, AbstractStore):
         Filters and orderings the columns cannot answer go through :meth:`search_run_docs`.
         """
         clauses = _column_search.parse_order(order_by)
-        if clauses is None or (
-            filter_string is not None and not (isinstance(filter_string, str) and not filter_string.strip())
-        ):
+        filtered = compile_run_filter(filter_string) is not None  # raises on a bad filter
+        mask = compile_mask(str(filter_string)) if filtered else None
+        if clauses is None or (filtered and mask is None):
             return super().search_runs_frame(experiment_ids, filter_string, run_view_type, max_results, order_by)
         wanted = {v.validate_experiment_id(e) for e in experiment_ids}
         if max_results is not None and (not isinstance(max_results, int) or max_results < 0):
@@ -469,10 +470,14 @@ class TinyDBStore(RunDataMixin, RegistryStoreMixin, AbstractStore):
             try:
                 for row in rows[status.codes[rows] == _code(status.values, RunStatus.RUNNING)].tolist():
                     run_id = columns.text["run_id"].get(row)
-                    doc = runs.get(run_id) if run_id else None
-                    if run_id is not None and doc is not None:
+                    if run_id is None:
+                        continue
+                    doc = runs.peek(run_id) or columns.full_doc(row)  # a live run's journal holds the rest
+                    if doc is not None:
                         restore.append((run_id, doc))
                         columns.put(run_id, self._view(doc))  # live data and liveness, for this frame only
+                if mask is not None:
+                    rows = rows[mask(columns, rows)]
                 rows = _column_search.order(columns, rows, clauses)
                 if max_results is not None:
                     rows = rows[:max_results]
