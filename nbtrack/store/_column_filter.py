@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from nbtrack._filter_parser import Source, Token, like_matcher, tokenize
+from nbtrack.query.parser import Source, Token, like_matcher, tokenize
 from nbtrack.store._columns import MISSING, Numbers, RunColumns, Strings
 
 Mask = Callable[[RunColumns, np.ndarray], np.ndarray]

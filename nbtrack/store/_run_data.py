@@ -14,8 +14,8 @@ from nbtrack.entities import DatasetInput, LifecycleStage, Metric, Param, RunSta
 from nbtrack.errors import InvalidParameter, InvalidState, NotFound, StoreCorrupted
 from nbtrack.store._backend import Backend
 from nbtrack.store._codec import JournalDamaged, journal_records, seal
-from nbtrack.store._docs import encode_float, metric_float
 from nbtrack.store._tx import Fold, Tx
+from nbtrack.store.documents import encode_float, metric_float
 
 
 class RunDataMixin:

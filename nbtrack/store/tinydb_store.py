@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 from nbtrack import _validation as v
-from nbtrack._search import compile_run_filter, sort_runs
 from nbtrack.entities import (
     DatasetInput,
     Experiment,
@@ -42,23 +41,24 @@ from nbtrack.entities import (
     ViewType,
 )
 from nbtrack.errors import AlreadyExists, InvalidParameter, InvalidState, NotFound
+from nbtrack.query import compile_run_filter, sort_runs
 from nbtrack.store import _column_search, _process
 from nbtrack.store._backend import Backend, FileBackend, Tables, paused_gc
 from nbtrack.store._codec import JournalDamaged
 from nbtrack.store._column_filter import compile_mask
-from nbtrack.store._docs import (
+from nbtrack.store._fileio import remove_leftovers
+from nbtrack.store._fork import forked_stores
+from nbtrack.store._registry_store import RegistryStoreMixin
+from nbtrack.store._run_data import RunDataMixin, journal_damage
+from nbtrack.store._tx import Fold, Tx
+from nbtrack.store.base import AbstractRegistryStore, AbstractStore, now_ms
+from nbtrack.store.documents import (
     dataset_input_from_dict,
     experiment_from_doc,
     run_from_doc,
     run_info_from_doc,
 )
-from nbtrack.store._fileio import remove_leftovers
-from nbtrack.store._fork import forked_stores
-from nbtrack.store._frame import columns_frame
-from nbtrack.store._registry_store import RegistryStoreMixin
-from nbtrack.store._run_data import RunDataMixin, journal_damage
-from nbtrack.store._tx import Fold, Tx
-from nbtrack.store.base import AbstractStore, now_ms
+from nbtrack.store.frame import columns_frame
 
 __all__ = ["DEFAULT_EXPERIMENT_ID", "DEFAULT_EXPERIMENT_NAME", "TinyDBStore", "Tx"]
 
@@ -74,7 +74,7 @@ def _code(values: list[str], value: str) -> int:
         return -2  # matches no row
 
 
-class TinyDBStore(RunDataMixin, RegistryStoreMixin, AbstractStore):
+class TinyDBStore(RunDataMixin, RegistryStoreMixin, AbstractStore, AbstractRegistryStore):
     """The durable, multi-process store in a folder.
 
     Parameters
@@ -82,6 +82,8 @@ class TinyDBStore(RunDataMixin, RegistryStoreMixin, AbstractStore):
     root : str or Path
         The store folder; created if missing.
     """
+
+    root: Path
 
     def __init__(
         self,

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from nbtrack.store._frame import runs_frame
+from nbtrack.store.frame import runs_frame
 
 __all__ = ["runs_frame"]

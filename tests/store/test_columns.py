@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from nbtrack.entities import Metric, Param, RunTag, ViewType
-from nbtrack.store._frame import runs_frame
+from nbtrack.store.frame import runs_frame
 from nbtrack.store.memory_store import MemoryStore
 from nbtrack.store.tinydb_store import TinyDBStore
 from nbtrack.tracking.client import TrackingClient

@@ -1,7 +1,7 @@
 """Filters and orderings of ``search_runs``, ``search_experiments`` and the registry searches.
 
 The grammar is MLflow's (``metrics.acc > 0.9 and params.model = 'rf'``) plus ``OR`` and parentheses; see
-:mod:`nbtrack._filter_parser`. This module says what each key means for each kind of document.
+:mod:`nbtrack.query.parser`. This module says what each key means for each kind of document.
 """
 
 from __future__ import annotations
@@ -9,7 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from nbtrack._filter_parser import (
+from nbtrack._json import decode_float as metric_float
+from nbtrack.entities import Tags
+from nbtrack.errors import InvalidParameter
+from nbtrack.query.parser import (
     EQUALITY,
     MEMBERSHIP,
     NULLNESS,
@@ -25,8 +28,6 @@ from nbtrack._filter_parser import (
     Token,
     parse_order_clause,
 )
-from nbtrack.errors import InvalidParameter
-from nbtrack.store._docs import metric_float
 
 __all__ = [
     "compile_experiment_filter",
@@ -119,7 +120,7 @@ def _metric(key: str, token: Token, src: Source) -> Field:
 
 
 def _run_tag(key: str, token: Token, src: Source) -> Field:
-    if key != "mlflow.runName":
+    if key != Tags.RUN_NAME:
         return _key_value("tags")(key, token, src)
     # the run name lives in the run_name attribute too; either spelling finds it
     return Field(
@@ -133,7 +134,7 @@ def _run_tag(key: str, token: Token, src: Source) -> Field:
 _DATASET_KEYS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "name": lambda i: i["dataset"].get("name"),
     "digest": lambda i: i["dataset"].get("digest"),
-    "context": lambda i: (i.get("tags") or {}).get("mlflow.data.context"),
+    "context": lambda i: (i.get("tags") or {}).get(Tags.DATASET_CONTEXT),
 }
 
 
