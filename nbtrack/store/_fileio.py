@@ -46,14 +46,29 @@ def store_error(exc: OSError, path: Path | str, action: str) -> NbtrackError:
     )
 
 
+class _Partial(OSError):
+    """A write failed after ``written`` bytes had gone out."""
+
+    def __init__(self, exc: OSError, written: int) -> None:
+        super().__init__(exc.errno, exc.strerror)
+        self.written = written
+
+
 def write_all(fd: int, data: bytes | memoryview) -> None:
     """Write every byte of ``data`` to ``fd`` (looping over short writes)."""
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        if written <= 0:  # pragma: no cover - the kernel reports an error instead
-            raise OSError(errno.EIO, "write returned 0")
-        view = view[written:]
+    written = os.write(fd, data)
+    if written == len(data):  # the usual case: one call
+        return
+    view = memoryview(data)[written:]
+    try:
+        while view:
+            count = os.write(fd, view)
+            if count <= 0:  # pragma: no cover - the kernel reports an error instead
+                raise OSError(errno.EIO, "write returned 0")
+            written += count
+            view = view[count:]
+    except OSError as exc:
+        raise _Partial(exc, written) from None
 
 
 def append(fd: int, data: bytes, path: Path, sync: bool) -> None:
@@ -61,14 +76,15 @@ def append(fd: int, data: bytes, path: Path, sync: bool) -> None:
 
     A cut write would otherwise glue the next record to a partial one.
     """
-    start = os.lseek(fd, 0, os.SEEK_END)
     try:
         write_all(fd, data)
         if sync:
             os.fsync(fd)
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.ftruncate(fd, start)
+        written = exc.written if isinstance(exc, _Partial) else (len(data) if sync else 0)
+        if written:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, os.fstat(fd).st_size - written)
         raise store_error(exc, path, "writing") from None
 
 
