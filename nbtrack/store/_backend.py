@@ -152,6 +152,9 @@ class Backend:
         """A token that changes whenever the tables change."""
         return (self.seq,)
 
+    def close(self) -> None:
+        """Release open files (nothing to release in memory)."""
+
     def after_fork(self) -> None:
         """Forget what a forked child must not share with its parent."""
         self._lock = threading.RLock()
@@ -197,6 +200,14 @@ class FileBackend(JournalsMixin, Backend):
         super().after_fork()
         self._flock = StoreLock(self.root / ".lock", self.read_only)
         self._after_fork_journals()
+
+    def close(self) -> None:
+        """Release open files (journal handles, the lock file); the backend reopens them if used again."""
+        with self._lock:
+            for run_id in list(self._fds):
+                self.journal_sync(run_id)
+            self.settle()
+            self._flock.close()
 
     def _writable(self) -> None:
         if self.read_only:

@@ -112,6 +112,10 @@ class TinyDBStore(RunDataMixin, RegistryStoreMixin, AbstractStore, AbstractRegis
         """Whether this process can only read the store (its folder is not writable)."""
         return self._b.read_only
 
+    def close(self) -> None:
+        """Flush and release the files this store holds open (it reopens them if used again)."""
+        self._b.close()
+
     def _after_fork(self) -> None:
         self._b.after_fork()
         self._folds.clear()
