@@ -52,6 +52,7 @@ from nbtrack.store._wal import WalReader
 
 __all__ = ["BACKUP", "SNAPSHOT", "TABLES", "WAL", "Backend", "FileBackend", "Op", "Tables", "paused_gc"]
 
+WAL_LENGTH = "wal.len"
 _MIN_COMPACT_BYTES = 4 << 20
 _MIN_INDEX_BYTES = 1 << 20
 
@@ -184,6 +185,7 @@ class FileBackend(JournalsMixin, Backend):
         self.snapshot = root / SNAPSHOT
         self.wal = root / WAL
         self.index_path = root / _index.INDEX
+        self.wal_length_path = root / WAL_LENGTH
         self._file = OrjsonStorage(self.snapshot)
         self._flock = StoreLock(root / ".lock", read_only)
         self._snap_key: tuple[int, int, int] | bool | None = False
@@ -266,9 +268,40 @@ class FileBackend(JournalsMixin, Backend):
                 self._open_snapshot(snap_key)
         with paused_gc():
             self._read_wal_tail()
+        self._check_wal_length(wal_key)
         if self.read_only and stat_key(self.snapshot) != snap_key:
             raise _Raced
         self._snap_key, self._wal_key = snap_key, stat_key(self.wal)
+
+    def _check_wal_length(self, wal_key: tuple[int, int, int] | None) -> None:
+        """Refuse a log shorter than what was written to it (cut, emptied or deleted behind nbtrack's back)."""
+        try:
+            with open(self.wal_length_path, "rb") as fh:
+                ino, length = (int(x) for x in fh.read(64).split())
+        except (OSError, ValueError):
+            return
+        if wal_key is None and length > 0 and stat_key(self.snapshot) is not None:
+            found = "is missing"
+        elif wal_key is not None and wal_key[0] == ino and wal_key[1] < length:
+            found = f"holds {wal_key[1]} bytes"
+        else:
+            return
+        raise StoreCorrupted(
+            f"The store log {self.wal} {found}, but {length} bytes were written to it: it was cut, emptied or "
+            f"deleted, and the changes in its lost part would be missing without a word. nbtrack will neither read "
+            f"nor write this store until it is repaired: run `nbtrack doctor {self.root} --repair` (it rebuilds the "
+            "lost runs from their journals)."
+        )
+
+    def _record_wal_length(self) -> None:
+        """Note how long the log is (``wal.len``), so a cut or deleted log is noticed."""
+        ino = self._wal_key[0] if self._wal_key else 0
+        with contextlib.suppress(OSError):
+            fd = os.open(self.wal_length_path, os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o666)
+            try:
+                os.pwrite(fd, b"%020d %020d\n" % (ino, self._wal_offset), 0)
+            finally:
+                os.close(fd)
 
     def _open_index(self, snap_key: tuple[int, int, int] | None, wal_key: tuple[int, int, int] | None) -> bool:
         """Open from the index file if it matches the snapshot and log on disk."""
@@ -397,6 +430,7 @@ class FileBackend(JournalsMixin, Backend):
         self._apply(ops)
         self._wal_offset += len(payload)
         self._wal_key = stat_key(self.wal)
+        self._record_wal_length()
         # What follows only tidies up: the change is on disk, so a full disk here must not fail the call.
         with contextlib.suppress(Exception):
             if self._wal_offset > max(_MIN_COMPACT_BYTES, self._snapshot_size // 2) or not self._wal_sealed:
@@ -418,6 +452,7 @@ class FileBackend(JournalsMixin, Backend):
         self._wal_offset = self._wal_key[1] if self._wal_key else 0
         self._wal_sealed = True
         self.legacy = False
+        self._record_wal_length()
         with contextlib.suppress(Exception):
             self.write_index()
 

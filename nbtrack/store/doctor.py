@@ -121,6 +121,14 @@ def _read_wal(path: Path, after: int, report: DoctorReport) -> tuple[list[tuple[
     return entries, True
 
 
+def _recorded_wal_length(root: Path) -> tuple[int, int] | None:
+    try:
+        ino, length = (int(x) for x in (root / "wal.len").read_bytes().split())
+    except (OSError, ValueError):
+        return None
+    return ino, length
+
+
 def _journal_files(root: Path) -> dict[str, Path]:
     found: dict[str, Path] = {}
     runs = root / "runs"
@@ -176,6 +184,14 @@ def _examine(root: Path, report: DoctorReport) -> _State:
     entries, whole = _read_wal(root / WAL, seq, report)
     if not whole:
         damaged.add(root / WAL)
+    length = _recorded_wal_length(root)
+    if length is not None:
+        wal = root / WAL
+        if not wal.exists() and length[1] > 0:
+            report.problems.append(f"{WAL} is missing, but {length[1]} bytes had been written to it")
+        elif wal.exists() and wal.stat().st_ino == length[0] and wal.stat().st_size < length[1]:
+            report.problems.append(f"{WAL} holds {wal.stat().st_size} of the {length[1]} bytes written to it")
+            damaged.add(wal)
     if entries and entries[0][0] != seq + 1:
         report.problems.append(
             f"{SNAPSHOT} (change {seq}) is older than {WAL} (which goes on from change {entries[0][0] - 1}): "
@@ -248,6 +264,8 @@ def _repair(root: Path, state: _State, report: DoctorReport) -> None:
     else:
         storage.write(to_tinydb(state.tables, state.seq))
     _fileio.replace_with(root / WAL, [_codec.wal_header(state.seq)])
+    with contextlib.suppress(FileNotFoundError):
+        (root / "wal.len").unlink()
     _index.remove(root / _index.INDEX)
     _fileio.remove_leftovers(root)
     report.repaired = True
