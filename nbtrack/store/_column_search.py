@@ -8,7 +8,14 @@ from typing import Any
 
 import numpy as np
 
+from nbtrack import _validation as v
+from nbtrack.entities import LifecycleStage, RunStatus, ViewType
+from nbtrack.errors import InvalidParameter
+from nbtrack.query import compile_run_filter
+from nbtrack.store._column_filter import compile_mask
 from nbtrack.store._columns import MISSING, RunColumns
+from nbtrack.store.base import AbstractStore
+from nbtrack.store.frame import columns_frame
 
 _CLAUSE = re.compile(
     r"^\s*(?:(?P<metric>metrics?\.(?P<key>[A-Za-z0-9_.\-/:]+))|(?:attributes?\.|attr\.)?(?P<attr>start_time|end_time))"
@@ -75,3 +82,57 @@ def order(columns: RunColumns, rows: np.ndarray, clauses: list[tuple[str, str, b
         if tied.any():  # equal on every key: by run id
             perm = np.lexsort([_run_ids(columns, rows), *keys])
     return rows[perm]
+
+
+def search_frame(
+    store: Any,
+    experiment_ids: Sequence[str],
+    filter_string: str | None,
+    run_view_type: int,
+    max_results: int | None,
+    order_by: Sequence[str] | None,
+) -> Any:
+    """:meth:`TinyDBStore.search_runs_frame`: select, filter and order rows of the columns, then build the frame."""
+    clauses = parse_order(order_by)
+    filtered = compile_run_filter(filter_string) is not None  # raises on a bad filter
+    mask = compile_mask(str(filter_string)) if filtered else None
+    if clauses is None or (filtered and mask is None):
+        return AbstractStore.search_runs_frame(
+            store, experiment_ids, filter_string, run_view_type, max_results, order_by
+        )
+    wanted = {v.validate_experiment_id(e) for e in experiment_ids}
+    if max_results is not None and (not isinstance(max_results, int) or max_results < 0):
+        raise InvalidParameter(f"max_results must be a non-negative integer, got {max_results!r}.")
+    stages = {s for s in (LifecycleStage.ACTIVE, LifecycleStage.DELETED) if ViewType.matches(run_view_type, s)}
+    store._tables()
+    with store._b._lock:  # writers of this process wait; other processes' writes show next time
+        runs = store._b.runs
+        columns = runs.columns
+        rows = select(columns, wanted, stages)
+        status = columns.text["status"]
+        restore = []
+        try:
+            for row in rows[status.codes[rows] == _code(status.values, RunStatus.RUNNING)].tolist():
+                run_id = columns.text["run_id"].get(row)
+                if run_id is None:
+                    continue
+                doc = runs.peek(run_id) or columns.full_doc(row)  # a live run's journal holds the rest
+                if doc is not None:
+                    restore.append((run_id, doc))
+                    columns.put(run_id, store._view(doc))  # live data and liveness, for this frame only
+            if mask is not None:
+                rows = rows[mask(columns, rows)]
+            rows = order(columns, rows, clauses)
+            if max_results is not None:
+                rows = rows[:max_results]
+            return columns_frame(columns, rows)
+        finally:
+            for run_id, doc in restore:
+                columns.put(run_id, doc)
+
+
+def _code(values: list[str], value: str) -> int:
+    try:
+        return values.index(value)
+    except ValueError:
+        return -2  # matches no row

@@ -74,21 +74,26 @@ def peek(path: Path) -> tuple[int, int, int] | None:
 
 def read(path: Path) -> Checkpoint | None:
     """Load an index file; ``None`` when it is missing or damaged in any way."""
+    start = len(_MAGIC) + _PREFIX.size
     try:
         with open(path, "rb") as fh:
-            raw = bytearray(fh.read())
+            head = fh.read(start)
+            if len(head) < start or not head.startswith(_MAGIC):
+                return None
+            seq, wal_ino, wal_offset, snap_ino, snap_mtime, snap_size, header_len, crc = _PREFIX.unpack_from(
+                head, len(_MAGIC)
+            )
+            raw_header = fh.read(header_len)
+            body = bytearray(max(0, os.fstat(fh.fileno()).st_size - start - header_len))
+            got = fh.readinto(body)  # the arrays stay in this buffer (views, no copy); the header is freed
     except OSError:
         return None
-    start = len(_MAGIC) + _PREFIX.size
-    if len(raw) < start or not raw.startswith(_MAGIC):
-        return None
-    seq, wal_ino, wal_offset, snap_ino, snap_mtime, snap_size, header_len, crc = _PREFIX.unpack_from(raw, len(_MAGIC))
-    body = memoryview(raw)[start:]
-    if zlib.crc32(body) != crc or header_len > len(body):
+    if len(raw_header) != header_len or got != len(body) or zlib.crc32(body, zlib.crc32(raw_header)) != crc:
         return None
     try:
-        header = orjson.loads(body[:header_len])
-        columns = RunColumns.load(header["runs"], body[header_len:])
+        header = orjson.loads(raw_header)
+        del raw_header
+        columns = RunColumns.load(header["runs"], body)
         tables = header["tables"]
         check = header.get("wal_check")
     except (ValueError, KeyError, TypeError):

@@ -45,7 +45,6 @@ from nbtrack.query import compile_run_filter, sort_runs
 from nbtrack.store import _column_search, _process
 from nbtrack.store._backend import Backend, FileBackend, Tables, paused_gc
 from nbtrack.store._codec import JournalDamaged
-from nbtrack.store._column_filter import compile_mask
 from nbtrack.store._fileio import remove_leftovers
 from nbtrack.store._fork import forked_stores
 from nbtrack.store._registry_store import RegistryStoreMixin
@@ -58,20 +57,12 @@ from nbtrack.store.documents import (
     run_from_doc,
     run_info_from_doc,
 )
-from nbtrack.store.frame import columns_frame
 
 __all__ = ["DEFAULT_EXPERIMENT_ID", "DEFAULT_EXPERIMENT_NAME", "TinyDBStore", "Tx"]
 
 DEFAULT_EXPERIMENT_ID = "0"
 DEFAULT_EXPERIMENT_NAME = "Default"
 _forked = forked_stores()
-
-
-def _code(values: list[str], value: str) -> int:
-    try:
-        return values.index(value)
-    except ValueError:
-        return -2  # matches no row
 
 
 class TinyDBStore(RunDataMixin, RegistryStoreMixin, AbstractStore, AbstractRegistryStore):
@@ -457,40 +448,7 @@ class TinyDBStore(RunDataMixin, RegistryStoreMixin, AbstractStore, AbstractRegis
 
         Filters and orderings the columns cannot answer go through :meth:`search_run_docs`.
         """
-        clauses = _column_search.parse_order(order_by)
-        filtered = compile_run_filter(filter_string) is not None  # raises on a bad filter
-        mask = compile_mask(str(filter_string)) if filtered else None
-        if clauses is None or (filtered and mask is None):
-            return super().search_runs_frame(experiment_ids, filter_string, run_view_type, max_results, order_by)
-        wanted = {v.validate_experiment_id(e) for e in experiment_ids}
-        if max_results is not None and (not isinstance(max_results, int) or max_results < 0):
-            raise InvalidParameter(f"max_results must be a non-negative integer, got {max_results!r}.")
-        stages = {s for s in (LifecycleStage.ACTIVE, LifecycleStage.DELETED) if ViewType.matches(run_view_type, s)}
-        self._tables()
-        with self._b._lock:  # writers of this process wait; other processes' writes show next time
-            runs = self._b.runs
-            columns = runs.columns
-            rows = _column_search.select(columns, wanted, stages)
-            status = columns.text["status"]
-            restore = []
-            try:
-                for row in rows[status.codes[rows] == _code(status.values, RunStatus.RUNNING)].tolist():
-                    run_id = columns.text["run_id"].get(row)
-                    if run_id is None:
-                        continue
-                    doc = runs.peek(run_id) or columns.full_doc(row)  # a live run's journal holds the rest
-                    if doc is not None:
-                        restore.append((run_id, doc))
-                        columns.put(run_id, self._view(doc))  # live data and liveness, for this frame only
-                if mask is not None:
-                    rows = rows[mask(columns, rows)]
-                rows = _column_search.order(columns, rows, clauses)
-                if max_results is not None:
-                    rows = rows[:max_results]
-                return columns_frame(columns, rows)
-            finally:
-                for run_id, doc in restore:
-                    columns.put(run_id, doc)
+        return _column_search.search_frame(self, experiment_ids, filter_string, run_view_type, max_results, order_by)
 
     def artifact_dir(self, run_id: str) -> Path:
         self._run_doc(run_id)
