@@ -461,10 +461,11 @@ class FileBackend(JournalsMixin, Backend):
         self._writable()
         known = _index.peek(self.index_path)
         wal_ino = self._wal_key[0] if self._wal_key else 0
-        if known is not None and known[1] == wal_ino and known[2] >= self._wal_offset:
+        snap = stat_key(self.snapshot)
+        # (inode numbers are reused: the snapshot's identity tells an older index from a current one)
+        if known is not None and known[1] == wal_ino and known[3] == snap and known[2] >= self._wal_offset:
             self._index_offset = known[2]  # another process wrote one as recent
             return
-        snap = stat_key(self.snapshot)
         small = {name: rows for name, rows in self.tables.items() if name != "runs"}
         check = _index.wal_check(self.wal, self._wal_offset)
         checkpoint = _index.Checkpoint(self.seq, wal_ino, self._wal_offset, snap, small, self.runs.columns, check)

@@ -59,8 +59,8 @@ def wal_check(wal: Path, offset: int) -> list[int]:
     return [zlib.crc32(head), zlib.crc32(tail)]
 
 
-def peek(path: Path) -> tuple[int, int, int] | None:
-    """``(seq, wal_ino, wal_offset)`` of an index file without reading it all, or ``None``."""
+def peek(path: Path) -> tuple[int, int, int, tuple[int, int, int] | None] | None:
+    """``(seq, wal_ino, wal_offset, snapshot stat key)`` of an index file without reading it all, or ``None``."""
     try:
         with open(path, "rb") as fh:
             head = fh.read(len(_MAGIC) + _PREFIX.size)
@@ -68,8 +68,8 @@ def peek(path: Path) -> tuple[int, int, int] | None:
         return None
     if len(head) < len(_MAGIC) + _PREFIX.size or not head.startswith(_MAGIC):
         return None
-    seq, wal_ino, wal_offset, *_ = _PREFIX.unpack_from(head, len(_MAGIC))
-    return seq, wal_ino, wal_offset
+    seq, wal_ino, wal_offset, snap_ino, snap_mtime, snap_size, *_ = _PREFIX.unpack_from(head, len(_MAGIC))
+    return seq, wal_ino, wal_offset, (snap_ino, snap_size, snap_mtime) if snap_ino else None
 
 
 def read(path: Path) -> Checkpoint | None:

@@ -50,6 +50,7 @@ class JournalsMixin:
     _syncing: list[Future[None]]
 
     def _init_journals(self) -> None:
+        self._paths: dict[str, Path] = {}
         self._fds = {}
         self._syncing = []
         self._fd_pid = os.getpid()
@@ -61,11 +62,17 @@ class JournalsMixin:
         self._fds, self._syncing, self._fd_pid = {}, [], os.getpid()
 
     def _journal_path(self, run_id: str) -> Path:
+        path = self._paths.get(run_id)
+        if path is not None:
+            return path
         path = journal_path(self.root, run_id)
         if not path.exists():
             old = self.root / "runs" / f"{run_id}.jsonl"
             if old.exists():
                 return old
+        if len(self._paths) > 4096:
+            self._paths.clear()
+        self._paths[run_id] = path  # grouped layout: the path never changes again
         return path
 
     def journal_append(self, run_id: str, payload: bytes) -> None:
