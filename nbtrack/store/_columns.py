@@ -35,17 +35,53 @@ def _pad(data: bytes) -> bytes:
     return data + b"\0" * (_padded(len(data)) - len(data))
 
 
+#: text columns with more distinct values than this are stored as one blob (no Python string each until needed)
+BLOB_MIN = 1024
+
+
 class Strings:
-    """A dictionary-coded text column."""
+    """A dictionary-coded text column.
 
-    __slots__ = ("_arrow", "_lookup", "_objects", "codes", "values")
+    Loaded from an index file, a column of many distinct values (run ids, names) keeps
+    them as one UTF-8 blob plus offsets: the frame takes them straight into pyarrow, and
+    the Python strings are made only when something reads or writes them one by one. Such
+    a column stops de-duplicating (``unique``): a new row appends its value.
+    """
 
-    def __init__(self, capacity: int, values: list[str] | None = None, codes: np.ndarray | None = None) -> None:
-        self.values: list[str] = values if values is not None else []
+    __slots__ = ("_arrow", "_blob", "_lookup", "_objects", "_values", "codes", "unique")
+
+    def __init__(
+        self,
+        capacity: int,
+        values: list[str] | None = None,
+        codes: np.ndarray | None = None,
+        blob: tuple[np.ndarray, Any] | None = None,
+    ) -> None:
+        self._values: list[str] | None = values if values is not None or blob is not None else []
+        self._blob = blob
         self.codes: np.ndarray = codes if codes is not None else np.full(capacity, -1, dtype=np.int32)
         self._lookup: dict[str, int] | None = None
         self._objects: np.ndarray | None = None
         self._arrow: Any = None
+        self.unique = False
+
+    @property
+    def values(self) -> list[str]:
+        """The distinct values, by code."""
+        values = self._values
+        if values is None:
+            assert self._blob is not None
+            offsets, data = self._blob
+            text = bytes(data)
+            bounds = offsets.tolist()
+            values = self._values = [text[bounds[i] : bounds[i + 1]].decode() for i in range(len(bounds) - 1)]
+        return values
+
+    def count(self) -> int:
+        """How many values (without making their strings)."""
+        if self._values is None and self._blob is not None:
+            return len(self._blob[0]) - 1
+        return len(self.values)
 
     def set(self, row: int, value: Any) -> None:
         """Store ``value`` (text, or ``None`` for missing) at ``row``."""
@@ -54,6 +90,13 @@ class Strings:
             return
         if value.__class__ is not str:
             value = str(value)
+        if self.unique:
+            values = self.values
+            current = int(self.codes[row])
+            if current < 0 or values[current] != value:
+                self.codes[row] = len(values)
+                values.append(value)
+            return
         lookup = self._lookup
         if lookup is None:
             lookup = self._lookup = {v: i for i, v in enumerate(self.values)}
@@ -65,7 +108,12 @@ class Strings:
 
     def get(self, row: int) -> str | None:
         code = int(self.codes[row])
-        return None if code < 0 else self.values[code]
+        if code < 0:
+            return None
+        if self._values is None and self._blob is not None:
+            offsets, data = self._blob
+            return bytes(data[int(offsets[code]) : int(offsets[code + 1])]).decode()
+        return self.values[code]
 
     def objects(self) -> np.ndarray:
         """The distinct values as an object array with ``None`` last (so code ``-1`` reads ``None``)."""
@@ -84,12 +132,26 @@ class Strings:
     def arrow(self, pa: Any) -> Any:
         """The distinct values as a pyarrow ``large_string`` array (extended, not rebuilt, as values grow)."""
         cached = self._arrow
-        count = len(self.values)
+        count = self.count()
+        if cached is None and self._values is None and self._blob is not None:
+            offsets, data = self._blob
+            cached = pa.LargeStringArray.from_buffers(count, pa.py_buffer(offsets), pa.py_buffer(data))
+            self._arrow = cached
         if cached is None or len(cached) != count:
             old = 0 if cached is None else len(cached)
             tail = pa.array(self.values[old:], type=pa.large_string())
             self._arrow = cached = tail if cached is None else pa.concat_arrays([cached, tail])
         return cached
+
+    def encoded(self) -> tuple[np.ndarray, bytes]:
+        """The values as offsets (int64, one more than values) and one UTF-8 blob."""
+        if self._values is None and self._blob is not None:
+            offsets, data = self._blob
+            return offsets, bytes(data)
+        parts = [v.encode() for v in self.values]
+        offsets = np.zeros(len(parts) + 1, dtype=np.int64)
+        np.cumsum(np.fromiter(map(len, parts), dtype=np.int64, count=len(parts)), out=offsets[1:])
+        return offsets, b"".join(parts)
 
     def grow(self, capacity: int) -> None:
         codes = np.full(capacity, -1, dtype=np.int32)
@@ -254,9 +316,19 @@ class RunColumns:
         n = self.n
         arrays: list[bytes] = [_pad(self.alive[:n].tobytes())]
         columns: list[list[Any]] = []
-        for name, column in self.text.items():
-            columns.append(["text", name, column.values])
+
+        def text(kind: str, name: str, column: Strings) -> None:
             arrays.append(_pad(column.codes[:n].tobytes()))
+            if column.count() <= BLOB_MIN:
+                columns.append([kind, name, column.values])
+                return
+            offsets, data = column.encoded()
+            columns.append([kind, name, {"blob": len(offsets) - 1, "bytes": len(data)}])
+            arrays.append(_pad(offsets.tobytes()))
+            arrays.append(_pad(data))
+
+        for name, column in self.text.items():
+            text("text", name, column)
         for name, array in self.ints.items():
             columns.append(["int", name, None])
             arrays.append(_pad(array[:n].tobytes()))
@@ -267,8 +339,7 @@ class RunColumns:
                     arrays.append(_pad(column.values[:n].tobytes()))
                     arrays.append(_pad(column.present[:n].tobytes()))
                 else:
-                    columns.append([group, k, column.values])
-                    arrays.append(_pad(column.codes[:n].tobytes()))
+                    text(group, k, column)
         return {"n": n, "columns": columns}, arrays
 
     @classmethod
@@ -279,23 +350,35 @@ class RunColumns:
         capacity = self.capacity = n
         offset = 0
 
-        def take(dtype: Any, fill: Any) -> np.ndarray:
+        def take(dtype: Any, fill: Any, count: int = n) -> np.ndarray:
             # A view into the file's bytes (no copy); the first write past it grows a copy.
             nonlocal offset
-            array = np.frombuffer(body, dtype=dtype, count=n, offset=offset)
-            offset += _padded(n * np.dtype(dtype).itemsize)
+            array = np.frombuffer(body, dtype=dtype, count=count, offset=offset)
+            offset += _padded(count * np.dtype(dtype).itemsize)
             return array
+
+        def strings(values: Any) -> Strings:
+            codes = take(np.int32, -1)
+            if isinstance(values, list):
+                return Strings(capacity, list(values), codes)
+            offsets = take(np.int64, 0, int(values["blob"]) + 1)
+            nonlocal offset
+            data = memoryview(body)[offset : offset + int(values["bytes"])]
+            offset += _padded(int(values["bytes"]))
+            column = Strings(capacity, None, codes, (offsets, data))
+            column.unique = column.count() > max(BLOB_MIN, n // 2)
+            return column
 
         self.alive = take(np.bool_, False)
         for kind, name, values in header["columns"]:
             if kind == "text":
-                self.text[name] = Strings(capacity, list(values), take(np.int32, -1))
+                self.text[name] = strings(values)
             elif kind == "int":
                 self.ints[name] = take(np.int64, MISSING)
             elif kind == "metrics":
                 self.fields[kind][name] = Numbers(capacity, take(np.float64, np.nan), take(np.bool_, False))
             else:
-                self.fields[kind][name] = Strings(capacity, list(values), take(np.int32, -1))
+                self.fields[kind][name] = strings(values)
         if offset != len(body):
             raise ValueError(f"index body holds {len(body)} bytes, columns need {offset}")
         self._pos = None

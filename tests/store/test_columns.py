@@ -43,7 +43,8 @@ ORDERS = [None, ["metrics.acc DESC"], ["metrics.acc"], ["start_time"], ["attribu
 def _fill(store: TinyDBStore, count: int) -> list[str]:
     client = TrackingClient(store=store)
     rng = random.Random(count)
-    exp = client.create_experiment("other")
+    found = client.get_experiment_by_name("other")
+    exp = found.experiment_id if found is not None else client.create_experiment("other")
     ids = []
     for i in range(count):
         run = client.create_run(exp if i % 7 == 0 else "0", run_name=f"r{i}", start_time=1_700_000_000_000 + i // 2)
@@ -104,3 +105,20 @@ def test_fresh_process_frame_reads_no_run_document(tmp_path: Path) -> None:
     # And the documents, once needed, agree with it
     assert fresh.get_run(frame["run_id"][0]).info.run_id == frame["run_id"][0]
     assert fresh._b.runs.loaded
+
+
+def test_column_frame_with_text_columns_stored_as_blobs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given an index whose many-valued text columns are blobs (the layout of stores past 1,024 runs)
+    from nbtrack.store import _columns
+
+    monkeypatch.setattr(_columns, "BLOB_MIN", 2)
+    store = TinyDBStore(tmp_path / "s")
+    _fill(store, 40)
+    store.compact()
+    # Then a fresh store reads the same frames from them, and writes on top of them
+    fresh = TinyDBStore(tmp_path / "s")
+    fresh.version()  # opens it from the index
+    assert fresh._b.runs.columns.text["run_id"]._values is None  # not made into strings yet
+    _assert_frames_agree(fresh, ["0"])
+    _fill(fresh, 12)
+    _assert_frames_agree(TinyDBStore(tmp_path / "s"), ["0", "1"])
