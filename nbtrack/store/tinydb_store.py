@@ -45,7 +45,7 @@ from nbtrack.query import compile_run_filter, sort_runs
 from nbtrack.store import _column_search, _process
 from nbtrack.store._backend import Backend, FileBackend, Tables, paused_gc
 from nbtrack.store._codec import JournalDamaged
-from nbtrack.store._fileio import remove_leftovers
+from nbtrack.store._fileio import remove_leftovers, store_error
 from nbtrack.store._fork import forked_stores
 from nbtrack.store._registry_store import RegistryStoreMixin
 from nbtrack.store._run_data import RunDataMixin, journal_damage
@@ -453,7 +453,12 @@ class TinyDBStore(RunDataMixin, RegistryStoreMixin, AbstractStore, AbstractRegis
     def artifact_dir(self, run_id: str) -> Path:
         self._run_doc(run_id)
         path = self.root / "artifacts" / run_id
-        path.mkdir(parents=True, exist_ok=True)
+        if path.is_dir():
+            return path
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise store_error(exc, path, "creating the run's artifact folder") from None
         return path
 
     def dataset_inputs(self, run_id: str) -> list[DatasetInput]:

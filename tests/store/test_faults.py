@@ -146,6 +146,8 @@ def _read_only_checks(store_path: Path, run_id: str) -> None:
         client.create_run("0")
     with pytest.raises(StoreReadOnly):
         client.create_experiment("new")
+    with pytest.raises(StoreReadOnly):
+        store.artifact_dir(run_id)  # no folder can be made for it: said plainly
     assert not (store_path / ".lock").exists()
 
 
