@@ -97,6 +97,7 @@ _LAZY_FUNCTIONS = {
     "search_model_versions": "nbtrack.registry",
     "reproduce": "nbtrack.lineage.reproduce",
     "slice_notebook": "nbtrack.lineage.notebook",
+    "doctor": "nbtrack.store.doctor",
 }
 
 

@@ -149,7 +149,7 @@ class RunSource:
     def version(self) -> Any:
         """A change token: the store's, plus the journal sizes of the runs still running.
 
-        Metric points of a live run are appended to its journal (``runs/<id>.jsonl``) without
+        Metric points of a live run are appended to its journal (``runs/<first two hex digits>/<id>.jsonl``) without
         touching the store's token, so the journals of shown RUNNING runs are watched too
         (one ``stat`` each) and a run training in another kernel updates live.
         """
@@ -167,7 +167,7 @@ class RunSource:
         sizes = []
         for run_id in self._running:
             try:
-                sizes.append(os.stat(os.path.join(str(root), "runs", f"{run_id}.jsonl")).st_size)
+                sizes.append(os.stat(os.path.join(str(root), "runs", run_id[:2], f"{run_id}.jsonl")).st_size)
             except OSError:
                 sizes.append(-1)
         return (token, tuple(sizes))
