@@ -16,8 +16,35 @@ from typing import Any
 from nbtrack.entities import Experiment, Metric, RunStatus
 from nbtrack.errors import InvalidParameter, NotFound
 from nbtrack.tracking.client import TrackingClient
+from nbtrack.widgets._common import RunColors
 
 PARENT_TAG = "mlflow.parentRunId"
+
+
+def store_version(client: TrackingClient) -> Any:
+    """The store's change token (``client.store_version()`` where the client has it)."""
+    reader = getattr(client, "store_version", None)
+    return reader() if reader is not None else client.store.version()
+
+
+def search_run_docs(client: TrackingClient, experiment_ids: list[str], filter_string: str | None = None) -> list[Any]:
+    """Run documents of these experiments, newest first (``client.search_run_docs`` where it exists)."""
+    reader = getattr(client, "search_run_docs", None)
+    if reader is not None:
+        return list(reader(experiment_ids, filter_string))
+    return list(client.store.search_run_docs(experiment_ids, filter_string))
+
+
+def store_root(client: TrackingClient) -> Any:
+    """The local store's folder, or ``None`` for a remote store."""
+    if hasattr(client, "store_root"):
+        return client.store_root
+    return getattr(client.store, "root", None)
+
+
+def is_read_only(client: TrackingClient) -> bool:
+    """Whether the store refuses writes (``client.read_only``; ``False`` where the client predates it)."""
+    return bool(getattr(client, "read_only", False))
 
 
 def _metric_float(value: Any) -> float:
@@ -137,7 +164,29 @@ class RunSource:
         self._version: Any = None
         self._running: list[str] = []
         self._histories: dict[tuple[str, Any], dict[str, list[Metric]]] = {}
+        self.colors = RunColors()
+        self._shown_ids: list[str] | None = None
+        self._shown_rows: list[RunRow] | None = None
         self.reload()
+
+    def show_experiments(self, experiment_ids: list[str] | None) -> None:
+        """List only the runs of these experiments among those read (``None``: all of them); no store read."""
+        self._shown_ids = None if experiment_ids is None else [str(i) for i in experiment_ids]
+        self._shown_rows = None
+
+    @property
+    def fixed_ids(self) -> list[str] | None:
+        """The experiments this source was made for, or ``None`` for every active one."""
+        return None if self._fixed_ids is None else list(self._fixed_ids)
+
+    @property
+    def shown_experiment_ids(self) -> list[str] | None:
+        """The experiments :meth:`rows` is narrowed to, or ``None`` for every one read."""
+        return None if self._shown_ids is None else list(self._shown_ids)
+
+    def newest_experiment_id(self) -> str | None:
+        """The experiment of the newest run read, or ``None`` without runs."""
+        return self._order[0].experiment_id if self._order else None
 
     @property
     def experiment_ids(self) -> list[str]:
@@ -153,7 +202,7 @@ class RunSource:
         touching the store's token, so the journals of shown RUNNING runs are watched too
         (one ``stat`` each) and a run training in another kernel updates live.
         """
-        return self._token(self.client.store.version())
+        return self._token(store_version(self.client))
 
     @property
     def loaded_version(self) -> Any:
@@ -163,7 +212,9 @@ class RunSource:
     def _token(self, token: Any) -> Any:
         if not self._running:
             return token
-        root = getattr(self.client.store, "root", None)
+        root = store_root(self.client)
+        if root is None:
+            return token
         sizes = []
         for run_id in self._running:
             try:
@@ -178,8 +229,8 @@ class RunSource:
 
     def reload(self) -> Delta:
         """Re-read the runs; rows of unchanged documents are kept, the others rebuilt."""
-        store_token = self.client.store.version()  # before reading: a change meanwhile shows up next poll
-        docs = self.client.store.search_run_docs(self.experiment_ids)
+        store_token = store_version(self.client)  # before reading: a change meanwhile shows up next poll
+        docs = search_run_docs(self.client, self.experiment_ids)
         rows: dict[str, RunRow] = {}
         delta = Delta()
         old_rows = self._rows
@@ -196,13 +247,19 @@ class RunSource:
             delta.removed = [r for r in old_rows if r not in rows]
         self._rows = rows
         self._order = list(rows.values())
+        self._shown_rows = None
         self._running = [r.run_id for r in self._order if r.status == RunStatus.RUNNING]
         self._version = self._token(store_token)
         return delta
 
     def rows(self) -> list[RunRow]:
-        """Every run, newest first."""
-        return self._order
+        """Every run of the shown experiments, newest first."""
+        if self._shown_ids is None:
+            return self._order
+        if self._shown_rows is None:
+            wanted = set(self._shown_ids)
+            self._shown_rows = [r for r in self._order if r.experiment_id in wanted]
+        return self._shown_rows
 
     def get(self, run_id: str) -> RunRow | None:
         """The row of a run, or ``None``."""
@@ -210,7 +267,8 @@ class RunSource:
 
     def search_ids(self, filter_string: str) -> set[str]:
         """Ids of the runs matching a ``search_runs`` filter; raises ``InvalidParameter`` if it doesn't parse."""
-        docs = self.client.store.search_run_docs(self.experiment_ids, filter_string or None)
+        ids = self._shown_ids if self._shown_ids is not None else self.experiment_ids
+        docs = search_run_docs(self.client, ids, filter_string or None)
         return {d["run_id"] for d in docs}
 
     def histories(self, run_id: str) -> dict[str, list[Metric]]:
