@@ -7,8 +7,6 @@ import subprocess
 import sys
 import textwrap
 
-import pytest
-
 import nbtrack
 from nbtrack.widgets import Dashboard, MetricsChart
 
