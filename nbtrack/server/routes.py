@@ -329,6 +329,7 @@ def setup_route_handlers(web_app: Any, store: str) -> None:
         The store location; the :class:`TrackingClient` over it is kept in
         ``web_app.settings["nbtrack"]`` once a request opens it.
     """
+    from nbtrack.server.artifact_routes import artifact_routes
     from nbtrack.server.registry_routes import registry_routes
 
     web_app.settings["nbtrack_store"] = store
@@ -341,6 +342,7 @@ def setup_route_handlers(web_app: Any, store: str) -> None:
         (run, RunRouteHandler),
         (run + "/metrics", MetricsRouteHandler),
         (run + r"/metrics/(?P<key>.+)", MetricHistoryRouteHandler),
+        *artifact_routes(run),
         *registry_routes(),
     ]
     web_app.add_handlers(".*$", [(api + pattern + "/?$", handler) for pattern, handler in routes])
