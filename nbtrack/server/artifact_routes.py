@@ -21,7 +21,7 @@ from urllib.parse import quote
 import tornado.web
 
 from nbtrack.errors import InvalidParameter, NotFound
-from nbtrack.server.routes import BaseRouteHandler, _translate_errors
+from nbtrack.server._handler import BaseRouteHandler, translate_errors
 
 TEXT_PREVIEW_BYTES = 64 * 1024
 JSON_PREVIEW_BYTES = 1 << 20
@@ -101,7 +101,7 @@ class ArtifactRouteHandler(BaseRouteHandler):
         return local, rel
 
     @tornado.web.authenticated
-    @_translate_errors
+    @translate_errors
     def get(self, run_id: str) -> None:
         """Answer the preview JSON (``preview=1``) or the file itself as an attachment."""
         local, rel = self._file(run_id)

@@ -6,7 +6,6 @@ The widgets open on these by default, as a user expects after ``set_experiment("
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from nbtrack.tracking.client import TrackingClient
@@ -20,21 +19,11 @@ def active_experiment_id() -> str | None:
     str or None
         ``None`` when the notebook has chosen none and run nothing yet.
     """
-    for module_name, attr in (("nbtrack.tracking.state", "active_experiment_id"), ("nbtrack.tracking.fluent", None)):
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            continue
-        if attr is not None:
-            accessor = getattr(module, attr, None)
-            if callable(accessor):
-                found = accessor()
-                if found:
-                    return str(found)
-            continue
-        chosen = getattr(module, "_experiment_id", None)  # set_experiment's choice, until state.py has an accessor
-        if chosen:
-            return str(chosen)
+    from nbtrack.tracking import state
+
+    chosen = state.experiment_id()
+    if chosen:
+        return str(chosen)
     try:
         import nbtrack
 

@@ -21,30 +21,9 @@ from nbtrack.widgets._common import RunColors
 PARENT_TAG = "mlflow.parentRunId"
 
 
-def store_version(client: TrackingClient) -> Any:
-    """The store's change token (``client.store_version()`` where the client has it)."""
-    reader = getattr(client, "store_version", None)
-    return reader() if reader is not None else client.store.version()
-
-
-def search_run_docs(client: TrackingClient, experiment_ids: list[str], filter_string: str | None = None) -> list[Any]:
-    """Run documents of these experiments, newest first (``client.search_run_docs`` where it exists)."""
-    reader = getattr(client, "search_run_docs", None)
-    if reader is not None:
-        return list(reader(experiment_ids, filter_string))
-    return list(client.store.search_run_docs(experiment_ids, filter_string))
-
-
-def store_root(client: TrackingClient) -> Any:
-    """The local store's folder, or ``None`` for a remote store."""
-    if hasattr(client, "store_root"):
-        return client.store_root
-    return getattr(client.store, "root", None)
-
-
 def is_read_only(client: TrackingClient) -> bool:
-    """Whether the store refuses writes (``client.read_only``; ``False`` where the client predates it)."""
-    return bool(getattr(client, "read_only", False))
+    """Whether the store refuses writes (``client.read_only``): the widgets then offer no changes."""
+    return bool(client.read_only)
 
 
 def _metric_float(value: Any) -> float:
@@ -202,7 +181,7 @@ class RunSource:
         touching the store's token, so the journals of shown RUNNING runs are watched too
         (one ``stat`` each) and a run training in another kernel updates live.
         """
-        return self._token(store_version(self.client))
+        return self._token(self.client.store_version())
 
     @property
     def loaded_version(self) -> Any:
@@ -212,7 +191,7 @@ class RunSource:
     def _token(self, token: Any) -> Any:
         if not self._running:
             return token
-        root = store_root(self.client)
+        root = self.client.store_root
         if root is None:
             return token
         sizes = []
@@ -229,8 +208,8 @@ class RunSource:
 
     def reload(self) -> Delta:
         """Re-read the runs; rows of unchanged documents are kept, the others rebuilt."""
-        store_token = store_version(self.client)  # before reading: a change meanwhile shows up next poll
-        docs = search_run_docs(self.client, self.experiment_ids)
+        store_token = self.client.store_version()  # before reading: a change meanwhile shows up next poll
+        docs = self.client.search_run_docs(self.experiment_ids)
         rows: dict[str, RunRow] = {}
         delta = Delta()
         old_rows = self._rows
@@ -268,7 +247,7 @@ class RunSource:
     def search_ids(self, filter_string: str) -> set[str]:
         """Ids of the runs matching a ``search_runs`` filter; raises ``InvalidParameter`` if it doesn't parse."""
         ids = self._shown_ids if self._shown_ids is not None else self.experiment_ids
-        docs = search_run_docs(self.client, ids, filter_string or None)
+        docs = self.client.search_run_docs(ids, filter_string or None)
         return {d["run_id"] for d in docs}
 
     def histories(self, run_id: str) -> dict[str, list[Metric]]:
@@ -277,11 +256,6 @@ class RunSource:
         key = (run_id, None if row is None or row.status == RunStatus.RUNNING else row.seq)
         cached = self._histories.get(key)
         if cached is None or key[1] is None:
-            store = self.client.store
-            reader = getattr(store, "get_metric_histories", None)
-            if reader is not None:
-                cached = reader(run_id)
-            else:
-                cached = {k: self.client.get_metric_history(run_id, k) for k in (row.metrics if row else {})}
+            cached = self.client.get_metric_histories(run_id)
             self._histories[key] = cached
         return cached

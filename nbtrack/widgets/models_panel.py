@@ -17,7 +17,7 @@ from nbtrack.errors import InvalidParameter, NbtrackError
 from nbtrack.tracking.client import TrackingClient
 from nbtrack.widgets._common import StaticHtmlMixin, error_output, esc, fmt_time, fmt_value, guarded, html_table
 from nbtrack.widgets._live import StorePoller, widget_alive
-from nbtrack.widgets._source import is_read_only, store_version
+from nbtrack.widgets._source import is_read_only
 
 KEY_METRICS = 4
 TABLE_STYLE = (
@@ -208,7 +208,7 @@ class ModelRegistryPanel(StaticHtmlMixin, w.VBox):  # type: ignore[misc]
         self._known: set[str] | None = None
         self.refresh()
         self.poller = StorePoller(
-            lambda: store_version(self.client), guarded(self.out, self.refresh), lambda: widget_alive(self)
+            self.client.store_version, guarded(self.out, self.refresh), lambda: widget_alive(self)
         )
         if live:
             self.poller.start()

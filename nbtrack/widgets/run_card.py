@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from nbtrack.entities import Run, RunStatus
+from nbtrack.entities import Run, RunStatus, ViewType
 from nbtrack.tracking.client import TrackingClient
 
 MAX_ITEMS = 12
@@ -100,14 +100,9 @@ def sparkline_html(values: list[float], color: str = "#0969da") -> str:
     return f"<span class='jp-nbtrack-Sparkline' style='display:inline-block;height:14px;margin-left:6px'>{bars}</span>"
 
 
-def _artifact_root(client: TrackingClient, run_id: str) -> Any:
-    finder = getattr(client, "artifact_dir", None)
-    return finder(run_id) if finder is not None else client.store.artifact_dir(run_id)
-
-
 def _find_models(client: TrackingClient, run: Run) -> list[LoggedModel]:
     try:
-        root = _artifact_root(client, run.info.run_id)
+        root = client.artifact_dir(run.info.run_id)
         folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     except Exception:
         return []
@@ -150,9 +145,7 @@ class RunCard:
         info = self.run.info
         self.children: list[Run] = []
         if self.find_children:
-            from nbtrack.widgets._source import search_run_docs
-
-            docs = search_run_docs(client, [info.experiment_id])
+            docs = client.search_run_docs([info.experiment_id], None, ViewType.ACTIVE_ONLY, None, None)
             child_ids = [d["run_id"] for d in docs if d.get("tags", {}).get("mlflow.parentRunId") == info.run_id]
             self.children = [client.get_run(rid) for rid in reversed(child_ids)]
         self.models = _find_models(client, self.run)
@@ -163,11 +156,11 @@ class RunCard:
         except Exception:
             self.experiment_name = info.experiment_id
         self.histories: dict[str, list[float]] = {}
-        for key in sorted(self.run.data.metrics)[:MAX_ITEMS]:
-            try:
-                points = client.get_metric_history(info.run_id, key)
-            except Exception:
-                continue
+        try:
+            found = client.get_metric_histories(info.run_id) if self.run.data.metrics else {}
+        except Exception:
+            found = {}
+        for key, points in found.items():
             if len(points) > 1:
                 self.histories[key] = [float(m.value) for m in sorted(points, key=lambda m: (m.step, m.timestamp))]
 
