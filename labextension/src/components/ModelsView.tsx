@@ -125,9 +125,7 @@ export function ModelsView(props: {
             }
             data-model-name={m.name}
             tabIndex={0}
-            onClick={() =>
-              props.onSelect(m.name === props.selected ? null : m.name)
-            }
+            onClick={() => props.onSelect(m.name)}
             onKeyDown={event => {
               if (event.key === 'Enter') {
                 props.onSelect(m.name);
