@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -104,7 +105,7 @@ def test_children_nested_artifacts_previewed_and_run_links(
         artifacts.get_by_role("button", name="Download best.json").click()
     path = download.value.path()
     assert download.value.suggested_filename == "best.json"
-    assert json.loads(open(path, encoding="utf-8").read()) == {"best_C": 1.0, "folds": 5}
+    assert json.loads(Path(path).read_text(encoding="utf-8")) == {"best_C": 1.0, "folds": 5}
 
     # When: a child's link is followed, then the Models tab's run link back to the parent
     panel.locator(".jp-nbtrack-Children .jp-nbtrack-RunLink", has_text="C=1.0").click()
