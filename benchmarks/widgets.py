@@ -26,9 +26,9 @@ from nbtrack.tracking.client import TrackingClient
 N_RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
 
 
-def bulk_runs(client: TrackingClient, n: int) -> None:
+def bulk_runs(client: TrackingClient, n: int, experiment_id: str = "0") -> None:
     """Write ``n`` finished runs with 4 metrics and 5 params in one store transaction."""
-    template = client.create_run("0", run_name="template")
+    template = client.create_run(experiment_id, run_name="template")
     client.log_batch(
         template.info.run_id,
         metrics=[Metric("loss", 0.5, 0, 0), Metric("accuracy", 0.9, 0, 0)],
@@ -36,7 +36,7 @@ def bulk_runs(client: TrackingClient, n: int) -> None:
     )
     client.set_terminated(template.info.run_id)
     store = client.store
-    base = store.search_run_docs(["0"])[0]
+    base = store.search_run_docs([experiment_id])[0]
     rng = random.Random(0)
     now = int(time.time() * 1000)
     with store._tx() as tx:  # setup only: one write instead of 10,000

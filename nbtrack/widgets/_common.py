@@ -164,7 +164,7 @@ class FigureHost:
         import plotly.graph_objects as go
 
         self.height = height
-        self.figure: Any = go.Figure(layout={"height": height, "autosize": True})
+        self.figure: Any = go.Figure(layout={"height": height})
         self.widget: Any = w.Output(layout=w.Layout(width="100%"))
         self.live = False
 
@@ -174,7 +174,6 @@ class FigureHost:
 
         layout = {
             "height": self.height,
-            "autosize": True,
             "margin": {"l": 50, "r": 20, "t": 40, "b": 40},
             **layout,
         }
@@ -186,7 +185,9 @@ class FigureHost:
                 self.figure.add_traces(traces)
         # set the Output's content directly: no display machinery, same result in or out of a kernel
         spec = orjson.loads(pio.to_json(self.figure, validate=False, engine="orjson"))
-        spec["config"] = {"responsive": True, "displaylogo": False}
+        # no "responsive": it sizes the plot to its container's height, which an output area leaves at 0;
+        # without a width plotly takes the output area's, and the renderer redraws it on resize
+        spec["config"] = {"displaylogo": False}
         data = {"application/vnd.plotly.v1+json": spec, "text/plain": "<plotly figure>"}
         self.widget.outputs = ({"output_type": "display_data", "data": data, "metadata": {}},)
 

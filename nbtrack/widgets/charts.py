@@ -16,19 +16,12 @@ import numpy as np
 
 from nbtrack.errors import InvalidParameter
 from nbtrack.tracking.client import TrackingClient
-from nbtrack.widgets._columns import default_params
-from nbtrack.widgets._common import (
-    FigureHost,
-    StaticHtmlMixin,
-    bars_html,
-    error_output,
-    guarded,
-    lower_is_better,
-    plot_text,
-    plotly_js_tag,
-)
+from nbtrack.widgets._common import FigureHost, StaticHtmlMixin, error_output, guarded, plot_text, plotly_js_tag
 from nbtrack.widgets._live import StorePoller, widget_alive
 from nbtrack.widgets._source import RunRow, RunSource, resolve_experiments
+from nbtrack.widgets._static import _metric_keys, final_values_html, varying_params
+
+__all__ = ["MetricsChart", "final_values_html", "varying_params"]
 
 DEFAULT_MAX_RUNS = 10
 X_AXES = ("step", "wall time", "relative time")
@@ -165,34 +158,6 @@ class _RunChart(StaticHtmlMixin, w.VBox):  # type: ignore[misc]
         """Close the widget and stop its live refresh."""
         self.poller.stop()
         super().close()
-
-
-def _metric_keys(rows: Sequence[RunRow]) -> list[str]:
-    keys: set[str] = set()
-    for r in rows:
-        keys.update(r.metrics)
-    return sorted(keys)
-
-
-def varying_params(rows: Sequence[RunRow]) -> list[str]:
-    """Params whose values differ among ``rows`` (plain ones first), Pipeline reprs left out."""
-    values: dict[str, set[str]] = {}
-    count: dict[str, int] = {}
-    for row in rows:
-        for key, value in row.params.items():
-            values.setdefault(key, set()).add(value)
-            count[key] = count.get(key, 0) + 1
-    shown, _ = default_params(values, count, len(rows), limit=10_000)
-    return shown
-
-
-def final_values_html(rows: Sequence[RunRow], metric: str | None, source: RunSource) -> str:
-    """One metric's final value per run as HTML bars coloured like the runs (the saved form of the charts)."""
-    metric = metric or next(iter(_metric_keys(rows)), None)
-    if metric is None:
-        return ""
-    items = [(r.name, r.metrics[metric], source.colors(r.run_id)) for r in rows if metric in r.metrics]
-    return bars_html(f"{metric} per run", items, lower_is_better(metric))
 
 
 class MetricsChart(_RunChart):

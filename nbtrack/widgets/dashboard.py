@@ -198,7 +198,7 @@ class Dashboard(StaticHtmlMixin, w.Tab):  # type: ignore[misc]
 
         No script and no plotly.js, so the notebook grows by tens of KB, not megabytes.
         """
-        from nbtrack.widgets.charts import final_values_html
+        from nbtrack.widgets._static import final_values_html
         from nbtrack.widgets.models_panel import registry_html
 
         ids = list(self.table.selected_run_ids)

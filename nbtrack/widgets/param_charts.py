@@ -11,7 +11,8 @@ import ipywidgets as w
 from nbtrack.tracking.client import TrackingClient
 from nbtrack.widgets._common import FigureHost, guarded, plot_text
 from nbtrack.widgets._source import RunRow, RunSource
-from nbtrack.widgets.charts import _metric_keys, _RunChart, varying_params
+from nbtrack.widgets._static import _metric_keys, varying_params
+from nbtrack.widgets.charts import _RunChart
 
 DEFAULT_AXES = 6
 esc = plot_text  # labels go to plotly, which reads a small HTML subset: escape markup once, not quotes

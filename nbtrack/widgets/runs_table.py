@@ -86,7 +86,7 @@ class RunsTable(StaticHtmlMixin, w.VBox):  # type: ignore[misc]
         self.experiment_picker = w.Dropdown(description="experiment", layout=w.Layout(width="auto"))
         self.experiment_picker.style.description_width = "initial"
         self.filter_box = w.Text(
-            placeholder="filter: metrics.accuracy > 0.9 and params.model = 'rf'",
+            placeholder="filter, e.g. metrics.accuracy > 0.9",
             continuous_update=False,
             layout=grow,
         )
@@ -104,17 +104,8 @@ class RunsTable(StaticHtmlMixin, w.VBox):  # type: ignore[misc]
             style={"button_width": "62px"},
         )
         self.columns_button = w.ToggleButton(value=False, description="Columns", icon="columns", layout=_auto())
-        self.diff_only = w.Checkbox(value=True, description="only params that differ", indent=False, layout=_auto())
-        self.param_chooser = w.SelectMultiple(rows=8, layout=w.Layout(width="auto", min_width="260px"))
-        self.reset_columns = w.Button(description="Default columns", layout=_auto())
-        self.folded_label = w.HTML()
-        self.chooser_box = w.VBox(
-            [
-                w.HTML("<b>Params shown</b> (Ctrl/Shift-click to pick several; metrics always come first)"),
-                w.HBox([self.param_chooser, w.VBox([self.diff_only, self.reset_columns, self.folded_label])]),
-            ],
-            layout=w.Layout(display="none"),
-        )
+        self._chooser: tuple[Any, Any, Any, Any] | None = None  # built when first opened: a quicker first paint
+        self.chooser_box = w.VBox(layout=w.Layout(display="none"))
         self.set_baseline = w.Button(
             description="Baseline = first selected", tooltip="show the others relative to this run", layout=_auto()
         )
@@ -133,10 +124,7 @@ class RunsTable(StaticHtmlMixin, w.VBox):  # type: ignore[misc]
         self.filter_box.observe(guarded(self.out, self._on_filter), "value")
         self.sort_by.observe(guarded(self.out, self._on_sort), "value")
         self.descending.observe(guarded(self.out, self._on_sort), "value")
-        self.diff_only.observe(guarded(self.out, lambda _: self.rebuild()), "value")
         self.columns_button.observe(guarded(self.out, self._on_columns_button), "value")
-        self.param_chooser.observe(guarded(self.out, self._on_param_choice), "value")
-        self.reset_columns.on_click(guarded(self.out, lambda _: self.choose_params(None)))
         self.best_metric.observe(guarded(self.out, self._on_best_metric), "value")
         self.best_direction.observe(guarded(self.out, self._on_best_direction), "value")
         self.set_baseline.on_click(guarded(self.out, lambda _: self.set_baseline_run(self._first_selected())))
@@ -249,7 +237,6 @@ class RunsTable(StaticHtmlMixin, w.VBox):  # type: ignore[misc]
 
     def rebuild(self) -> None:
         """Recompute the view from the cached runs and redraw the current page."""
-        self.view.diff_only = self.diff_only.value
         self.view.build(self._shown_source_rows())
         self._sync_controls()
         self.go_to_page(self.page)
@@ -317,11 +304,13 @@ class RunsTable(StaticHtmlMixin, w.VBox):  # type: ignore[misc]
         self._syncing = True
         try:
             params = list(self.view.all_params)
-            if list(self.param_chooser.options) != params:
-                self.param_chooser.options = params
-            self.param_chooser.value = tuple(k for k in self.view.param_keys if k in params)
-            folded = len(self.view.folded_params)
-            self.folded_label.value = f"<i>{folded} more params hidden</i>" if folded else ""
+            if self._chooser is not None:
+                chooser, _, _, folded_label = self._chooser
+                if list(chooser.options) != params:
+                    chooser.options = params
+                chooser.value = tuple(k for k in self.view.param_keys if k in params)
+                folded = len(self.view.folded_params)
+                folded_label.value = f"<i>{folded} more params hidden</i>" if folded else ""
             self.columns_button.description = f"Columns ({len(self.view.param_keys)}/{len(params)} params)"
             columns = self.view.all_columns()
             if self.view.sort_column not in columns:
@@ -505,7 +494,47 @@ class RunsTable(StaticHtmlMixin, w.VBox):  # type: ignore[misc]
             self.choose_params(list(change["new"]))
 
     def _on_columns_button(self, change: dict[str, Any]) -> None:
+        if change["new"]:
+            self._build_chooser()
         self.chooser_box.layout.display = "flex" if change["new"] else "none"
+
+    def _build_chooser(self) -> tuple[Any, Any, Any, Any]:
+        if self._chooser is None:
+            chooser = w.SelectMultiple(rows=8, layout=w.Layout(width="auto", min_width="260px"))
+            diff_only = w.Checkbox(
+                value=self.view.diff_only, description="only params that differ", indent=False, layout=_auto()
+            )
+            reset = w.Button(description="Default columns", layout=_auto())
+            folded_label = w.HTML()
+            self._chooser = (chooser, diff_only, reset, folded_label)
+            chooser.observe(guarded(self.out, self._on_param_choice), "value")
+            diff_only.observe(guarded(self.out, self._on_diff_only), "value")
+            reset.on_click(guarded(self.out, lambda _: self.choose_params(None)))
+            self.chooser_box.children = [
+                w.HTML("<b>Params shown</b> (Ctrl/Shift-click to pick several; metrics always come first)"),
+                w.HBox([chooser, w.VBox([diff_only, reset, folded_label])]),
+            ]
+            self._sync_controls()
+        return self._chooser
+
+    def _on_diff_only(self, change: dict[str, Any]) -> None:
+        self.view.diff_only = bool(change["new"])
+        self.rebuild()
+
+    @property
+    def param_chooser(self) -> Any:
+        """The column chooser's list of params (Ctrl/Shift-click picks several)."""
+        return self._build_chooser()[0]
+
+    @property
+    def diff_only(self) -> Any:
+        """The chooser's "only params that differ" checkbox (on by default)."""
+        return self._build_chooser()[1]
+
+    @property
+    def reset_columns(self) -> Any:
+        """The chooser's "Default columns" button."""
+        return self._build_chooser()[2]
 
     def go_to_page(self, page: int) -> None:
         """Show page ``page`` (0-based, clamped)."""
