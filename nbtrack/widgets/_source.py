@@ -13,12 +13,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from nbtrack.entities import Experiment, Metric, RunStatus
+from nbtrack.entities import Experiment, Metric, RunStatus, Tags
 from nbtrack.errors import InvalidParameter, NotFound
 from nbtrack.tracking.client import TrackingClient
 from nbtrack.widgets._common import RunColors
 
-PARENT_TAG = "mlflow.parentRunId"
+PARENT_TAG = Tags.PARENT_RUN_ID
 
 
 def is_read_only(client: TrackingClient) -> bool:

@@ -22,13 +22,13 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from nbtrack.entities import Run, RunStatus, ViewType
+from nbtrack.entities import Run, RunStatus, Tags, ViewType
 from nbtrack.tracking.client import TrackingClient
 
 MAX_ITEMS = 12
 SPARK_BARS = 30
-STALE_TAG = "nbtrack.stale"
-STALE_REASON_TAG = "nbtrack.stale_reason"
+STALE_TAG = Tags.STALE
+STALE_REASON_TAG = Tags.STALE_REASON
 _STATUS_COLORS = {
     RunStatus.FINISHED: "#1a7f37",
     RunStatus.FAILED: "#cf222e",
@@ -367,7 +367,7 @@ class RunCard:
             register.tooltip = "The store is read-only"
         self.buttons = {"compare": compare, "register": register}
         row = [compare, self.model_choice, self.model_name, register] if self.models else [compare, register]
-        if self.stale_reason is not None or self.run.data.tags.get("nbtrack.slice_cells"):
+        if self.stale_reason is not None or self.run.data.tags.get(Tags.SLICE_CELLS):
             self.buttons["reproduce"] = reproduce
             row.append(reproduce)
         return _LiveOnlyBox([w.HBox(row, layout=w.Layout(flex_flow="row wrap")), self.output])
