@@ -228,9 +228,8 @@ def bars_html(title: str, items: Sequence[tuple[str, float, str]], lower_better:
         width = 0.0 if value != value or math.isinf(value) else 100 * abs(value) / top
         rows.append(
             "<tr>"
-            f'<td style="padding:1px 6px;white-space:nowrap;max-width:16em;overflow:hidden;text-overflow:ellipsis">'
-            f"{esc(label)}</td>"
-            f'<td style="padding:1px 6px;width:100%"><div style="background:{esc(color)};height:10px;'
+            f'<td style="padding:1px 6px;white-space:nowrap;text-align:left">{esc(label)}</td>'
+            f'<td style="padding:1px 6px;width:60%;min-width:120px"><div style="background:{esc(color)};height:10px;'
             f'width:{width:.1f}%"></div></td>'
             f'<td style="padding:1px 6px;font-family:monospace">{esc(fmt_value(value))}</td></tr>'
         )

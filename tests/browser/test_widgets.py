@@ -248,7 +248,10 @@ def test_saved_notebook_shows_its_saved_view_without_the_kernel(
 
         # Then: the saved table, bars and card show instead of "model not found", under every output
         assert view.locator("tbody tr").count() == 5  # the four runs and the card's
-        assert reopened.nth(2).locator(".jp-nbtrack-StaticBars").count() >= 1
+        bars = reopened.nth(2).locator(".jp-nbtrack-StaticBars").first
+        assert "forest-200" in bars.inner_text()  # each bar names its run
+        label = bars.locator("td", has_text="forest-200").bounding_box()
+        assert label is not None and label["width"] > 40
         assert reopened.nth(1).locator(".jp-nbtrack-RunCard", has_text="last of 60").count() == 1
         fresh.wait_for_timeout(2000)  # the widget manager gives up on the models meanwhile
         assert "model not found" not in fresh.locator(".jp-NotebookPanel:visible").inner_text()
