@@ -356,7 +356,12 @@ class RunCard:
             layout=w.Layout(display="flex" if len(self.models) > 1 else "none"),
         )
         default_name = self.suggested_model_name() if self.models else ""
-        self.model_name = w.Text(value=default_name, placeholder="registered model name", description="Name")
+        self.model_name = w.Text(
+            value=default_name,
+            placeholder="registered model name",
+            description="Name",
+            layout=w.Layout(width=f"{max(18, min(48, len(default_name) + 10))}em"),
+        )
         register = w.Button(description="Register model", icon="archive", disabled=not self.models)
         register.tooltip = "" if self.models else "No model was logged in this run"
         register.on_click(self.register)
