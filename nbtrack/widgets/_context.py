@@ -24,10 +24,9 @@ def active_experiment_id() -> str | None:
     chosen = state.experiment_id()
     if chosen:
         return str(chosen)
+    run_id = state.active_run_id() or state.last_run_id()
     try:
-        import nbtrack
-
-        run = nbtrack.last_active_run()
+        run = state.get_client().get_run(run_id) if run_id else None
     except Exception:
         return None
     return run.info.experiment_id if run is not None else None
