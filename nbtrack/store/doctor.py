@@ -27,6 +27,7 @@ from nbtrack.store import _codec, _fileio, _index
 from nbtrack.store._flock import StoreLock
 from nbtrack.store._snapshot import BACKUP, SNAPSHOT, WAL, OrjsonStorage, Tables, empty_tables, from_tinydb, to_tinydb
 from nbtrack.store._tx import Fold
+from nbtrack.store.base import DEFAULT_STORE
 
 
 @dataclass
@@ -299,10 +300,8 @@ def doctor(store: str | os.PathLike[str] | None = None, repair: bool = False) ->
     NbtrackError
         The folder is not a store, or cannot be read (or written, for a repair).
     """
-    if store is None:
-        from nbtrack import config
-
-        store = config.get_tracking_uri()
+    if store is None:  # the store in use: set_tracking_uri exports its choice as NBTRACK_STORE
+        store = os.environ.get("NBTRACK_STORE") or DEFAULT_STORE
     root = Path(store).expanduser().resolve()
     if not (root / SNAPSHOT).exists() and not (root / WAL).exists() and not (root / BACKUP).exists():
         raise NbtrackError(f"{root} is not an nbtrack store (no {SNAPSHOT}, {BACKUP} or {WAL} in it).")
