@@ -278,13 +278,13 @@ def _snapshot_bytes(state: _State) -> bytes:
     return encode(to_tinydb(state.tables, state.seq))
 
 
-def doctor(store: str | os.PathLike[str] | None = None, repair: bool = False) -> DoctorReport:
+def doctor(store: str | os.PathLike[str], repair: bool = False) -> DoctorReport:
     """Check a store's files and report damage and what is recoverable; optionally repair it.
 
     Parameters
     ----------
-    store : str or path-like, optional
-        The store folder; the current tracking store by default.
+    store : str or path-like
+        The store folder (``nbtrack.doctor()`` defaults to the current tracking store).
     repair : bool
         Rebuild a consistent store keeping everything recoverable, after copying the damaged
         files aside. Stop every kernel using the store first.
@@ -299,10 +299,6 @@ def doctor(store: str | os.PathLike[str] | None = None, repair: bool = False) ->
     NbtrackError
         The folder is not a store, or cannot be read (or written, for a repair).
     """
-    if store is None:
-        from nbtrack import config
-
-        store = config.get_tracking_uri()
     root = Path(store).expanduser().resolve()
     if not (root / SNAPSHOT).exists() and not (root / WAL).exists() and not (root / BACKUP).exists():
         raise NbtrackError(f"{root} is not an nbtrack store (no {SNAPSHOT}, {BACKUP} or {WAL} in it).")
