@@ -7,45 +7,15 @@ Each subcommand is a ``register(subparsers)`` that adds its parser and sets
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from nbtrack.errors import NbtrackError
 
-if TYPE_CHECKING:
-    from nbtrack.store.doctor import DoctorReport
-
-
-def doctor(store: str | os.PathLike[str] | None = None, repair: bool = False) -> DoctorReport:
-    """Check a store's files and report damage and what is recoverable; optionally repair it.
-
-    Parameters
-    ----------
-    store : str or path-like, optional
-        The store folder; the current tracking store (``NBTRACK_STORE``, ``set_tracking_uri``) by default.
-    repair : bool
-        Rebuild a consistent store keeping everything recoverable, after copying the damaged
-        files into ``<store>/damaged-<time>/``. Stop every kernel using the store first.
-
-    Returns
-    -------
-    DoctorReport
-        ``report.ok`` is true when nothing is damaged; ``print(report)`` shows the findings.
-
-    Raises
-    ------
-    NbtrackError
-        The folder is not a store, or cannot be read (or written, for a repair).
-    """
-    from nbtrack import config
-    from nbtrack.store.doctor import doctor as check
-
-    return check(store if store is not None else config.get_tracking_uri(), repair=repair)
-
 
 def _doctor(args: argparse.Namespace) -> int:
+    from nbtrack.store.doctor import doctor
+
     report = doctor(args.store, repair=args.repair)
     print(report)
     return 0 if report.ok or report.repaired else 1

@@ -27,6 +27,10 @@ from nbtrack.entities import (
     ViewType,
 )
 
+#: The store folder, relative to the working directory, when neither ``set_tracking_uri`` nor an environment
+#: variable chose one.
+DEFAULT_STORE = ".nbtrack"
+
 
 def now_ms() -> int:
     """Milliseconds since the epoch."""

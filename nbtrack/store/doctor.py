@@ -27,6 +27,7 @@ from nbtrack.store import _codec, _fileio, _index
 from nbtrack.store._flock import StoreLock
 from nbtrack.store._snapshot import BACKUP, SNAPSHOT, WAL, OrjsonStorage, Tables, empty_tables, from_tinydb, to_tinydb
 from nbtrack.store._tx import Fold
+from nbtrack.store.base import DEFAULT_STORE
 
 
 @dataclass
@@ -278,13 +279,13 @@ def _snapshot_bytes(state: _State) -> bytes:
     return encode(to_tinydb(state.tables, state.seq))
 
 
-def doctor(store: str | os.PathLike[str], repair: bool = False) -> DoctorReport:
+def doctor(store: str | os.PathLike[str] | None = None, repair: bool = False) -> DoctorReport:
     """Check a store's files and report damage and what is recoverable; optionally repair it.
 
     Parameters
     ----------
-    store : str or path-like
-        The store folder (``nbtrack.doctor()`` defaults to the current tracking store).
+    store : str or path-like, optional
+        The store folder; the current tracking store by default.
     repair : bool
         Rebuild a consistent store keeping everything recoverable, after copying the damaged
         files aside. Stop every kernel using the store first.
@@ -299,6 +300,8 @@ def doctor(store: str | os.PathLike[str], repair: bool = False) -> DoctorReport:
     NbtrackError
         The folder is not a store, or cannot be read (or written, for a repair).
     """
+    if store is None:  # the store in use: set_tracking_uri exports its choice as NBTRACK_STORE
+        store = os.environ.get("NBTRACK_STORE") or DEFAULT_STORE
     root = Path(store).expanduser().resolve()
     if not (root / SNAPSHOT).exists() and not (root / WAL).exists() and not (root / BACKUP).exists():
         raise NbtrackError(f"{root} is not an nbtrack store (no {SNAPSHOT}, {BACKUP} or {WAL} in it).")
