@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from nbtrack._validation import validate_local_path
 from nbtrack.entities import FileInfo
 from nbtrack.errors import InvalidParameter, NotFound
 from nbtrack.store.base import AbstractStore
@@ -32,7 +33,8 @@ class ArtifactsClientMixin:
         artifact_path : str, optional
             Folder inside the run's artifacts (no absolute paths, no ``..``).
         """
-        _artifacts.log_artifact(self._artifact_root(run_id), local_path, artifact_path)
+        local = validate_local_path(local_path, "local_path", kind="file")
+        _artifacts.log_artifact(self._artifact_root(run_id), local, artifact_path)
 
     def log_artifacts(self, run_id: str, local_dir: str | os.PathLike[str], artifact_path: str | None = None) -> None:
         """Copy a folder's contents into the run's artifacts.
@@ -46,7 +48,8 @@ class ArtifactsClientMixin:
         artifact_path : str, optional
             Folder inside the run's artifacts (no absolute paths, no ``..``).
         """
-        _artifacts.log_artifacts(self._artifact_root(run_id), local_dir, artifact_path)
+        local = validate_local_path(local_dir, "local_dir", kind="folder")
+        _artifacts.log_artifacts(self._artifact_root(run_id), local, artifact_path)
 
     def log_text(self, run_id: str, text: str, artifact_file: str) -> None:
         """Write text to an artifact file.

@@ -6,6 +6,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
+from nbtrack._validation import validate_local_path
 from nbtrack.entities import Experiment, ViewType
 from nbtrack.errors import InvalidParameter, NotFound
 from nbtrack.tracking import state
@@ -144,6 +145,7 @@ def log_artifact(local_path: str | os.PathLike[str], artifact_path: str | None =
     InvalidParameter
         ``artifact_path`` is absolute or climbs out with ``..``.
     """
+    local_path = validate_local_path(local_path, "local_path", kind="file")
     _client().log_artifact(_run_id(), local_path, artifact_path)
 
 
@@ -157,6 +159,7 @@ def log_artifacts(local_dir: str | os.PathLike[str], artifact_path: str | None =
     artifact_path : str, optional
         A folder inside the run's artifacts; must stay inside them.
     """
+    local_dir = validate_local_path(local_dir, "local_dir", kind="folder")
     _client().log_artifacts(_run_id(), local_dir, artifact_path)
 
 

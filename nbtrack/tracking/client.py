@@ -157,7 +157,8 @@ class TrackingClient(ExperimentsClientMixin, ArtifactsClientMixin, RegistryClien
         InvalidState
             The experiment is deleted.
         """
-        tags = dict(tags or {})
+        tags = v.validate_mapping(tags, "tags")
+        run_name = v.validate_optional_text(run_name, "run_name")
         name = run_name or tags.get("mlflow.runName") or random_run_name()
         user = str(tags.get("mlflow.user") or current_user())
         return self._store.create_run(
@@ -367,6 +368,9 @@ class TrackingClient(ExperimentsClientMixin, ArtifactsClientMixin, RegistryClien
         tags : sequence of RunTag
             Tags (values stringified).
         """
+        v.validate_entities(metrics, Metric, "metrics")
+        v.validate_entities(params, Param, "params")
+        v.validate_entities(tags, RunTag, "tags")
         self._store.log_batch(
             run_id,
             metrics=list(metrics),
