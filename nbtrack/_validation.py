@@ -145,9 +145,15 @@ def validate_metric_value(key: str, value: Any) -> float:
         raise InvalidParameter(
             f"Metric {key!r} got {_short(value)} ({type(value).__name__}); metric values must be numbers."
         ) from None
-    if isinstance(number, float):
-        return float(number)
-    raise InvalidParameter(f"Metric {key!r} got {type(value).__name__}; metric values must be numbers.")
+    if not isinstance(number, float):
+        raise InvalidParameter(f"Metric {key!r} got {type(value).__name__}; metric values must be numbers.")
+    if math.isinf(number) and callable(getattr(value, "is_finite", None)) and value.is_finite():
+        raise InvalidParameter(f"Metric {key!r} got a number too large for a float ({_short(value)}).")
+    return float(number)
+
+
+def _is_numpy_bool(value: Any) -> bool:
+    return type(value).__module__ == "numpy" and type(value).__name__ in ("bool", "bool_")
 
 
 def _short(value: Any) -> str:
@@ -158,9 +164,11 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _int64(value: Any, what: str) -> int:
+def _int64(value: Any, what: str, *, integral_floats: bool = True) -> int:
     """An integer (Python, numpy, integral float or Decimal) within the signed 64-bit range."""
-    if isinstance(value, bool) or type(value).__name__ == "bool_" or isinstance(value, (str, bytes)):
+    if not integral_floats and not hasattr(value, "__index__"):
+        raise InvalidParameter(f"{what} must be an integer, got {_short(value)} ({type(value).__name__}).")
+    if isinstance(value, (bool, str, bytes)) or _is_numpy_bool(value):
         raise InvalidParameter(f"{what} must be an integer, got {_short(value)} ({type(value).__name__}).")
     try:
         number = int(value) if hasattr(value, "__index__") else None
@@ -241,7 +249,7 @@ def validate_bool(value: Any, argument: str) -> bool:
     """
     if isinstance(value, bool):
         return value
-    if type(value).__name__ == "bool_" or (type(value) is int and value in (0, 1)):
+    if _is_numpy_bool(value) or (type(value) is int and value in (0, 1)):
         return bool(value)
     raise InvalidParameter(f"{argument} must be True or False, got {_short(value)} ({type(value).__name__}).")
 
@@ -285,7 +293,11 @@ def validate_local_path(path: Any, argument: str, *, kind: str = "file") -> Path
         raise InvalidParameter(f"{argument} holds a NUL character.")
     check_text(raw, argument)
     local = Path(raw)
-    if not local.exists():
+    try:
+        exists = local.exists()
+    except OSError as exc:  # a name too long for the file system, a loop of links...
+        raise InvalidParameter(f"{argument} {raw[:80]!r} cannot be used: {exc.strerror}.") from None
+    if not exists:
         raise NotFound(f"Cannot log artifact: {raw} does not exist.")
     if kind == "file" and local.is_dir():
         raise InvalidParameter(
@@ -348,3 +360,106 @@ def validate_run_name(name: Any) -> str:
 def is_finite(value: float) -> bool:
     """Return whether ``value`` is neither NaN nor infinite."""
     return math.isfinite(value)
+
+
+def require_text(value: Any, argument: str) -> str:
+    """A non-empty string argument without lone surrogates, returned plain.
+
+    Raises
+    ------
+    InvalidParameter
+        ``value`` is not a string, is empty, or holds a lone surrogate.
+    """
+    if not isinstance(value, str) or not value:
+        raise InvalidParameter(f"{argument} must be a non-empty string, got {type(value).__name__} {_short(value)}.")
+    return check_text(value, argument)
+
+
+def validate_version(value: Any, argument: str = "version") -> str:
+    """A model version number (a positive int, numpy int or digit string), returned as a string."""
+    if isinstance(value, str) and value.isdigit() and value.isascii() and len(value) < 19 and int(value) >= 1:
+        return plain_str(value)
+    number = None
+    if not isinstance(value, str) and not isinstance(value, bool) and not _is_numpy_bool(value):
+        try:
+            number = _int64(value, argument)
+        except InvalidParameter:
+            number = None
+    if number is None or number < 1:
+        raise InvalidParameter(f"Model versions are positive integers (they start at 1), got {_short(value)}.")
+    return str(number)
+
+
+def validate_max_results(value: Any, argument: str = "max_results") -> int | None:
+    """``None`` or a non-negative integer."""
+    if value is None:
+        return None
+    number = _int64(value, argument, integral_floats=False)
+    if number < 0:
+        raise InvalidParameter(f"{argument} must be a non-negative integer, got {number}.")
+    return number
+
+
+def validate_text_list(value: Any, argument: str) -> list[str] | None:
+    """``None`` or a list of strings (a single string is taken as a list of one, as MLflow does)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return [check_text(value, argument)]
+    if isinstance(value, Mapping) or not isinstance(value, (list, tuple)):
+        raise InvalidParameter(f"{argument} must be a list of strings, got {type(value).__name__}.")
+    out = []
+    for item in value:
+        if not isinstance(item, str):
+            raise InvalidParameter(f"{argument} must hold strings, got {type(item).__name__} {_short(item)}.")
+        out.append(check_text(item, argument))
+    return out
+
+
+_ROLES: dict[str, Any] = {
+    "name": require_text,
+    "new_name": require_text,
+    "alias": require_text,
+    "stage": require_text,
+    "model_uri": require_text,
+    "source": require_text,
+    "status": require_text,
+    "version": validate_version,
+    "key": lambda value, argument: _key_type(value, argument),
+    "run_id": lambda value, argument: None if value is None else validate_run_id(value),
+    "experiment_id": lambda value, argument: validate_experiment_id(value),
+    "tags": validate_mapping,
+    "description": validate_optional_text,
+    "filter_string": validate_optional_text,
+    "artifact_location": validate_optional_text,
+    "archive_existing_versions": validate_bool,
+    "max_results": validate_max_results,
+    "order_by": validate_text_list,
+    "stages": validate_text_list,
+    "experiment_ids": validate_text_list,
+    "experiment_names": validate_text_list,
+    "output_format": require_text,
+}
+
+
+def _key_type(key: Any, argument: str) -> None:
+    """The type part of :func:`validate_key` (the store checks the characters with the key's kind in the message)."""
+    if not isinstance(key, str) or not key:
+        raise InvalidParameter(
+            f"Invalid {argument} {_short(key)}: it must be a non-empty string, not {type(key).__name__}."
+        )
+
+
+def check_args(**arguments: Any) -> None:
+    """Validate public-method arguments by their role (``name``, ``version``, ``key``, ``tags``, ``run_id``...).
+
+    Called first in public methods so that a bad type (an unhashable dict as a name, a lone surrogate, a
+    float version) gets an ``InvalidParameter`` naming the argument before anything is looked up or written.
+
+    Raises
+    ------
+    InvalidParameter
+        An argument does not fit its role.
+    """
+    for argument, value in arguments.items():
+        _ROLES[argument](value, argument)

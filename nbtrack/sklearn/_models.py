@@ -175,11 +175,14 @@ def model_file(local_path: Path) -> Path:
     NotFound
         Neither a model folder nor a ``.skops`` file.
     """
-    if local_path.is_file():
-        return local_path
-    candidate = local_path / MODEL_FILE
-    if candidate.is_file():
-        return candidate
+    try:
+        if local_path.is_file():
+            return local_path
+        candidate = local_path / MODEL_FILE
+        if candidate.is_file():
+            return candidate
+    except (OSError, ValueError) as exc:  # a name too long for the file system, a NUL...
+        raise NotFound(f"No model at {str(local_path)[:80]!r}: {exc}.") from None
     raise NotFound(f"No model at {local_path}: expected a folder with {MODEL_FILE} (written by log_model/save_model).")
 
 

@@ -6,7 +6,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from nbtrack._validation import validate_local_path
+from nbtrack._validation import check_args, validate_local_path
 from nbtrack.entities import Experiment, ViewType
 from nbtrack.errors import InvalidParameter, NotFound
 from nbtrack.tracking import state
@@ -266,6 +266,14 @@ def search_runs(
     NotFound
         A named experiment does not exist.
     """
+    check_args(
+        experiment_ids=experiment_ids,
+        experiment_names=experiment_names,
+        filter_string=filter_string,
+        max_results=max_results,
+        order_by=order_by,
+        output_format=output_format,
+    )
     client = _client()
     if output_format not in ("pandas", "list"):
         raise InvalidParameter(f"output_format must be 'pandas' or 'list', got {output_format!r}.")

@@ -257,7 +257,7 @@ def end_run(status: str = RunStatus.FINISHED) -> None:
     status : str
         ``"FINISHED"`` (default), ``"FAILED"`` or ``"KILLED"``.
     """
-    if status not in RunStatus.TERMINATED:
+    if not isinstance(status, str) or status not in RunStatus.TERMINATED:
         raise InvalidParameter(f"end_run needs one of {', '.join(RunStatus.TERMINATED)}, got {status!r}.")
     run_id = state.active_run_id()
     if run_id is not None:

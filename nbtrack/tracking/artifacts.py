@@ -25,8 +25,10 @@ from nbtrack.errors import InvalidParameter, NotFound
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _DIRECTORY = getattr(os, "O_DIRECTORY", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
-_DIR_FD = os.open in os.supports_dir_fd and os.mkdir in os.supports_dir_fd and os.replace in os.supports_dir_fd
+# ``os.replace`` takes ``src_dir_fd``/``dst_dir_fd`` wherever ``os.rename`` does (it is missing from the set).
+_DIR_FD = os.open in os.supports_dir_fd and os.mkdir in os.supports_dir_fd and os.rename in os.supports_dir_fd
 _CHUNK = 1 << 20
+_NAME_MAX = 240  # bytes per path component (file systems allow 255; the temporary name adds a few)
 
 
 def safe_join(root: Path, relative: str | None) -> Path:
@@ -37,11 +39,12 @@ def safe_join(root: Path, relative: str | None) -> Path:
     InvalidParameter
         ``relative`` is absolute, climbs out with ``..`` or through a symlink.
     """
-    if relative in (None, "", "."):
+    if relative is None:
         return root
-    assert relative is not None
     if not isinstance(relative, str):
         raise InvalidParameter(f"Artifact paths are strings, got {type(relative).__name__}.")
+    if relative in ("", "."):
+        return root
     rel = check_text(relative, "artifact path").replace("\\", "/")
     pure = PurePosixPath(rel)
     if pure.is_absolute() or ".." in pure.parts or "\x00" in rel or (len(rel) > 1 and rel[1] == ":"):
@@ -49,6 +52,8 @@ def safe_join(root: Path, relative: str | None) -> Path:
             f"Artifact path {relative!r} must be relative and stay inside the run's artifact folder "
             "(no leading '/', no '..')."
         )
+    if any(len(part.encode("utf-8")) > _NAME_MAX for part in pure.parts):
+        raise InvalidParameter(f"Artifact path {relative[:60]!r}... has a name longer than {_NAME_MAX} bytes.")
     target = root.joinpath(*pure.parts)
     resolved_root = root.resolve()
     if not target.resolve().is_relative_to(resolved_root):
@@ -57,9 +62,8 @@ def safe_join(root: Path, relative: str | None) -> Path:
 
 
 def _parts(relative: str | None) -> list[str]:
-    if relative in (None, "", "."):
+    if relative is None or relative in ("", "."):
         return []
-    assert relative is not None
     return [p for p in PurePosixPath(relative.replace("\\", "/")).parts if p not in ("", ".")]
 
 
@@ -117,7 +121,12 @@ def _write_stream(root: Path, relative: str, source: BinaryIO | bytes) -> Path:
 def _write_by_path(dest: Path, source: BinaryIO | bytes) -> Path:
     if dest.is_dir():
         raise InvalidParameter(f"Artifact {dest.name!r} is a folder of the run; name a file inside it.")
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise InvalidParameter(
+            f"Artifact folder {dest.parent.name!r} of the run is a file; name another folder."
+        ) from None
     tmp = dest.with_name(f".{dest.name[:100]}.{secrets.token_hex(6)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o666)
     try:
@@ -207,16 +216,42 @@ def write_bytes(root: Path, artifact_file: str, data: bytes) -> Path:
     InvalidParameter
         ``artifact_file`` is empty, not a string, escapes the run folder, names a folder, or a link is in the way.
     """
-    if not isinstance(artifact_file, str):
-        raise InvalidParameter(f"artifact_file must be a str, got {type(artifact_file).__name__}.")
-    if not artifact_file or artifact_file.endswith(("/", "\\")) or not _parts(artifact_file):
-        raise InvalidParameter(f"artifact_file must name a file, e.g. 'notes/summary.txt', got {artifact_file!r}.")
+    artifact_file = check_artifact_file(artifact_file)
     safe_join(root, artifact_file)
     return _write_stream(root, artifact_file, data)
 
 
+def check_artifact_file(artifact_file: Any) -> str:
+    """An ``artifact_file`` argument: a non-empty relative file name (checked before anything is rendered).
+
+    Raises
+    ------
+    InvalidParameter
+        Not a string, empty, a folder name (``"a/"``) or a lone surrogate in it.
+    """
+    if not isinstance(artifact_file, str):
+        raise InvalidParameter(f"artifact_file must be a str such as 'notes.txt', got {type(artifact_file).__name__}.")
+    if not artifact_file or artifact_file.endswith(("/", "\\")) or not _parts(artifact_file):
+        raise InvalidParameter(f"artifact_file must name a file, e.g. 'notes/summary.txt', got {artifact_file!r}.")
+    return check_text(artifact_file, "artifact_file")
+
+
 def dict_bytes(dictionary: Any, artifact_file: str) -> bytes:
-    """Serialise a dict as JSON, or YAML when the file name asks for it."""
+    """Serialise a dict as JSON, or YAML when the file name asks for it.
+
+    Raises
+    ------
+    InvalidParameter
+        ``artifact_file`` is not a file name, or the data cannot be written (keys that are not strings, cycles).
+    """
+    artifact_file = check_artifact_file(artifact_file)
+    try:
+        return _dict_bytes(dictionary, artifact_file)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise InvalidParameter(f"log_dict cannot write this value as {artifact_file!r}: {exc}.") from None
+
+
+def _dict_bytes(dictionary: Any, artifact_file: str) -> bytes:
     if artifact_file.endswith((".yaml", ".yml")):
         try:
             import yaml
@@ -229,6 +264,7 @@ def dict_bytes(dictionary: Any, artifact_file: str) -> bytes:
 
 def figure_bytes(figure: Any, artifact_file: str) -> bytes:
     """Render a matplotlib figure (PNG/SVG/PDF by extension) or a plotly figure (HTML or image)."""
+    artifact_file = check_artifact_file(artifact_file)
     module = type(figure).__module__
     if module.startswith("plotly"):
         if artifact_file.endswith(".html"):
