@@ -69,9 +69,7 @@ def test_log_text_onto_a_folder_is_refused(run_dir: tuple[str, Path]) -> None:
     assert (root / "notes" / "a.txt").read_text() == "x"
 
 
-def test_logging_a_folder_that_holds_the_store_is_refused(
-    run_dir: tuple[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_logging_a_folder_that_holds_the_store_is_refused(run_dir: tuple[str, Path]) -> None:
     # Given the store inside the folder being logged, a copy would grow forever
     store = Path(nbtrack.get_tracking_uri())
     with pytest.raises(InvalidParameter, match="inside it"):
@@ -80,7 +78,7 @@ def test_logging_a_folder_that_holds_the_store_is_refused(
 
 def test_log_artifacts_copies_links_in_the_source_once(run_dir: tuple[str, Path], tmp_path: Path) -> None:
     # Given a source folder with a link loop and a linked file
-    run_id, root = run_dir
+    _, root = run_dir
     src = tmp_path / "src"
     (src / "sub").mkdir(parents=True)
     (src / "sub" / "a.txt").write_text("a")
