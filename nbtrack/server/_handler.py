@@ -4,13 +4,22 @@ Route modules (:mod:`nbtrack.server.routes`, :mod:`nbtrack.server.registry_route
 :mod:`nbtrack.server.lineage_routes`) build on :class:`BaseRouteHandler` and wrap their verbs in
 :func:`translate_errors`, so an :class:`~nbtrack.errors.NbtrackError` becomes an HTTP error with its status and a
 ``{"message", "reason"}`` body, never a traceback.
+
+The server is one event loop shared with every kernel's messages and Jupyter's own API, so no store work runs on it:
+:func:`translate_errors` runs the verb in a small pool of worker threads (the loop only awaits it) with a time
+budget per request (``NbtrackServer.request_budget``, 10 s by default). A request over budget is answered
+``503`` with reason ``REQUEST_TIMEOUT`` and a message saying what to narrow; the worker finishes in the background
+and its answer is dropped. A request still waiting for a free worker when its budget ends is cancelled.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from http.client import responses
 from typing import Any, TypeVar
 
@@ -22,26 +31,95 @@ from nbtrack.errors import InvalidParameter, NbtrackError
 from nbtrack.server._runs import RunIndex
 from nbtrack.tracking.client import TrackingClient
 
-__all__ = ["BaseRouteHandler", "client_of", "translate_errors"]
+__all__ = ["BaseRouteHandler", "client_of", "run_off_loop", "translate_errors"]
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
+
+DEFAULT_REQUEST_BUDGET = 10.0
+MAX_BODY_BYTES = 1 << 20
+WORKERS = 4
+_pool_lock = threading.Lock()
+_pools: dict[int, ThreadPoolExecutor] = {}
+_client_lock = threading.Lock()
+
+
+def _pool() -> ThreadPoolExecutor:
+    """The worker threads of this process (a forked child makes its own)."""
+    import os
+
+    with _pool_lock:
+        pool = _pools.get(os.getpid())
+        if pool is None:
+            pool = _pools[os.getpid()] = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="nbtrack-api")
+        return pool
+
+
+async def run_off_loop(settings: dict[str, Any], work: Callable[[], T]) -> T:
+    """Run ``work`` in a worker thread within the request budget; errors become HTTP errors.
+
+    Parameters
+    ----------
+    settings : dict
+        The tornado application settings (``nbtrack_request_budget`` in seconds).
+    work : callable
+        The store work; it must not touch the handler's output (the loop thread finishes the request).
+
+    Returns
+    -------
+    The value of ``work()``.
+
+    Raises
+    ------
+    tornado.web.HTTPError
+        503 when the budget ran out, or the status of the :class:`NbtrackError` ``work`` raised.
+    """
+    budget = float(settings.get("nbtrack_request_budget") or DEFAULT_REQUEST_BUDGET)
+    future = asyncio.get_running_loop().run_in_executor(_pool(), work)
+    try:
+        return await asyncio.wait_for(asyncio.shield(future), budget)
+    except asyncio.TimeoutError:
+        future.cancel()  # not started yet: never runs; running: finishes in the background, its answer dropped
+        raise tornado.web.HTTPError(
+            503,
+            "%s",
+            f"The request took longer than its budget of {budget:g} s and was stopped waiting; narrow it "
+            "(a filter, fewer experiments, a smaller max_results) or raise NbtrackServer.request_budget.",
+            reason="REQUEST_TIMEOUT",
+        ) from None
+    except NbtrackError as err:
+        raise tornado.web.HTTPError(err.http_status, "%s", err.message, reason=err.code) from err
+    except RecursionError:
+        raise tornado.web.HTTPError(
+            400, "%s", "The request is nested too deeply.", reason="INVALID_PARAMETER_VALUE"
+        ) from None
 
 
 def translate_errors(method: F) -> F:
-    """Turn an :class:`NbtrackError` raised by a handler into an HTTP error with its status."""
+    """Run a verb's store work off the event loop, within the request budget; an :class:`NbtrackError` becomes
+    an HTTP error with its status (see the module docstring)."""
 
     @functools.wraps(method)
-    def wrapper(self: BaseRouteHandler, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return method(self, *args, **kwargs)
-        except NbtrackError as err:
-            raise tornado.web.HTTPError(err.http_status, "%s", err.message, reason=err.code) from err
+    async def wrapper(self: BaseRouteHandler, *args: Any, **kwargs: Any) -> None:
+        payload: list[bytes] = []
+
+        def work() -> None:
+            self._worker_replies = payload
+            method(self, *args, **kwargs)
+
+        await run_off_loop(self.settings, work)
+        self._worker_replies = None
+        if payload and not self._finished:
+            self.set_header("Content-Type", "application/json")
+            self.finish(payload[-1])
 
     return wrapper  # type: ignore[return-value]
 
 
 class BaseRouteHandler(APIHandler):
     """Shared helpers: the client, JSON answers, JSON errors, query parsing."""
+
+    _worker_replies: list[bytes] | None = None
 
     @property
     def client(self) -> TrackingClient:
@@ -56,9 +134,13 @@ class BaseRouteHandler(APIHandler):
         return index
 
     def reply(self, payload: dict[str, Any]) -> None:
-        """Finish with ``payload`` as JSON."""
+        """Finish with ``payload`` as JSON (from a worker thread: encoded there, sent by the loop thread)."""
+        body = orjson.dumps(payload)
+        if self._worker_replies is not None:
+            self._worker_replies.append(body)
+            return
         self.set_header("Content-Type", "application/json")
-        self.finish(orjson.dumps(payload))
+        self.finish(body)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         """Answer every error as ``{"message", "reason"}`` JSON, without a traceback."""
@@ -76,11 +158,14 @@ class BaseRouteHandler(APIHandler):
         self.finish(json.dumps({"message": message, "reason": reason}))
 
     def body_json(self) -> dict[str, Any]:
-        """Parse the request body as a JSON object."""
+        """Parse the request body as a JSON object (at most 1 MiB; any depth, size or shape gets a 4xx)."""
+        body = self.request.body or b"{}"
+        if len(body) > MAX_BODY_BYTES:
+            raise InvalidParameter(f"The request body is {len(body)} bytes; at most {MAX_BODY_BYTES} are accepted.")
         try:
-            data = json.loads(self.request.body or b"{}")
-        except ValueError:
-            raise InvalidParameter("The request body is not valid JSON.") from None
+            data = orjson.loads(body)  # C parser, refuses nesting deeper than 1024 instead of recursing
+        except (ValueError, RecursionError):
+            raise InvalidParameter("The request body is not valid JSON (or is nested too deeply).") from None
         if not isinstance(data, dict):
             raise InvalidParameter("The request body must be a JSON object.")
         return data
@@ -135,7 +220,10 @@ def client_of(settings: dict[str, Any]) -> TrackingClient:
     """
     client: TrackingClient | None = settings.get("nbtrack")
     if client is None:
-        client = TrackingClient(settings["nbtrack_store"])
-        settings["nbtrack_run_index"] = RunIndex(client)
-        settings["nbtrack"] = client
+        with _client_lock:  # worker threads may ask at once
+            client = settings.get("nbtrack")
+            if client is None:
+                client = TrackingClient(settings["nbtrack_store"])
+                settings["nbtrack_run_index"] = RunIndex(client)
+                settings["nbtrack"] = client
     return client
