@@ -117,28 +117,28 @@ BODIES = {
 }
 
 
-@pytest.mark.parametrize("name", list(BODIES))
 @pytest.mark.parametrize("route", [("models", "m", "aliases"), ("models", "m", "versions", "1", "stage")])
-async def test_bodies_of_any_shape_get_4xx_json(jp_fetch: Any, name: str, route: tuple[str, ...]) -> None:
-    response = await jp_fetch("nbtrack", "api", *route, method="POST", body=BODIES[name], raise_error=False)
-    assert 400 <= response.code < 500, (name, response.code, response.body[:200])
-    assert set(json.loads(response.body)) == {"message", "reason"}
+async def test_bodies_of_any_shape_get_4xx_json(jp_fetch: Any, route: tuple[str, ...]) -> None:
+    for name, body in BODIES.items():
+        response = await jp_fetch("nbtrack", "api", *route, method="POST", body=body, raise_error=False)
+        assert 400 <= response.code < 500, (name, response.code, response.body[:200])
+        assert set(json.loads(response.body)) == {"message", "reason"}, name
 
 
-@pytest.mark.parametrize(
-    "params",
-    [
-        {"filter": "(" * 2000 + "metrics.m > 1" + ")" * 2000},
-        {"filter": "not " * 2000 + "metrics.m > 1"},
-        {"filter": "metrics.m > 1 and " * 300 + "("},
-        {"max_results": "9" * 5000},
-        {"since": "-1"},
-        {"page_token": "!!!" * 1000},
-        {"order_by": "metrics.m sideways"},
-        {"experiment_id": "9" * 400},
-    ],
-)
-async def test_hostile_query_strings_get_4xx_json(jp_fetch: Any, params: dict[str, str]) -> None:
-    response = await jp_fetch("nbtrack", "api", "runs", params=params, raise_error=False)
-    assert 400 <= response.code < 500, (response.code, response.body[:200])
-    assert set(json.loads(response.body)) == {"message", "reason"}
+HOSTILE_QUERIES = [
+    {"filter": "(" * 2000 + "metrics.m > 1" + ")" * 2000},
+    {"filter": "not " * 2000 + "metrics.m > 1"},
+    {"filter": "metrics.m > 1 and " * 300 + "("},
+    {"max_results": "9" * 5000},
+    {"since": "-1"},
+    {"page_token": "!!!" * 1000},
+    {"order_by": "metrics.m sideways"},
+    {"experiment_id": "9" * 400},
+]
+
+
+async def test_hostile_query_strings_get_4xx_json(jp_fetch: Any) -> None:
+    for params in HOSTILE_QUERIES:
+        response = await jp_fetch("nbtrack", "api", "runs", params=params, raise_error=False)
+        assert 400 <= response.code < 500, (params, response.code, response.body[:200])
+        assert set(json.loads(response.body)) == {"message", "reason"}
