@@ -6,13 +6,13 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from nbtrack._validation import check_args, validate_local_path
+from nbtrack._validation import check_args, check_text, validate_local_path
 from nbtrack.entities import Experiment, ViewType
 from nbtrack.errors import InvalidParameter, NotFound
 from nbtrack.tracking import state
 from nbtrack.tracking._fluent_runs import active_experiment_id as _experiment_id
 from nbtrack.tracking._fluent_runs import run_id_for_logging as _run_id
-from nbtrack.tracking.artifacts import safe_join
+from nbtrack.tracking.artifacts import check_artifact_file, safe_join
 from nbtrack.tracking.client import TrackingClient
 
 
@@ -173,6 +173,10 @@ def log_text(text: str, artifact_file: str) -> None:
     artifact_file : str
         A relative path such as ``"notes/summary.md"``.
     """
+    if not isinstance(text, str):
+        raise InvalidParameter(f"log_text takes a str, got {type(text).__name__}.")
+    check_text(text, "text")
+    check_artifact_file(artifact_file)
     _client().log_text(_run_id(), text, artifact_file)
 
 
@@ -186,6 +190,7 @@ def log_dict(dictionary: Any, artifact_file: str) -> None:
     artifact_file : str
         A relative path such as ``"config.json"``.
     """
+    check_artifact_file(artifact_file)
     _client().log_dict(_run_id(), dictionary, artifact_file)
 
 
@@ -205,6 +210,7 @@ def log_figure(figure: Any, artifact_file: str) -> None:
     InvalidParameter
         Not a matplotlib or plotly figure, or a plotly figure named other than ``*.html``.
     """
+    check_artifact_file(artifact_file)
     _client().log_figure(_run_id(), figure, artifact_file)
 
 

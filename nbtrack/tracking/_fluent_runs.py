@@ -313,6 +313,10 @@ def log_metric(key: str, value: float, step: int | None = None, timestamp: int |
     InvalidParameter
         Bad key, a value that is not a number, or a non-integer step.
     """
+    v.validate_metric_value(v.validate_key(key, "metric key"), value)  # before a run is started for it
+    v.validate_step(step)
+    if timestamp is not None:
+        v.validate_timestamp(timestamp)
     run_id = run_id_for_logging()
     state.get_client().log_metric(run_id, key, value, timestamp, step)
 
@@ -340,6 +344,8 @@ def log_metrics(
         raise InvalidParameter(f"log_metrics takes a dict, got {type(metrics).__name__}.")
     ts = int(time.time() * 1000) if timestamp is None else v.validate_timestamp(timestamp)
     st = v.validate_step(step)
+    for k, val in metrics.items():
+        v.validate_metric_value(v.validate_key(k, "metric key"), val)
     state.get_client().log_batch(run_id_for_logging(), metrics=[Metric(k, val, ts, st) for k, val in metrics.items()])
 
 
