@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import nbtrack
+import nbtrack.sklearn
 from nbtrack.errors import NbtrackError
 
 ODD = [
@@ -76,8 +77,6 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
 @given(name=st.sampled_from(sorted(CALLS)), args=st.lists(values, min_size=4, max_size=4))
 def test_every_error_is_an_nbtrack_error_and_rejections_change_nothing(store: Path, name: str, args: list[Any]) -> None:
-    import nbtrack.sklearn  # noqa: F401  (load_model)
-
     nbtrack.set_tracking_uri(str(store))
     if nbtrack.active_run() is None:
         nbtrack.start_run()
