@@ -93,7 +93,7 @@ def load_jupyter_server_extension(server_app: Any) -> None:
     server_app.web_app.settings["nbtrack_request_budget"] = NbtrackServer(config=server_app.config).request_budget
     server_app.log.info("nbtrack: REST API at %snbtrack/api/ over the store %s", server_app.base_url, location)
     if os.path.isdir(location):
-        from tornado.ioloop import IOLoop
+        from nbtrack.server._handler import worker_pool
 
         def warm() -> None:
             try:
@@ -101,7 +101,7 @@ def load_jupyter_server_extension(server_app: Any) -> None:
             except Exception as err:  # a broken store is reported by every request, with its message
                 server_app.log.warning("nbtrack: could not read the store %s: %s", location, err)
 
-        IOLoop.current().add_callback(warm)
+        worker_pool().submit(warm)  # a big store is read in a worker thread, never on the server's event loop
 
 
 __all__ = ["NbtrackServer", "load_jupyter_server_extension", "store_location"]

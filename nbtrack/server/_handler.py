@@ -31,7 +31,7 @@ from nbtrack.errors import InvalidParameter, NbtrackError
 from nbtrack.server._runs import RunIndex
 from nbtrack.tracking.client import TrackingClient
 
-__all__ = ["BaseRouteHandler", "client_of", "run_off_loop", "translate_errors"]
+__all__ = ["BaseRouteHandler", "client_of", "run_off_loop", "translate_errors", "worker_pool"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -44,8 +44,13 @@ _pools: dict[int, ThreadPoolExecutor] = {}
 _client_lock = threading.Lock()
 
 
-def _pool() -> ThreadPoolExecutor:
-    """The worker threads of this process (a forked child makes its own)."""
+def worker_pool() -> ThreadPoolExecutor:
+    """The worker threads of this process that run REST store work (a forked child makes its own).
+
+    Returns
+    -------
+    concurrent.futures.ThreadPoolExecutor
+    """
     import os
 
     with _pool_lock:
@@ -75,7 +80,7 @@ async def run_off_loop(settings: dict[str, Any], work: Callable[[], T]) -> T:
         503 when the budget ran out, or the status of the :class:`NbtrackError` ``work`` raised.
     """
     budget = float(settings.get("nbtrack_request_budget") or DEFAULT_REQUEST_BUDGET)
-    future = asyncio.get_running_loop().run_in_executor(_pool(), work)
+    future = asyncio.get_running_loop().run_in_executor(worker_pool(), work)
     try:
         return await asyncio.wait_for(asyncio.shield(future), budget)
     except asyncio.TimeoutError:

@@ -22,7 +22,7 @@ BUDGET = 0.5
 def _drain_workers() -> Any:
     """Wait after each test until the worker threads are idle: hostile work outlives its 503 answer."""
     yield
-    pool = _handler._pool()
+    pool = _handler.worker_pool()
     for future in [pool.submit(time.sleep, 0.01) for _ in range(_handler.WORKERS)]:
         future.result()
 
