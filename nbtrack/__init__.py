@@ -95,6 +95,7 @@ _LAZY_FUNCTIONS = {
     "register_model": "nbtrack.registry",
     "search_registered_models": "nbtrack.registry",
     "search_model_versions": "nbtrack.registry",
+    "doctor": "nbtrack.store.doctor",
 }
 
 

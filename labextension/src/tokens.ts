@@ -145,12 +145,49 @@ export namespace Nbtrack {
     to_value: string | null;
     run_id: string | null;
     data_digest: string | null;
+    /** The alias an alias event is about (set_alias, delete_alias). */
+    alias?: string | null;
   }
 
   /** `GET version` */
   export interface IVersion {
     version: string;
     store: string;
+    /** Whether the store refuses writes (the panel then offers no changes). */
+    read_only?: boolean;
+  }
+
+  /**
+   * `GET runs/<id>/artifact?preview=1`: what to show of one artifact.
+   */
+  export interface IArtifactPreview {
+    path: string;
+    kind: 'text' | 'json' | 'csv' | 'image' | 'binary';
+    size: number;
+    truncated: boolean;
+    content?: unknown;
+    rows?: string[][];
+  }
+
+  /**
+   * `GET runs/<id>/slice`: the cells a run's code came from.
+   */
+  export interface ISlice {
+    cells: { cell_id: string | null; execution_count: number | null; source: string }[];
+    source: string;
+    stale: boolean;
+    stale_reason: string | null;
+  }
+
+  /**
+   * `POST runs/<id>/reproduce`: a re-run of a run's slice in a fresh kernel.
+   */
+  export interface IReproduceResult {
+    source_run_id: string;
+    run_id: string | null;
+    matches: boolean;
+    diffs: unknown[];
+    error: string | null;
   }
 
   /** The registry's stages. */
