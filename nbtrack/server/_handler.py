@@ -106,17 +106,21 @@ def translate_errors(method: F) -> F:
 
     @functools.wraps(method)
     async def wrapper(self: BaseRouteHandler, *args: Any, **kwargs: Any) -> None:
-        payload: list[bytes] = []
+        deferred: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
+        self._loop_thread = threading.get_ident()
+        self._deferred = deferred
 
         def work() -> None:
-            self._worker_replies = payload
             method(self, *args, **kwargs)
 
-        await run_off_loop(self.settings, work)
-        self._worker_replies = None
-        if payload and not self._finished:
-            self.set_header("Content-Type", "application/json")
-            self.finish(payload[-1])
+        try:
+            await run_off_loop(self.settings, work)
+        finally:
+            self._deferred = None
+        for name, call_args, call_kwargs in deferred:  # the verb's output, replayed on the loop thread
+            if self._finished:
+                break
+            getattr(self, name)(*call_args, **call_kwargs)
 
     return wrapper  # type: ignore[return-value]
 
@@ -124,7 +128,36 @@ def translate_errors(method: F) -> F:
 class BaseRouteHandler(APIHandler):
     """Shared helpers: the client, JSON answers, JSON errors, query parsing."""
 
-    _worker_replies: list[bytes] | None = None
+    _deferred: list[tuple[str, tuple[Any, ...], dict[str, Any]]] | None = None
+    _loop_thread: int | None = None
+
+    def _defer(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+        """In a worker thread, record an output call for the loop thread (tornado's output is not thread-safe)."""
+        if self._deferred is None or threading.get_ident() == self._loop_thread:
+            return False
+        self._deferred.append((name, args, kwargs))
+        return True
+
+    def set_header(self, name: str, value: Any) -> None:
+        """Set a response header (from a worker thread: when the verb's work is done)."""
+        if not self._defer("set_header", (name, value), {}):
+            super().set_header(name, value)
+
+    def set_status(self, status_code: int, reason: str | None = None) -> None:
+        """Set the response status (from a worker thread: when the verb's work is done)."""
+        if not self._defer("set_status", (status_code, reason), {}):
+            super().set_status(status_code, reason)
+
+    def write(self, chunk: Any) -> None:
+        """Write to the response (from a worker thread: when the verb's work is done)."""
+        if not self._defer("write", (chunk,), {}):
+            super().write(chunk)
+
+    def finish(self, *args: Any, **kwargs: Any) -> Any:
+        """Finish the response (from a worker thread: when the verb's work is done)."""
+        if self._defer("finish", args, kwargs):
+            return None
+        return super().finish(*args, **kwargs)
 
     @property
     def client(self) -> TrackingClient:
@@ -141,9 +174,6 @@ class BaseRouteHandler(APIHandler):
     def reply(self, payload: dict[str, Any]) -> None:
         """Finish with ``payload`` as JSON (from a worker thread: encoded there, sent by the loop thread)."""
         body = orjson.dumps(payload)
-        if self._worker_replies is not None:
-            self._worker_replies.append(body)
-            return
         self.set_header("Content-Type", "application/json")
         self.finish(body)
 
