@@ -3,13 +3,13 @@ import { Nbtrack } from './tokens';
 /**
  * The tag holding a child run's parent (MLflow's name).
  */
-export const PARENT_TAG = 'mlflow.parentRunId';
+export const PARENT_TAG = Nbtrack.Tags.PARENT_RUN_ID;
 
 /**
  * The tags of the staleness verdict (see the lineage routes).
  */
-export const STALE_TAG = 'nbtrack.stale';
-export const STALE_REASON_TAG = 'nbtrack.stale_reason';
+export const STALE_TAG = Nbtrack.Tags.STALE;
+export const STALE_REASON_TAG = Nbtrack.Tags.STALE_REASON;
 
 /**
  * A run placed in the nested list: its depth and how many children it has.

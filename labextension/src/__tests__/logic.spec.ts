@@ -28,6 +28,7 @@ function event(extra: Partial<Nbtrack.IRegistryEvent>): Nbtrack.IRegistryEvent {
     version: '2',
     from_value: null,
     to_value: null,
+    alias: null,
     run_id: null,
     data_digest: null,
     ...extra

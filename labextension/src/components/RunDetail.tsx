@@ -10,12 +10,12 @@ import { formatDuration, formatMetric, formatTime } from './format';
 /**
  * Tags that are shown in their own section rather than in the tag table.
  */
-const HIDDEN_TAGS = new Set(['nbtrack.cell_source']);
+const HIDDEN_TAGS = new Set<string>([Nbtrack.Tags.CELL_SOURCE]);
 
 /**
  * Tags whose value is a run id (shown as a link to that run).
  */
-const RUN_ID_TAGS = new Set([PARENT_TAG, 'nbtrack.reproduced_from']);
+const RUN_ID_TAGS = new Set<string>([PARENT_TAG, Nbtrack.Tags.REPRODUCED_FROM]);
 
 /**
  * Tags as a list of full keys, each value under its key: a narrow sidebar
@@ -132,7 +132,7 @@ export function RunDetail(
         ] as [string, React.ReactNode]
     );
   const stale = staleReason(data.tags);
-  const hasSlice = Boolean(data.tags['nbtrack.slice_cells']) || stale !== null;
+  const hasSlice = Boolean(data.tags[Nbtrack.Tags.SLICE_CELLS]) || stale !== null;
   const result = props.reproduceResult;
   const notebookPath = detail.notebook_path;
 
@@ -218,7 +218,7 @@ export function RunDetail(
             <tbody>
               {inputs.dataset_inputs.map((d, i) => (
                 <tr key={i}>
-                  <th>{d.tags['mlflow.data.context'] ?? d.dataset.name}</th>
+                  <th>{d.tags[Nbtrack.Tags.DATASET_CONTEXT] ?? d.dataset.name}</th>
                   <td>
                     {d.dataset.name} <code>{d.dataset.digest}</code>
                   </td>
