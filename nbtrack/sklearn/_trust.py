@@ -107,16 +107,27 @@ _OBJECT_LOADERS = frozenset({"ObjectNode", "DictNode", "TreeNode", "DTypeNode", 
 _FUNCTION_LOADERS = frozenset({"FunctionNode"})
 
 
+_MAX_UNPACKED = 64 << 20
+_MAX_RATIO = 50
+
+
 def read_schema(data: bytes, origin: str) -> dict[str, Any]:
     """Parse the ``schema.json`` of skops bytes.
 
     Raises
     ------
     InvalidModelFile
-        Not a zip archive, no ``schema.json``, or not JSON (too deep, truncated, ...).
+        Not a zip archive, no ``schema.json``, not JSON (too deep, truncated, ...), or a zip that unpacks to more
+        than 50 times its size and 64 MiB (a zip bomb).
     """
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+            if unpacked > _MAX_UNPACKED and unpacked > _MAX_RATIO * len(data):
+                raise InvalidModelFile(
+                    f"{origin} unpacks to {unpacked >> 20} MiB from {len(data) >> 10} KiB; refusing a skops file that "
+                    "expands this much (nbtrack stores models uncompressed)."
+                )
             raw = archive.read("schema.json")
         schema = json.loads(raw)
     except zipfile.BadZipFile:

@@ -195,7 +195,7 @@ def test_untrusted_message_lists_the_gadget(tmp_path: Path, logged: tuple[str, P
 
 @pytest.mark.parametrize(
     "data",
-    [b"not a zip at all", b"PK\x03\x04broken", b"", "zip-without-schema", "deep-json", "schema-list"],
+    [b"not a zip at all", b"PK\x03\x04broken", b"", "zip-without-schema", "deep-json", "schema-list", "zip-bomb"],
 )
 def test_damaged_model_file_gives_clear_error(data: Any, logged: tuple[str, Path]) -> None:
     run_id, path = logged
@@ -205,9 +205,15 @@ def test_damaged_model_file_gives_clear_error(data: Any, logged: tuple[str, Path
             archive.writestr("other.txt", "x")
         data = buffer.getvalue()
     elif data == "deep-json":
-        data = _skops({})[:0] or _zip_with_schema(b"[" * 100_000 + b"]" * 100_000)
+        data = _zip_with_schema(b"[" * 100_000 + b"]" * 100_000)
     elif data == "schema-list":
         data = _zip_with_schema(b"[1, 2]")
+    elif data == "zip-bomb":
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr("schema.json", "{}")
+            archive.writestr("big.npy", b"\0" * (80 << 20))
+        data = buffer.getvalue()
     _plant(run_id, path, data)
     with pytest.raises(InvalidModelFile, match="skops"):
         nbtrack.sklearn.load_model(f"runs:/{run_id}/model")
