@@ -372,8 +372,9 @@ def load_model(
         Accepted for MLflow compatibility (the file is read in place).
     trusted : bool or list of str, optional
         Without it, the file loads only if its SHA-256 matches the digest the
-        store recorded when nbtrack wrote it, and then its scikit-learn, NumPy
-        and SciPy types are trusted. A file changed since, or from outside the
+        store recorded when nbtrack wrote it, and then skops' defaults plus a
+        reviewed list of scikit-learn types (trees, kernels, splitters) are
+        trusted, never a function or anything called while loading. A file changed since, or from outside the
         store (e.g. :func:`save_model`), needs ``trusted=[type names]`` or
         ``trusted=True`` (every type); so does any other type, such as a
         user-defined class.
@@ -389,6 +390,8 @@ def load_model(
     ------
     UntrustedModel
         The file holds untrusted types; the message lists them and why.
+    InvalidModelFile
+        The file is not a skops file or is damaged.
     NotFound
         No model at that URI.
     InvalidParameter

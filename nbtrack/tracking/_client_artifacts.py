@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from nbtrack import _validation as v
+from nbtrack._validation import check_text, validate_local_path
 from nbtrack.entities import FileInfo
 from nbtrack.errors import InvalidParameter, NotFound
 from nbtrack.store.base import AbstractStore
@@ -32,7 +34,9 @@ class ArtifactsClientMixin:
         artifact_path : str, optional
             Folder inside the run's artifacts (no absolute paths, no ``..``).
         """
-        _artifacts.log_artifact(self._artifact_root(run_id), local_path, artifact_path)
+        v.check_args(run_id=run_id)
+        local = validate_local_path(local_path, "local_path", kind="file")
+        _artifacts.log_artifact(self._artifact_root(run_id), local, artifact_path)
 
     def log_artifacts(self, run_id: str, local_dir: str | os.PathLike[str], artifact_path: str | None = None) -> None:
         """Copy a folder's contents into the run's artifacts.
@@ -46,7 +50,9 @@ class ArtifactsClientMixin:
         artifact_path : str, optional
             Folder inside the run's artifacts (no absolute paths, no ``..``).
         """
-        _artifacts.log_artifacts(self._artifact_root(run_id), local_dir, artifact_path)
+        v.check_args(run_id=run_id)
+        local = validate_local_path(local_dir, "local_dir", kind="folder")
+        _artifacts.log_artifacts(self._artifact_root(run_id), local, artifact_path)
 
     def log_text(self, run_id: str, text: str, artifact_file: str) -> None:
         """Write text to an artifact file.
@@ -60,8 +66,11 @@ class ArtifactsClientMixin:
         artifact_file : str
             Relative path inside the run's artifacts.
         """
+        v.check_args(run_id=run_id)
         if not isinstance(text, str):
             raise InvalidParameter(f"log_text takes a str, got {type(text).__name__}.")
+        text = check_text(text, "text")
+        _artifacts.check_artifact_file(artifact_file)
         _artifacts.write_bytes(self._artifact_root(run_id), artifact_file, text.encode())
 
     def log_dict(self, run_id: str, dictionary: Any, artifact_file: str) -> None:
@@ -76,6 +85,7 @@ class ArtifactsClientMixin:
         artifact_file : str
             Relative path inside the run's artifacts.
         """
+        v.check_args(run_id=run_id)
         _artifacts.write_bytes(
             self._artifact_root(run_id), artifact_file, _artifacts.dict_bytes(dictionary, artifact_file)
         )
@@ -92,6 +102,7 @@ class ArtifactsClientMixin:
         artifact_file : str
             Relative path inside the run's artifacts.
         """
+        v.check_args(run_id=run_id)
         _artifacts.write_bytes(
             self._artifact_root(run_id), artifact_file, _artifacts.figure_bytes(figure, artifact_file)
         )
@@ -110,6 +121,7 @@ class ArtifactsClientMixin:
         -------
         list of FileInfo
         """
+        v.check_args(run_id=run_id)
         return _artifacts.list_artifacts(self._artifact_root(run_id), path)
 
     def download_artifacts(self, run_id: str, path: str = "", dst_path: str | None = None) -> str:
@@ -133,6 +145,7 @@ class ArtifactsClientMixin:
         NotFound
             No such artifact.
         """
+        v.check_args(run_id=run_id)
         src = _artifacts.safe_join(self._artifact_root(run_id), path)
         if not src.exists():
             raise NotFound(f"Run {run_id} has no artifact {path!r}.")
