@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from nbtrack.entities import ModelVersion, RegisteredModel, RegistryEvent
+from nbtrack.entities import ModelVersion, PagedList, RegisteredModel, RegistryEvent
 from nbtrack.errors import InvalidParameter, InvalidState
 from nbtrack.query import (
     compile_model_version_filter,
@@ -20,6 +20,7 @@ from nbtrack.query import (
     sort_registered_models,
 )
 from nbtrack.store.base import AbstractRegistryStore, AbstractStore
+from nbtrack.tracking._paging import offset_of, page
 from nbtrack.tracking.model_uri import resolve_model_uri, resolve_version_source
 
 
@@ -99,7 +100,7 @@ class RegistryClientMixin:
         max_results: int | None = None,
         order_by: Sequence[str] | None = None,
         page_token: str | None = None,
-    ) -> list[RegisteredModel]:
+    ) -> PagedList[RegisteredModel]:
         """Search registered models.
 
         Parameters
@@ -111,11 +112,12 @@ class RegistryClientMixin:
         order_by : list of str, optional
             e.g. ``["last_updated_timestamp DESC"]``; then by name.
         page_token : str, optional
-            Accepted for MLflow compatibility; every match is returned at once.
+            The ``token`` of a previous page.
 
         Returns
         -------
-        list of RegisteredModel
+        PagedList of RegisteredModel
+            A list; its ``token`` is set when more models follow.
         """
         limit = _max_results(max_results)
         predicate = compile_registered_model_filter(filter_string)
@@ -123,7 +125,7 @@ class RegistryClientMixin:
         if predicate is not None:
             models = [m for m in models if predicate(m.to_dict())]
         models = sort_registered_models(models, order_by)
-        return models if limit is None else models[:limit]
+        return page(models, limit, offset_of(page_token))
 
     # -- versions ---------------------------------------------------------
     def create_model_version(
@@ -221,7 +223,7 @@ class RegistryClientMixin:
         max_results: int | None = None,
         order_by: Sequence[str] | None = None,
         page_token: str | None = None,
-    ) -> list[ModelVersion]:
+    ) -> PagedList[ModelVersion]:
         """Search versions of all models.
 
         Parameters
@@ -233,11 +235,12 @@ class RegistryClientMixin:
         order_by : list of str, optional
             e.g. ``["version_number DESC"]``; then by name and newest version first.
         page_token : str, optional
-            Accepted for MLflow compatibility; every match is returned at once.
+            The ``token`` of a previous page.
 
         Returns
         -------
-        list of ModelVersion
+        PagedList of ModelVersion
+            A list; its ``token`` is set when more versions follow.
         """
         limit = _max_results(max_results)
         predicate = compile_model_version_filter(filter_string)
@@ -245,7 +248,7 @@ class RegistryClientMixin:
         if predicate is not None:
             versions = [mv for mv in versions if predicate(mv.to_dict())]
         versions = sort_model_versions(versions, order_by)
-        return versions if limit is None else versions[:limit]
+        return page(versions, limit, offset_of(page_token))
 
     # -- stages -----------------------------------------------------------
     def get_latest_versions(self, name: str, stages: Sequence[str] | None = None) -> list[ModelVersion]:
