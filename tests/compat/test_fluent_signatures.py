@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 import pytest
 
 import nbtrack as mlflow
@@ -33,8 +36,10 @@ def test_run_id_wins_over_the_active_run() -> None:
     assert mlflow.get_run(active.info.run_id).data.metrics == {}
 
 
-def test_mlflow_keyword_arguments_are_accepted(tmp_path) -> None:
-    (tmp_path / "f.txt").write_text("x")
+def test_mlflow_keyword_arguments_are_accepted(tmp_path: Path) -> None:
+    files = tmp_path / "files"
+    files.mkdir()
+    (files / "f.txt").write_text("x")
     with mlflow.start_run() as run:
         assert mlflow.log_param("k", 1, synchronous=False) == 1
         mlflow.set_tag("t", "v", synchronous=True)
@@ -42,8 +47,8 @@ def test_mlflow_keyword_arguments_are_accepted(tmp_path) -> None:
         mlflow.log_metric("x", 0.5, 1, None, None, None, None, None)
     mlflow.log_text("hi", "notes.txt", run_id=run.info.run_id)
     mlflow.log_dict({"a": 1}, "d.json", run_id=run.info.run_id)
-    mlflow.log_artifact(str(tmp_path / "f.txt"), run_id=run.info.run_id)
-    mlflow.log_artifacts(str(tmp_path), "dir", run_id=run.info.run_id)
+    mlflow.log_artifact(str(files / "f.txt"), run_id=run.info.run_id)
+    mlflow.log_artifacts(str(files), "dir", run_id=run.info.run_id)
     names = {f.path for f in mlflow.MlflowClient().list_artifacts(run.info.run_id)}
     assert {"notes.txt", "d.json", "f.txt", "dir"} <= names
     assert mlflow.get_run(run.info.run_id).data.tags["u"] == "1"
@@ -85,6 +90,7 @@ def test_starting_a_deleted_run_raises() -> None:
 
 def test_experiments_are_listed_newest_first_like_mlflow() -> None:
     for name in ("a", "b", "c"):
+        time.sleep(0.005)  # distinct creation times (equal ones are ordered by id)
         mlflow.create_experiment(name)
     assert [e.name for e in mlflow.search_experiments()] == ["c", "b", "a", "Default"]
     assert [e.name for e in mlflow.MlflowClient().search_experiments()] == ["c", "b", "a", "Default"]
@@ -157,6 +163,7 @@ def test_client_searches_return_paged_lists_with_tokens() -> None:
     assert third.token is None
     assert [r.info.run_id for r in [*first, *second, *third]] == ids[::-1]
     for name in ("e1", "e2", "e3"):
+        time.sleep(0.005)
         client.create_experiment(name)
     page = client.search_experiments(max_results=3)
     rest = client.search_experiments(max_results=3, page_token=page.token)
