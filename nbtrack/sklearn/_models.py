@@ -24,7 +24,7 @@ from typing import Any
 from nbtrack.errors import InvalidParameter, NotFound, UntrustedModel
 from nbtrack.models import MLMODEL_FILE, Model, ModelInfo, ModelSignature
 from nbtrack.models.signature import signature_from_description
-from nbtrack.sklearn import _signing
+from nbtrack.sklearn import _layout, _signing
 
 MODEL_FILE = "model.skops"
 PICKLE_FILE = "model.pkl"
@@ -79,7 +79,9 @@ def write_model(
         raise InvalidParameter(f"serialization_format must be one of {FORMATS}, got {serialization_format!r}.")
     file_name = MODEL_FILE if serialization_format == "skops" else PICKLE_FILE
     if data is None:
-        data = serialize(sk_model) if serialization_format == "skops" else _pickle(sk_model, serialization_format)
+        data = (
+            serialize(sk_model) if serialization_format == "skops" else _layout.pickle(sk_model, serialization_format)
+        )
     sha = hashlib.sha256(data).hexdigest()
     folder.mkdir(parents=True, exist_ok=True)
     _atomic_write(folder / file_name, data)
@@ -91,10 +93,10 @@ def write_model(
         artifact_path=extra.get("artifact_path"),
         run_id=extra.get("run_id"),
         utc_time_created=created,
-        flavors=_flavors(file_name, serialization_format, sklearn.__version__),
+        flavors=_layout.flavors(file_name, serialization_format, sklearn.__version__),
         signature=model_signature,
         model_uuid=uuid.uuid4().hex,
-        mlflow_version=_mlflow_version(),
+        mlflow_version=_layout.mlflow_version(),
         metadata=metadata,
         model_size_bytes=len(data),
         saved_input_example_info=(
@@ -111,7 +113,7 @@ def write_model(
         "sha256_hmac": _signing.sign(sha),
         "estimator_class": f"{type(sk_model).__module__}.{type(sk_model).__name__}",
         "sklearn_version": sklearn.__version__,
-        "skops_version": _skops_version(),
+        "skops_version": _layout.skops_version(),
         "python_version": platform.python_version(),
         "signature": signature,
         "training_data": training_data,
@@ -123,74 +125,12 @@ def write_model(
         meta["input_example"] = _example_json(input_example)
         _atomic_write(folder / "input_example.json", json.dumps(meta["input_example"], default=str).encode())
     _atomic_write(folder / MLMODEL_FILE, mlmodel.to_yaml().encode())
-    _atomic_write(folder / "requirements.txt", _requirements(serialization_format).encode())
+    requirements = _layout.requirements(serialization_format)
+    _atomic_write(folder / "requirements.txt", requirements.encode())
+    _atomic_write(folder / "python_env.yaml", _layout.python_env().encode())
+    _atomic_write(folder / "conda.yaml", _layout.conda_env(requirements).encode())
     _atomic_write(folder / META_FILE, json.dumps(meta, indent=1, default=str).encode())
     return sha, mlmodel
-
-
-def _flavors(file_name: str, serialization_format: str, sklearn_version: str) -> dict[str, dict[str, Any]]:
-    """MLflow's two flavors of a scikit-learn model, so MLflow's ``mlflow.sklearn``/``pyfunc`` load the folder."""
-    return {
-        "python_function": {
-            "loader_module": "mlflow.sklearn",
-            "model_path": file_name,
-            "predict_fn": "predict",
-            "python_version": platform.python_version(),
-            "env": {"virtualenv": "python_env.yaml", "conda": "conda.yaml"},
-        },
-        "sklearn": {
-            "pickled_model": file_name,
-            "serialization_format": serialization_format,
-            "sklearn_version": sklearn_version,
-            "code": None,
-        },
-    }
-
-
-def _mlflow_version() -> str:
-    from nbtrack.version import __version__
-
-    return f"nbtrack-{__version__}"
-
-
-def _skops_version() -> str:
-    try:
-        import skops
-    except ImportError:  # pragma: no cover - skops is in the sklearn extra
-        return ""
-    return str(getattr(skops, "__version__", ""))
-
-
-def _requirements(serialization_format: str) -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    names = ["scikit-learn", "skops" if serialization_format == "skops" else serialization_format]
-    lines = []
-    for name in names:
-        if name == "pickle":
-            continue
-        try:
-            lines.append(f"{name}=={version(name)}")
-        except PackageNotFoundError:
-            lines.append(name)
-    return "\n".join(lines) + "\n"
-
-
-def _pickle(sk_model: Any, serialization_format: str) -> bytes:
-    try:
-        if serialization_format == "cloudpickle":
-            import cloudpickle
-
-            return bytes(cloudpickle.dumps(sk_model))
-        import pickle
-
-        return pickle.dumps(sk_model, protocol=pickle.HIGHEST_PROTOCOL)
-    except ImportError as exc:
-        raise InvalidParameter(
-            "serialization_format='cloudpickle' needs cloudpickle: pip install cloudpickle."
-        ) from exc
-    except Exception as exc:
-        raise InvalidParameter(f"Cannot {serialization_format} {type(sk_model).__name__}: {exc}") from exc
 
 
 def signed_digest(folder: Path) -> str | None:

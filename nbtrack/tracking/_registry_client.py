@@ -181,16 +181,26 @@ class RegistryClientMixin:
         -------
         ModelVersion
         """
-        resolved = resolve_model_uri(model_uri, self)  # type: ignore[arg-type]
-        return self._registry.create_model_version(
-            name, str(resolved.local_path), resolved.run_id, tags, create_model=True
-        )
+        source, run_id = self._source_of(model_uri, None)
+        return self._registry.create_model_version(name, source, run_id, tags, create_model=True)
 
     def _source_of(self, source: str, run_id: str | None) -> tuple[str, str | None]:
+        """The version's ``source`` as MLflow records it: the ``runs:/`` URI it was registered from, or the
+        ``models:/<name>/<version>`` it copies (pinned to the number, so a moved stage or alias does not move it);
+        a local folder stays a path."""
         if isinstance(source, str) and source.startswith(("runs:", "models:")):
             resolved = resolve_model_uri(source, self)  # type: ignore[arg-type]
-            return str(resolved.local_path), run_id or resolved.run_id
-        return source, run_id
+            if source.startswith("runs:") and resolved.run_id:
+                pinned = f"runs:/{resolved.run_id}/{resolved.artifact_path}".rstrip("/")
+            elif resolved.model_version is not None:
+                pinned = f"models:/{resolved.model_version.name}/{resolved.model_version.version}"
+            else:
+                pinned = str(resolved.local_path)
+            return pinned, run_id or resolved.run_id
+        if not isinstance(source, str) or not source.strip():
+            raise InvalidParameter(f"model_uri must be a non-empty string, got {source!r}.")
+        resolved = resolve_model_uri(source, self)  # type: ignore[arg-type]
+        return str(resolved.local_path), run_id or resolved.run_id
 
     def get_model_version(self, name: str, version: int | str) -> ModelVersion:
         """Return one version; ``NotFound`` lists the versions that exist."""

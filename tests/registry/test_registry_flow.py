@@ -32,7 +32,7 @@ def test_canonical_register_transition_resolve_flow(client: nbtrack.TrackingClie
     assert mv.version == "1"
     assert mv.run_id == run_id
     folder = client.artifact_dir(run_id) / "model"
-    assert mv.source == str(folder)
+    assert mv.source == f"runs:/{run_id}/model"  # as MLflow records it
     resolved = resolve_model_uri("models:/Churn/Production", client)
     assert resolved.run_id == run_id
     assert resolved.artifact_path == "model"
