@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from nbtrack.entities import Dataset, DatasetInput, InputTag, Metric, Param, Run, RunTag
+from nbtrack.entities import Dataset, DatasetInput, InputTag, Metric, Param, Run, RunTag, Tags
 from nbtrack.errors import InvalidParameter
 from nbtrack.tracking._fluent_runs import active_experiment_id as _experiment_id
 from nbtrack.tracking._fluent_runs import run_id_for_logging as _run_id
@@ -125,7 +125,7 @@ def _dataset_input(dataset: Any, context: str | None, tags: dict[str, str] | Non
         return dataset
     input_tags = [InputTag(str(k), str(val)) for k, val in (tags or {}).items()]
     if context is not None:
-        input_tags.append(InputTag("mlflow.data.context", str(context)))
+        input_tags.append(InputTag(Tags.DATASET_CONTEXT, str(context)))
     return DatasetInput(_as_dataset(dataset), input_tags)
 
 

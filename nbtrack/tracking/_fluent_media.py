@@ -18,13 +18,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from nbtrack import _validation as v
+from nbtrack.entities import Tags
 from nbtrack.errors import InvalidParameter
 from nbtrack.tracking import state
 from nbtrack.tracking._fluent_runs import active_experiment_id, run_id_for_logging
 from nbtrack.tracking.artifacts import safe_join, write_bytes
 
-LOGGED_ARTIFACTS_TAG = "mlflow.loggedArtifacts"
-LOGGED_IMAGES_TAG = "mlflow.loggedImages"
+LOGGED_ARTIFACTS_TAG = Tags.LOGGED_ARTIFACTS
+LOGGED_IMAGES_TAG = Tags.LOGGED_IMAGES
 _KEY_CHARS = re.compile(r"[^\w\-./ ]")
 
 
