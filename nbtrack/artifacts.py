@@ -16,7 +16,7 @@ from typing import Any
 
 from nbtrack.entities import FileInfo
 from nbtrack.errors import InvalidParameter, NotFound
-from nbtrack.tracking import state
+from nbtrack.tracking import pending, state
 from nbtrack.tracking.artifacts import list_artifacts as _list_folder
 from nbtrack.tracking.artifacts import safe_join
 
@@ -30,7 +30,9 @@ def _local(artifact_uri: str) -> Path:
     client = state.get_client()
     if artifact_uri.startswith("runs:/"):
         run_id, _, path = artifact_uri[len("runs:/") :].lstrip("/").partition("/")
+        pending.wait(run_id)
         return safe_join(client.artifact_dir(run_id), path.strip("/") or None)
+    pending.wait()  # a path or models:/ URI may point into any run's artifacts
     if artifact_uri.startswith("models:/"):
         from nbtrack.tracking.model_uri import resolve_model_uri
 

@@ -170,12 +170,16 @@ def _finish(est: Any, session: _Session, cfg: Config) -> None:
 
     client = _client()
     search = is_search(est)
-    model = getattr(est, "best_estimator_", est) if search else est
-    serializer = _Serializer(model) if cfg.log_models else None
+    best = getattr(est, "best_estimator_", None) if search else None
+    # As MLflow: ``model`` is the fitted estimator (the search itself for a search), ``best_estimator`` its best.
+    serializer = _Serializer(est) if cfg.log_models else None
     if serializer is not None:
         serializer.start()
+    predictions: dict[str, Any] = {}
     try:
-        metrics = _metrics.training_metrics(est, session.X, session.y, session.sample_weight, cfg.pos_label)
+        metrics = _metrics.training_metrics(
+            est, session.X, session.y, session.sample_weight, cfg.pos_label, keep=predictions
+        )
         if search:
             from nbtrack.sklearn import _search_cv
 
@@ -194,7 +198,7 @@ def _finish(est: Any, session: _Session, cfg: Config) -> None:
         _models.log_to_run(
             client,
             session.run_id,
-            model,
+            est,
             "model",
             X=session.X if cfg.log_model_signatures else None,
             train=session.train,
@@ -202,9 +206,22 @@ def _finish(est: Any, session: _Session, cfg: Config) -> None:
             registered_model_name=cfg.registered_model_name,
             data=data,
         )
+        if best is not None:
+            _models.log_to_run(
+                client,
+                session.run_id,
+                best,
+                "best_estimator",
+                X=session.X if cfg.log_model_signatures else None,
+                train=session.train,
+            )
     _remember(est, session.train, session.X)
     if cfg.log_post_training_metrics:
         _post_training.register_model(est, session.run_id)
+    if predictions:
+        from nbtrack.sklearn import _plots
+
+        _plots.submit(client, session.run_id, est, session.y, predictions, session.sample_weight, session.own)
 
 
 def fit_logic(est: Any, call: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:

@@ -10,6 +10,7 @@ from nbtrack.entities import FileInfo
 from nbtrack.errors import InvalidParameter, NotFound
 from nbtrack.store.base import AbstractStore
 from nbtrack.tracking import artifacts as _artifacts
+from nbtrack.tracking import pending
 
 
 class ArtifactsClientMixin:
@@ -110,6 +111,7 @@ class ArtifactsClientMixin:
         -------
         list of FileInfo
         """
+        pending.wait(run_id)  # e.g. autolog's plots, still being drawn
         return _artifacts.list_artifacts(self._artifact_root(run_id), path)
 
     def download_artifacts(self, run_id: str, path: str = "", dst_path: str | None = None) -> str:
@@ -133,6 +135,7 @@ class ArtifactsClientMixin:
         NotFound
             No such artifact.
         """
+        pending.wait(run_id)
         src = _artifacts.safe_join(self._artifact_root(run_id), path)
         if not src.exists():
             raise NotFound(f"Run {run_id} has no artifact {path!r}.")

@@ -23,7 +23,7 @@ from nbtrack.entities import (
     Tags,
 )
 from nbtrack.errors import InvalidParameter, InvalidState
-from nbtrack.tracking import state
+from nbtrack.tracking import pending, state
 from nbtrack.tracking._context import context_tags
 
 
@@ -253,6 +253,7 @@ def _end_run_id(run_id: str, status: str) -> None:
         # End any nested runs still open above this one, then this one.
         while stack:
             top = stack.pop()
+            pending.wait(top.info.run_id, ending=True)  # the run's artifacts are written once end_run returns
             state.get_client().set_terminated(top.info.run_id, status)
             state.set_last_run_id(top.info.run_id)
             state.export_active_run(stack[-1].info.run_id if stack else None)
@@ -377,4 +378,8 @@ def log_metrics(
 
 def reset() -> None:
     """End nothing, forget everything: every thread's active runs, the experiment, the client (tests)."""
+    try:
+        pending.wait()
+    except Exception:  # a failed background write belongs to what came before the reset
+        pass
     state.reset()
