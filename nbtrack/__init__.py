@@ -16,8 +16,14 @@ the cell as a run; ``nbtrack.sklearn.autolog()`` captures scikit-learn fits.
 Where to look
 -------------
 Tracking (this module)
-    ``set_experiment``, ``start_run``, ``log_param(s)``, ``log_metric(s)``, ``set_tag(s)``,
-    ``log_artifact(s)``, ``log_text``, ``log_dict``, ``log_figure``, ``search_runs``, ``get_run``.
+    ``set_experiment``, ``start_run``, ``log_param(s)``, ``log_metric(s)`` (``run_id=`` logs into another run),
+    ``set_tag(s)``, ``set_experiment_tag(s)``, ``log_artifact(s)``, ``log_text``, ``log_dict``, ``log_figure``,
+    ``log_image``, ``log_table`` / ``load_table``, ``log_input``, ``search_runs``, ``get_run``, ``get_parent_run``.
+MLflow's other modules, same names
+    ``nbtrack.models`` (``infer_signature``, ``ModelSignature``, ``ModelInfo``), ``nbtrack.pyfunc``
+    (``load_model(uri).predict(df)``, signature enforced), ``nbtrack.artifacts`` (``download_artifacts``,
+    ``load_text`` / ``load_dict`` / ``load_image``), ``nbtrack.data`` (``from_pandas``, ``from_numpy``),
+    ``nbtrack.exceptions.MlflowException``, ``nbtrack.entities``.
 ``nbtrack.sklearn``
     ``autolog()``, ``log_model``, ``save_model``, ``load_model("models:/Churn/Production")``.
 Registry

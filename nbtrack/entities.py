@@ -498,3 +498,24 @@ class FileInfo(_Entity):
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
         return {"path": self.path, "is_dir": self.is_dir, "file_size": self.file_size}
+
+
+def _model_registry_module() -> None:
+    """``nbtrack.entities.model_registry``, MLflow's home of the registry entities (``from mlflow.entities.model_registry
+    import ModelVersion``): a module object registered under that name, holding the same classes."""
+    import sys
+    import types
+
+    name = f"{__name__}.model_registry"
+    if name in sys.modules:
+        return
+    module = types.ModuleType(name, "The registry entities under MLflow's module path.")
+    for cls in (ModelVersion, RegisteredModel, ModelVersionStage, RegistryEvent):
+        setattr(module, cls.__name__, cls)
+    module.ModelVersionTag = RunTag  # type: ignore[attr-defined]
+    module.RegisteredModelTag = RunTag  # type: ignore[attr-defined]
+    sys.modules[name] = module
+    globals()["model_registry"] = module
+
+
+_model_registry_module()

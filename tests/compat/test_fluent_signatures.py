@@ -170,3 +170,30 @@ def test_client_searches_return_paged_lists_with_tokens() -> None:
     assert [e.name for e in [*page, *rest]] == ["e3", "e2", "e1", "Default"] and rest.token is None
     with pytest.raises(MlflowException, match="page token"):
         client.search_runs(["0"], page_token="not-a-token")
+
+
+def test_entities_are_importable_under_mlflows_names() -> None:
+    from nbtrack.entities.model_registry import ModelVersion, RegisteredModel
+
+    from nbtrack.entities import (  # noqa: F401
+        Dataset,
+        DatasetInput,
+        Experiment,
+        ExperimentTag,
+        FileInfo,
+        InputTag,
+        LifecycleStage,
+        Metric,
+        Param,
+        Run,
+        RunData,
+        RunInfo,
+        RunInputs,
+        RunStatus,
+        RunTag,
+        SourceType,
+        ViewType,
+    )
+
+    assert ModelVersion is mlflow.entities.ModelVersion and RegisteredModel is mlflow.entities.RegisteredModel
+    assert SourceType.NOTEBOOK == "NOTEBOOK" and ViewType.ALL == 3
