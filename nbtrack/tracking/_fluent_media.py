@@ -1,8 +1,9 @@
 """Images and tables of the fluent API: ``log_image``, ``log_table``, ``load_table`` (MLflow's names and layout).
 
 * ``log_image(image, "plot.png")`` writes the image as that artifact file.
-* ``log_image(image, key="sample", step=3)`` writes ``images/sample+step+3+timestamp+<ms>+<uuid>.png`` (MLflow's
-  layout for images over steps) and sets the run tag ``mlflow.loggedImages``.
+* ``log_image(image, key="sample", step=3)`` writes ``images/sample+step+3+timestamp+<ms>+<uuid>.png`` and a
+  ``...+compressed.webp`` thumbnail (MLflow's layout for images over steps) and sets the run tag
+  ``mlflow.loggedImages``.
 * ``log_table(data, "table.json")`` writes ``{"columns": [...], "data": [[...]]}`` and records the file in the run tag
   ``mlflow.loggedArtifacts``; ``load_table`` reads it back from every run of the active experiment that has it.
 """
@@ -75,6 +76,18 @@ def _png(image: Any, fmt: str = "PNG") -> bytes:
     return buffer.getvalue()
 
 
+def _thumbnail(image: Any, max_size: int = 200) -> bytes:
+    """A WebP copy scaled to fit a ``max_size`` square, keeping the aspect ratio (MLflow's compressed image)."""
+    width, height = image.size
+    scale = max_size / max(width, height, 1)
+    small = image.resize((max(1, int(width * scale)), max(1, int(height * scale))))
+    if small.mode not in ("RGB", "RGBA", "L"):
+        small = small.convert("RGBA")
+    buffer = io.BytesIO()
+    small.save(buffer, format="WEBP")
+    return buffer.getvalue()
+
+
 def log_image(
     image: Any,
     artifact_file: str | None = None,
@@ -120,7 +133,9 @@ def log_image(
     st = v.validate_step(step)
     ts = int(time.time() * 1000) if timestamp is None else v.validate_timestamp(timestamp)
     name = f"{_KEY_CHARS.sub('_', key).replace('/', '#')}+step+{st}+timestamp+{ts}+{uuid.uuid4()}"
-    write_bytes(root, f"images/{name}.png", _png(image))
+    pil = _pil_image(image)
+    write_bytes(root, f"images/{name}.png", _png(pil))
+    write_bytes(root, f"images/{name}+compressed.webp", _thumbnail(pil))  # what MLflow's UI shows per step
     client.set_tag(run_id, LOGGED_IMAGES_TAG, "True")
 
 

@@ -52,8 +52,10 @@ def test_log_image_takes_arrays_and_pil_images_with_steps() -> None:
         with pytest.raises(MlflowException, match="exactly one"):
             mlflow.log_image(np.zeros((2, 2)))
     client = mlflow.MlflowClient()
-    images = sorted(f.path for f in client.list_artifacts(run.info.run_id, "images"))
-    assert len(images) == 3
+    listed = sorted(f.path for f in client.list_artifacts(run.info.run_id, "images"))
+    images = [p for p in listed if p.endswith(".png")]
+    assert len(images) == 3 and len(listed) == 6
+    assert all(p[: -len(".png")] + "+compressed.webp" in listed for p in images)
     assert all(p.startswith("images/sample#x+step+") and p.endswith(".png") for p in images)
     assert [int(p.split("+step+")[1].split("+")[0]) for p in images] == [0, 1, 2]
     assert client.get_run(run.info.run_id).data.tags["mlflow.loggedImages"] == "True"
