@@ -8,6 +8,7 @@ at exit.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -56,6 +57,18 @@ def wait(run_id: str | None = None, timeout: float | None = None, *, ending: boo
                 _pending[key] = kept
     for future in futures:
         future.result(timeout=timeout)
+
+
+def _forget_after_fork() -> None:
+    # A forked child inherits the parent's futures but not its worker thread: they would never complete there.
+    global _executor, _lock
+    _lock = threading.Lock()
+    _executor = None
+    _pending.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 def has_pending(run_id: str) -> bool:

@@ -143,3 +143,19 @@ def test_search_logs_model_and_best_estimator(autolog: None, frame: Any) -> None
     assert isinstance(loaded_search, GridSearchCV) and isinstance(best, LogisticRegression)
     assert loaded_search.best_params_ == search.best_params_
     np.testing.assert_array_equal(best.predict(X), search.predict(X))
+
+
+def test_a_forked_child_does_not_wait_for_the_parents_pending_plots() -> None:
+    import multiprocessing
+
+    gate = threading.Event()
+    pending.submit("parent-run", gate.wait)
+    try:
+        ctx = multiprocessing.get_context("fork")
+        child = ctx.Process(target=pending.wait)
+        child.start()
+        child.join(timeout=60)
+        assert child.exitcode == 0
+    finally:
+        gate.set()
+        pending.wait()
