@@ -130,7 +130,10 @@ def autolog(
     ``estimator_class``, training metrics (``training_accuracy_score``... for
     classifiers, ``training_mean_squared_error``... for regressors, and
     ``training_score``), the training data as a dataset input (context
-    ``train``) and the fitted model under ``model``. Without an active run the
+    ``train``) and the fitted model under ``model`` (for a search: the search, with its best estimator
+    under ``best_estimator``). Classifiers also get ``training_confusion_matrix.png`` and, when binary,
+    ``training_roc_curve.png`` and ``training_precision_recall_curve.png``, drawn in the background after
+    ``fit`` returns (reading the run's artifacts waits for them). Without an active run the
     fit gets its own run (FINISHED, or FAILED if ``fit`` raised); inside an
     active run it logs there, and a second fit in the same run goes to a nested
     child run. Fits inside Pipelines, searches and cross-validation helpers never
