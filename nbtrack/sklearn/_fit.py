@@ -84,6 +84,7 @@ class _Session:
         self.own = own
         self.X, self.y, self.sample_weight = X, y, sample_weight
         self.train = train
+        self.after_end: Callable[[], Any] | None = None  # work queued once the run ended (the plots)
 
 
 def _client() -> Any:
@@ -221,7 +222,11 @@ def _finish(est: Any, session: _Session, cfg: Config) -> None:
     if predictions:
         from nbtrack.sklearn import _plots
 
-        _plots.submit(client, session.run_id, est, session.y, predictions, session.sample_weight, session.own)
+        y, weights = session.y, session.sample_weight
+        if session.own:  # queued after the run ended, so drawing does not compete with the fit's last writes
+            session.after_end = lambda: _plots.submit(client, session.run_id, est, y, predictions, weights, True)
+        else:
+            _plots.submit(client, session.run_id, est, y, predictions, weights, False)
 
 
 def fit_logic(est: Any, call: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -262,6 +267,11 @@ def fit_logic(est: Any, call: Callable[..., Any], args: tuple[Any, ...], kwargs:
                 report(exc, f"logging the fit of {cls.__name__}")
             return result
         _end(session, RunStatus.FINISHED)
+        if session.after_end is not None:
+            try:
+                session.after_end()
+            except Exception as exc:
+                report(exc, "queueing the classifier plots")
         return result
     finally:
         state.depth -= 1
