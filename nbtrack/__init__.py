@@ -112,6 +112,7 @@ _LAZY_SUBMODULES = (
     "artifacts",
     "data",
     "exceptions",
+    "lineage",
 )
 
 
@@ -121,6 +122,9 @@ _LAZY_FUNCTIONS = {
     "register_model": "nbtrack.registry",
     "search_registered_models": "nbtrack.registry",
     "search_model_versions": "nbtrack.registry",
+    "reproduce": "nbtrack.lineage.reproduce",
+    "slice_notebook": "nbtrack.lineage.notebook",
+    "doctor": "nbtrack.store.doctor",
 }
 
 

@@ -78,10 +78,12 @@ def load_jupyter_server_extension(server_app: Any) -> None:
     server_app : jupyter_server.serverapp.ServerApp
         The server being started.
     """
+    from nbtrack.server.lineage_routes import setup_lineage_routes
     from nbtrack.server.routes import setup_route_handlers, warm_up
 
     location = store_location(server_app)
     setup_route_handlers(server_app.web_app, location)
+    setup_lineage_routes(server_app.web_app)
     server_app.log.info("nbtrack: REST API at %snbtrack/api/ over the store %s", server_app.base_url, location)
     if os.path.isdir(location):
         from tornado.ioloop import IOLoop

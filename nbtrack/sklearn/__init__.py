@@ -17,7 +17,9 @@ pickle, needs ``trusted=...`` (see :func:`load_model`).
 from __future__ import annotations
 
 import functools
+import logging
 import os
+import sys
 import warnings
 from pathlib import Path
 from typing import Any
@@ -210,6 +212,21 @@ def autolog(
         raise
     state.pid = os.getpid()
     state.config = cfg
+    _record_lineage()
+
+
+def _record_lineage() -> None:
+    """In an IPython shell, record the cells run from now on, so that autologged runs get their code slice."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    if shell is None:
+        return
+    try:
+        from nbtrack.lineage.recorder import install
+
+        install(shell)
+    except Exception as exc:  # lineage is a bonus: autolog works without it
+        logging.getLogger("nbtrack").warning("nbtrack could not record the notebook's cells: %s", exc)
 
 
 def _resolve(model_uri: str, client: Any) -> tuple[Path, str | None, str]:
