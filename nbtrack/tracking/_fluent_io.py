@@ -322,4 +322,4 @@ def search_runs(
     if output_format == "list":
         return client.search_runs(ids, filter_string, run_view_type, max_results, order_by)
     # the store answers from its columns where it can (no document is read)
-    return client.store.search_runs_frame(ids, filter_string or None, run_view_type, max_results, order_by)
+    return client.search_runs_frame(ids, filter_string or None, run_view_type, max_results, order_by)

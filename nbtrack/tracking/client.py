@@ -109,6 +109,27 @@ class TrackingClient(ExperimentsClientMixin, ArtifactsClientMixin, RegistryClien
         """
         return self._store.search_run_docs(list(experiment_ids), filter_string, run_view_type, max_results, order_by)
 
+    def search_runs_frame(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str | None = None,
+        run_view_type: int = ViewType.ACTIVE_ONLY,
+        max_results: int | None = None,
+        order_by: Sequence[str] | None = None,
+    ) -> Any:
+        """Search runs straight into MLflow's ``search_runs`` DataFrame (the store answers from its column index).
+
+        Parameters
+        ----------
+        experiment_ids, filter_string, run_view_type, max_results, order_by
+            As in :meth:`search_run_docs`.
+
+        Returns
+        -------
+        pandas.DataFrame
+        """
+        return self._store.search_runs_frame(list(experiment_ids), filter_string, run_view_type, max_results, order_by)
+
     def artifact_dir(self, run_id: str) -> Path:
         """The local folder of a run's artifacts, created on demand.
 
