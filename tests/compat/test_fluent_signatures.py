@@ -89,6 +89,7 @@ def test_starting_a_deleted_run_raises() -> None:
 
 
 def test_experiments_are_listed_newest_first_like_mlflow() -> None:
+    mlflow.search_experiments()  # the store (and its Default experiment) exists before the others are created
     for name in ("a", "b", "c"):
         time.sleep(0.005)  # distinct creation times (equal ones are ordered by id)
         mlflow.create_experiment(name)
