@@ -12,6 +12,7 @@ from nbtrack.entities import FileInfo
 from nbtrack.errors import InvalidParameter, NotFound
 from nbtrack.store.base import AbstractStore
 from nbtrack.tracking import artifacts as _artifacts
+from nbtrack.tracking import pending
 
 
 class ArtifactsClientMixin:
@@ -122,6 +123,7 @@ class ArtifactsClientMixin:
         list of FileInfo
         """
         v.check_args(run_id=run_id)
+        pending.wait(run_id)  # e.g. autolog's plots, still being drawn
         return _artifacts.list_artifacts(self._artifact_root(run_id), path)
 
     def download_artifacts(self, run_id: str, path: str = "", dst_path: str | None = None) -> str:
@@ -146,6 +148,7 @@ class ArtifactsClientMixin:
             No such artifact.
         """
         v.check_args(run_id=run_id)
+        pending.wait(run_id)
         src = _artifacts.safe_join(self._artifact_root(run_id), path)
         if not src.exists():
             raise NotFound(f"Run {run_id} has no artifact {path!r}.")
