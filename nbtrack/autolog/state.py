@@ -32,7 +32,7 @@ class _State:
 
     ``depth`` (inside a patched call: fit, predict, score, a metric; nested calls only pass through) belongs to the
     calling thread, so a fit in a worker thread that holds a run of its own is logged to that run. A thread without
-    a run of its own stays quiet while another thread is inside a patched call: that is how the worker threads of
+    a run of its own stays quiet while another thread is inside a patched ``fit``: that is how the worker threads of
     joblib (an ensemble's ``n_jobs``) behave, and their inner fits are not the user's. ``suspended`` (inside
     cross-validation helpers or ``autolog.suspended()``) is process-wide. In a forked child, autolog acts only
     inside a run the child started itself, so a library's forked workers never log runs of their own.
@@ -43,7 +43,7 @@ class _State:
         self.pid = os.getpid()
         self.suspended = 0
         self.runs_with_fit: set[str] = set()
-        self.busy = 0  # threads with depth > 0
+        self.busy = 0  # threads inside a patched fit
         self._local = threading.local()
         self._lock = threading.Lock()
 
@@ -54,11 +54,21 @@ class _State:
 
     @depth.setter
     def depth(self, value: int) -> None:
-        old = self.depth
         self._local.depth = value
-        if (old > 0) != (value > 0):
+
+    def enter_fit(self) -> None:
+        """Mark the calling thread as inside a patched ``fit`` (nested calls pass through; other threads see it)."""
+        self.depth += 1
+        if self.depth == 1:
             with self._lock:
-                self.busy += 1 if value > 0 else -1
+                self.busy += 1
+
+    def exit_fit(self) -> None:
+        """Undo :meth:`enter_fit`."""
+        self.depth -= 1
+        if self.depth == 0:
+            with self._lock:
+                self.busy -= 1
 
     def active(self) -> Config | None:
         """The configuration if autolog should act right now, in this thread, else ``None``."""

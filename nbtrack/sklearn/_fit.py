@@ -241,7 +241,7 @@ def fit_logic(est: Any, call: Callable[..., Any], args: tuple[Any, ...], kwargs:
         excluded = _excluded[cls] = is_excluded(cls)
     if excluded:
         return call(*args, **kwargs)
-    state.depth += 1
+    state.enter_fit()
     try:
         session = None
         try:
@@ -274,7 +274,7 @@ def fit_logic(est: Any, call: Callable[..., Any], args: tuple[Any, ...], kwargs:
                 report(exc, "queueing the classifier plots")
         return result
     finally:
-        state.depth -= 1
+        state.exit_fit()
 
 
 def suspend_logic(call: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
