@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
 from nbtrack.entities import FileInfo
-from nbtrack.errors import InvalidParameter, NotFound
+from nbtrack.errors import InvalidParameter
 from nbtrack.store.base import AbstractStore
 from nbtrack.tracking import _artifacts
 
@@ -32,7 +31,7 @@ class ArtifactsClientMixin:
         artifact_path : str, optional
             Folder inside the run's artifacts (no absolute paths, no ``..``).
         """
-        _artifacts.log_artifact(self._artifact_root(run_id), local_path, artifact_path)
+        self._store.log_artifact(run_id, local_path, artifact_path)
 
     def log_artifacts(self, run_id: str, local_dir: str | os.PathLike[str], artifact_path: str | None = None) -> None:
         """Copy a folder's contents into the run's artifacts.
@@ -46,7 +45,7 @@ class ArtifactsClientMixin:
         artifact_path : str, optional
             Folder inside the run's artifacts (no absolute paths, no ``..``).
         """
-        _artifacts.log_artifacts(self._artifact_root(run_id), local_dir, artifact_path)
+        self._store.log_artifacts(run_id, local_dir, artifact_path)
 
     def log_text(self, run_id: str, text: str, artifact_file: str) -> None:
         """Write text to an artifact file.
@@ -62,7 +61,7 @@ class ArtifactsClientMixin:
         """
         if not isinstance(text, str):
             raise InvalidParameter(f"log_text takes a str, got {type(text).__name__}.")
-        _artifacts.write_bytes(self._artifact_root(run_id), artifact_file, text.encode())
+        self._store.write_artifact(run_id, artifact_file, text.encode())
 
     def log_dict(self, run_id: str, dictionary: Any, artifact_file: str) -> None:
         """Write a dict as JSON (or YAML for ``.yaml``/``.yml``) to an artifact file.
@@ -76,9 +75,7 @@ class ArtifactsClientMixin:
         artifact_file : str
             Relative path inside the run's artifacts.
         """
-        _artifacts.write_bytes(
-            self._artifact_root(run_id), artifact_file, _artifacts.dict_bytes(dictionary, artifact_file)
-        )
+        self._store.write_artifact(run_id, artifact_file, _artifacts.dict_bytes(dictionary, artifact_file))
 
     def log_figure(self, run_id: str, figure: Any, artifact_file: str) -> None:
         """Save a matplotlib figure (PNG/SVG/PDF by extension) or plotly figure (HTML) as an artifact.
@@ -92,9 +89,7 @@ class ArtifactsClientMixin:
         artifact_file : str
             Relative path inside the run's artifacts.
         """
-        _artifacts.write_bytes(
-            self._artifact_root(run_id), artifact_file, _artifacts.figure_bytes(figure, artifact_file)
-        )
+        self._store.write_artifact(run_id, artifact_file, _artifacts.figure_bytes(figure, artifact_file))
 
     def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
         """List a run's artifacts directly under ``path``.
@@ -110,7 +105,7 @@ class ArtifactsClientMixin:
         -------
         list of FileInfo
         """
-        return _artifacts.list_artifacts(self._artifact_root(run_id), path)
+        return self._store.list_artifacts(run_id, path)
 
     def download_artifacts(self, run_id: str, path: str = "", dst_path: str | None = None) -> str:
         """Return a local path of an artifact, copied to ``dst_path`` when given.
@@ -133,11 +128,4 @@ class ArtifactsClientMixin:
         NotFound
             No such artifact.
         """
-        src = _artifacts.safe_join(self._artifact_root(run_id), path)
-        if not src.exists():
-            raise NotFound(f"Run {run_id} has no artifact {path!r}.")
-        if dst_path is None:
-            return str(src)
-        dest = Path(dst_path)
-        dest.mkdir(parents=True, exist_ok=True)
-        return str(dest / _artifacts.log_artifact(dest, src))
+        return self._store.download_artifacts(run_id, path, dst_path)
