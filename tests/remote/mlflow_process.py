@@ -108,10 +108,12 @@ class MlflowServer:
         while time.monotonic() < deadline:
             if self.proc is not None and self.proc.poll() is not None:
                 raise RuntimeError(f"mlflow server exited with {self.proc.returncode}:\n{self.log.read_text()[-3000:]}")
-            with contextlib.suppress(OSError, urllib.error.URLError):
-                with urllib.request.urlopen(self.url + "/health", timeout=2) as answer:
-                    if answer.status == 200:
-                        return
+            with (
+                contextlib.suppress(OSError, urllib.error.URLError),
+                urllib.request.urlopen(self.url + "/health", timeout=2) as answer,
+            ):
+                if answer.status == 200:
+                    return
             time.sleep(0.3)
         raise RuntimeError(f"mlflow server did not start in {timeout:.0f} s:\n{self.log.read_text()[-3000:]}")
 
@@ -140,7 +142,7 @@ class MlflowServer:
             existing = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
             for table in _WIPED:
                 if table in existing:
-                    db.execute(f"DELETE FROM {table}")  # noqa: S608 (fixed table names)
+                    db.execute(f"DELETE FROM {table}")
             db.execute("DELETE FROM experiments WHERE experiment_id != 0")
             db.execute("UPDATE experiments SET lifecycle_stage = 'active', name = 'Default'")
             db.commit()
