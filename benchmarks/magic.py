@@ -86,7 +86,7 @@ def main() -> None:
 
     import nbtrack
 
-    state = getattr(sys.modules.get("nbtrack.autolog._state"), "state", None)
+    state = getattr(sys.modules.get("nbtrack.autolog.state"), "state", None)
     autolog = "on" if getattr(state, "config", None) is not None else "off (nbtrack.sklearn not available)"
     print(
         f"store: {nbtrack.get_tracking_uri()}, {len(nbtrack.search_runs(search_all_experiments=True))} runs; repeats: {args.repeats}; "

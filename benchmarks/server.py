@@ -48,12 +48,12 @@ def seed(store: Path, runs: int) -> str:
     client = nbtrack.TrackingClient(str(store))
     existing = client.get_experiment_by_name("bench")
     if existing is not None:
-        have = len(client.store.search_run_docs([existing.experiment_id]))
+        have = len(client.search_run_docs([existing.experiment_id]))
         if have >= runs:
             print(f"reusing {store} ({have} runs)")
             return existing.experiment_id
     exp = existing.experiment_id if existing else client.create_experiment("bench")
-    have = len(client.store.search_run_docs([exp]))
+    have = len(client.search_run_docs([exp]))
     start = time.perf_counter()
     for i in range(have, runs):
         run_id = client.create_run(exp, run_name=f"run-{i}", start_time=1_700_000_000_000 + i * 1000).info.run_id

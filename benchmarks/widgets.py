@@ -102,12 +102,12 @@ def main() -> None:
 
     builds = []
     for _ in range(3):
-        client.store.version()
+        client.store_version()
         secs, d = timed(lambda: Dashboard(client=client, live=False))
         builds.append(secs)
         if _ < 2:
             d.close()
-    reads = [timed(lambda: client.store.search_run_docs(["0"]))[0] for _ in range(3)]
+    reads = [timed(lambda: client.search_run_docs(["0"]))[0] for _ in range(3)]
     report(f"dashboard over {len(d.table.view.rows)} runs", builds, 1000, "one raw read of all run documents", reads)
 
     # refresh after one new run, as the live poll does
@@ -118,7 +118,7 @@ def main() -> None:
             nbtrack.log_param("C", "3.0")
         secs, _ = timed(lambda: d.poller.poll())
         refreshes.append(secs)
-    reads = [timed(lambda: client.store.search_run_docs(["0"]))[0] for _ in range(3)]
+    reads = [timed(lambda: client.search_run_docs(["0"]))[0] for _ in range(3)]
     report("refresh after one new run", refreshes, 100, "one raw read of all run documents", reads)
     d.close()
 

@@ -37,8 +37,6 @@ from __future__ import annotations
 
 from typing import Any
 
-__version__ = "0.1.0"
-
 from nbtrack import entities, errors, tracking
 from nbtrack.entities import (
     Experiment,
@@ -86,6 +84,7 @@ from nbtrack.tracking.fluent import (
     set_tracking_uri,
     start_run,
 )
+from nbtrack.version import __version__ as __version__
 
 _LAZY_SUBMODULES = ("sklearn", "widgets", "magics", "server", "store", "registry", "autolog")
 

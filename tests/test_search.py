@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from nbtrack._search import compile_run_filter, sort_runs
 from nbtrack.errors import InvalidParameter
+from nbtrack.query.search import compile_run_filter, sort_runs
 
 
 def _doc(run_id: str, start: int, **fields: Any) -> dict[str, Any]:

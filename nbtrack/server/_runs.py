@@ -10,7 +10,6 @@ entities are built for the list.
 
 from __future__ import annotations
 
-import math
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -18,10 +17,11 @@ from typing import Any
 
 import orjson
 
-from nbtrack._search import compile_run_filter, sort_runs
+from nbtrack._json import jsonable
 from nbtrack.entities import LifecycleStage, RunStatus, ViewType
 from nbtrack.errors import NotFound
-from nbtrack.store._docs import run_from_doc
+from nbtrack.query import compile_run_filter, sort_runs
+from nbtrack.store.documents import run_from_doc
 from nbtrack.tracking.client import TrackingClient
 
 SUMMARY_KEYS = (
@@ -36,32 +36,6 @@ SUMMARY_KEYS = (
 SUMMARY_OMITTED_TAGS = frozenset({"nbtrack.cell_source"})
 _MAX_VIEWS = 32
 _MAX_BASES = 8
-
-
-def jsonable(value: Any) -> Any:
-    """Return ``value`` with NaN and ±inf floats replaced by ``"NaN"``, ``"Infinity"``, ``"-Infinity"``.
-
-    Parameters
-    ----------
-    value : Any
-        Nested dicts, lists, tuples and scalars.
-
-    Returns
-    -------
-    Any
-        The same structure, safe for strict JSON.
-    """
-    if isinstance(value, float):
-        if math.isfinite(value):
-            return value
-        if math.isnan(value):
-            return "NaN"
-        return "Infinity" if value > 0 else "-Infinity"
-    if isinstance(value, dict):
-        return {k: jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    return value
 
 
 def run_summary(doc: dict[str, Any]) -> dict[str, Any]:
@@ -143,11 +117,11 @@ class RunIndex:
         return all(_fingerprint(self.client, run_id) == fp for run_id, fp in base.live.items())
 
     def _base(self, experiment_ids: tuple[str, ...]) -> _Base:
-        version = self.client.store.version()
+        version = self.client.store_version()
         base = self._bases.get(experiment_ids)
         if base is not None and base.version == version and self._live_unchanged(base):
             return base
-        docs = self.client.store.search_run_docs(list(experiment_ids), None, ViewType.ALL, None, None)
+        docs = self.client.search_run_docs(list(experiment_ids), None, ViewType.ALL, None, None)
         active: list[dict[str, Any]] = []
         deleted: list[dict[str, Any]] = []
         live: dict[str, bytes | None] = {}

@@ -11,7 +11,7 @@ from typing import Any
 import tornado.web
 
 from nbtrack.errors import InvalidParameter
-from nbtrack.server.routes import BaseRouteHandler, _translate_errors
+from nbtrack.server._handler import BaseRouteHandler, translate_errors
 
 
 def _text(data: dict[str, Any], key: str) -> str:
@@ -27,7 +27,7 @@ class ModelsRouteHandler(BaseRouteHandler):
     """``GET models``: every registered model."""
 
     @tornado.web.authenticated
-    @_translate_errors
+    @translate_errors
     def get(self) -> None:
         """Answer ``{"models": [...]}``."""
         models = self.client.search_registered_models()
@@ -38,7 +38,7 @@ class ModelVersionsRouteHandler(BaseRouteHandler):
     """``GET models/<name>/versions``: the versions of one model, oldest first."""
 
     @tornado.web.authenticated
-    @_translate_errors
+    @translate_errors
     def get(self, name: str) -> None:
         """Answer ``{"versions": [...]}``; 404 for an unknown model."""
         self.client.get_registered_model(name)
@@ -51,7 +51,7 @@ class ModelEventsRouteHandler(BaseRouteHandler):
     """``GET models/<name>/events``: the model's audit trail, newest last."""
 
     @tornado.web.authenticated
-    @_translate_errors
+    @translate_errors
     def get(self, name: str) -> None:
         """Answer ``{"events": [...]}``; 404 for an unknown model."""
         self.client.get_registered_model(name)
@@ -62,7 +62,7 @@ class StageRouteHandler(BaseRouteHandler):
     """``POST models/<name>/versions/<version>/stage``: move a version to a stage."""
 
     @tornado.web.authenticated
-    @_translate_errors
+    @translate_errors
     def post(self, name: str, version: str) -> None:
         """Body ``{"stage", "archive_existing_versions"}``; answer ``{"version": ...}``."""
         data = self.body_json()
@@ -78,7 +78,7 @@ class AliasesRouteHandler(BaseRouteHandler):
     """``POST models/<name>/aliases``: point an alias at a version."""
 
     @tornado.web.authenticated
-    @_translate_errors
+    @translate_errors
     def post(self, name: str) -> None:
         """Body ``{"alias", "version"}``; answer ``{"model": ...}``."""
         data = self.body_json()
@@ -90,7 +90,7 @@ class AliasRouteHandler(BaseRouteHandler):
     """``DELETE models/<name>/aliases/<alias>``: remove an alias."""
 
     @tornado.web.authenticated
-    @_translate_errors
+    @translate_errors
     def delete(self, name: str, alias: str) -> None:
         """Answer ``{"model": ...}``."""
         self.client.delete_registered_model_alias(name, alias)

@@ -11,130 +11,25 @@ sent as the strings ``"NaN"``, ``"Infinity"`` and ``"-Infinity"``.
 from __future__ import annotations
 
 import base64
-import functools
-import json
-from collections.abc import Callable
-from http.client import responses
-from typing import Any, TypeVar
+from typing import Any
 
 import orjson
 import tornado.web
-from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 
-import nbtrack
 from nbtrack import _validation as v
+from nbtrack._json import jsonable
 from nbtrack.entities import FileInfo
-from nbtrack.errors import InvalidParameter, NbtrackError, NotFound
-from nbtrack.server._runs import RunIndex, jsonable
+from nbtrack.errors import InvalidParameter, NotFound
+from nbtrack.server._handler import BaseRouteHandler, client_of, translate_errors
+from nbtrack.server.registry_routes import registry_routes
 from nbtrack.tracking.client import TrackingClient
-
-F = TypeVar("F", bound=Callable[..., Any])
+from nbtrack.version import __version__
 
 DEFAULT_MAX_RESULTS = 100
 MAX_MAX_RESULTS = 50_000
 CELL_SOURCE_LIMIT = 1 << 20
 _ARTIFACT_LIMIT = 10_000
-
-
-def _translate_errors(method: F) -> F:
-    """Turn an :class:`NbtrackError` raised by a handler into an HTTP error with its status."""
-
-    @functools.wraps(method)
-    def wrapper(self: BaseRouteHandler, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return method(self, *args, **kwargs)
-        except NbtrackError as err:
-            raise tornado.web.HTTPError(err.http_status, "%s", err.message, reason=err.code) from err
-
-    return wrapper  # type: ignore[return-value]
-
-
-class BaseRouteHandler(APIHandler):
-    """Shared helpers: the client, JSON answers, JSON errors, query parsing."""
-
-    @property
-    def client(self) -> TrackingClient:
-        """The tracking client of the server's store (opened on first use)."""
-        return client_of(self.settings)
-
-    @property
-    def run_index(self) -> RunIndex:
-        """The cached runs listing."""
-        client_of(self.settings)
-        index: RunIndex = self.settings["nbtrack_run_index"]
-        return index
-
-    def reply(self, payload: dict[str, Any]) -> None:
-        """Finish with ``payload`` as JSON."""
-        self.set_header("Content-Type", "application/json")
-        self.finish(orjson.dumps(payload))
-
-    def write_error(self, status_code: int, **kwargs: Any) -> None:
-        """Answer every error as ``{"message", "reason"}`` JSON, without a traceback."""
-        reason = responses.get(status_code, "Unknown HTTP Error")
-        message = reason
-        exc_info = kwargs.get("exc_info")
-        error = exc_info[1] if exc_info else None
-        if isinstance(error, tornado.web.HTTPError):
-            if error.log_message:
-                message = error.log_message % error.args if error.args else error.log_message
-            reason = error.reason or reason
-        elif error is not None:
-            message = "nbtrack hit an internal error; the Jupyter server log has the details."
-        self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps({"message": message, "reason": reason}))
-
-    def body_json(self) -> dict[str, Any]:
-        """Parse the request body as a JSON object."""
-        try:
-            data = json.loads(self.request.body or b"{}")
-        except ValueError:
-            raise InvalidParameter("The request body is not valid JSON.") from None
-        if not isinstance(data, dict):
-            raise InvalidParameter("The request body must be a JSON object.")
-        return data
-
-    def list_argument(self, name: str) -> list[str]:
-        """All values of a repeatable query argument, comma-separated ones split."""
-        out: list[str] = []
-        for raw in self.get_query_arguments(name):
-            out.extend(part.strip() for part in _split_commas(raw) if part.strip())
-        return out
-
-    def int_argument(self, name: str, default: int | None, low: int, high: int | None = None) -> int | None:
-        """An integer query argument within ``[low, high]``, else ``InvalidParameter``."""
-        raw = self.get_query_argument(name, None)
-        if raw is None or raw == "":
-            return default
-        try:
-            value = int(raw)
-        except ValueError:
-            raise InvalidParameter(f"Query parameter {name!r} must be an integer, got {raw!r}.") from None
-        if value < low or (high is not None and value > high):
-            bound = f"between {low} and {high}" if high is not None else f"at least {low}"
-            raise InvalidParameter(f"Query parameter {name!r} must be {bound}, got {value}.")
-        return value
-
-
-def _split_commas(text: str) -> list[str]:
-    """Split on commas outside backticks and quotes (``metrics.`a,b` DESC`` stays whole)."""
-    parts: list[str] = []
-    current: list[str] = []
-    quote = ""
-    for ch in text:
-        if quote:
-            if ch == quote:
-                quote = ""
-        elif ch in "`'\"":
-            quote = ch
-        elif ch == ",":
-            parts.append("".join(current))
-            current = []
-            continue
-        current.append(ch)
-    parts.append("".join(current))
-    return parts
 
 
 def encode_page_token(offset: int) -> str:
@@ -159,17 +54,17 @@ class VersionRouteHandler(BaseRouteHandler):
     """``GET version``: the package version and the store in use."""
 
     @tornado.web.authenticated
-    @_translate_errors
+    @translate_errors
     def get(self) -> None:
         """Answer ``{"version", "store"}``."""
-        self.reply({"version": nbtrack.__version__, "store": self.settings["nbtrack_store"]})
+        self.reply({"version": __version__, "store": self.settings["nbtrack_store"]})
 
 
 class ExperimentsRouteHandler(BaseRouteHandler):
     """``GET experiments``: the active experiments."""
 
     @tornado.web.authenticated
-    @_translate_errors
+    @translate_errors
     def get(self) -> None:
         """Answer ``{"experiments": [...]}`` oldest first."""
         self.reply({"experiments": [e.to_dict() for e in self.client.search_experiments()]})
@@ -195,7 +90,7 @@ class RunsRouteHandler(BaseRouteHandler):
     """
 
     @tornado.web.authenticated
-    @_translate_errors
+    @translate_errors
     def get(self) -> None:
         """Answer ``{"runs", "next_page_token", "cursor", "total", "removed"}``."""
         experiment_ids = self.list_argument("experiment_id")
@@ -249,7 +144,7 @@ class RunRouteHandler(BaseRouteHandler):
     """``GET runs/<run_id>``: one run with artifacts and cell; ``DELETE``: soft delete."""
 
     @tornado.web.authenticated
-    @_translate_errors
+    @translate_errors
     def get(self, run_id: str) -> None:
         """Answer ``{"run", "artifacts", "cell_source", "notebook_path", "cell_id"}``."""
         run = self.client.get_run(run_id)
@@ -266,7 +161,7 @@ class RunRouteHandler(BaseRouteHandler):
         )
 
     @tornado.web.authenticated
-    @_translate_errors
+    @translate_errors
     def delete(self, run_id: str) -> None:
         """Soft-delete the run; answer ``{"deleted": true}``."""
         self.client.delete_run(run_id)
@@ -277,16 +172,10 @@ class MetricsRouteHandler(BaseRouteHandler):
     """``GET runs/<run_id>/metrics``: every metric's history of a run."""
 
     @tornado.web.authenticated
-    @_translate_errors
+    @translate_errors
     def get(self, run_id: str) -> None:
         """Answer ``{"metrics": {key: [point, ...]}}``."""
-        store = self.client.store
-        histories = getattr(store, "get_metric_histories", None)
-        if histories is not None:
-            found = histories(run_id)
-        else:
-            keys = self.client.get_run(run_id).data.metrics
-            found = {key: self.client.get_metric_history(run_id, key) for key in keys}
+        found = self.client.get_metric_histories(run_id)
         self.reply({"metrics": {k: [jsonable(m.to_dict()) for m in points] for k, points in found.items()}})
 
 
@@ -294,7 +183,7 @@ class MetricHistoryRouteHandler(BaseRouteHandler):
     """``GET runs/<run_id>/metrics/<key>``: one metric's history."""
 
     @tornado.web.authenticated
-    @_translate_errors
+    @translate_errors
     def get(self, run_id: str, key: str) -> None:
         """Answer ``{"history": [point, ...]}``; 404 if the run has no such metric."""
         run = self.client.get_run(run_id)
@@ -302,20 +191,6 @@ class MetricHistoryRouteHandler(BaseRouteHandler):
         if key not in run.data.metrics:
             raise NotFound(f"Run {run_id!r} has no metric {key!r}.")
         self.reply({"history": [jsonable(m.to_dict()) for m in self.client.get_metric_history(run_id, key)]})
-
-
-def client_of(settings: dict[str, Any]) -> TrackingClient:
-    """Return the client kept in ``settings["nbtrack"]``, opening the store on first use.
-
-    The store folder is created by its first reader, so a server that nobody asks
-    for runs leaves no ``.nbtrack/`` behind.
-    """
-    client: TrackingClient | None = settings.get("nbtrack")
-    if client is None:
-        client = TrackingClient(settings["nbtrack_store"])
-        settings["nbtrack_run_index"] = RunIndex(client)
-        settings["nbtrack"] = client
-    return client
 
 
 def setup_route_handlers(web_app: Any, store: str) -> None:
@@ -329,8 +204,6 @@ def setup_route_handlers(web_app: Any, store: str) -> None:
         The store location; the :class:`TrackingClient` over it is kept in
         ``web_app.settings["nbtrack"]`` once a request opens it.
     """
-    from nbtrack.server.registry_routes import registry_routes
-
     web_app.settings["nbtrack_store"] = store
     api = url_path_join(web_app.settings.get("base_url", "/"), "nbtrack", "api")
     run = r"/runs/(?P<run_id>[^/]+)"

@@ -17,7 +17,7 @@ from nbtrack.store._registry_docs import (
 
 if TYPE_CHECKING:
     from nbtrack.store._backend import Tables
-    from nbtrack.store.tinydb_store import Tx
+    from nbtrack.store._tx import Tx
 
 
 class RegistryBase:

@@ -13,8 +13,8 @@ from nbtrack import _validation as v
 from nbtrack.entities import DatasetInput, LifecycleStage, Metric, Param, RunStatus, RunTag
 from nbtrack.errors import InvalidParameter, InvalidState, NotFound
 from nbtrack.store._backend import Backend
-from nbtrack.store._docs import encode_float, metric_float
 from nbtrack.store._tx import Fold, Tx
+from nbtrack.store.documents import encode_float, metric_float
 
 
 class RunDataMixin:

@@ -1,4 +1,9 @@
-"""The store contract: small, MLflow-shaped, so another backend is a drop-in."""
+"""The store contracts: small, MLflow-shaped, so another backend is a drop-in.
+
+:class:`AbstractStore` holds experiments and runs; :class:`AbstractRegistryStore` adds the model registry. Both
+speak entities (:mod:`nbtrack.entities`) and, for searches, the run documents of :mod:`nbtrack.store.documents`.
+The client (:class:`nbtrack.tracking.client.TrackingClient`) is written against these two classes only.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +19,10 @@ from nbtrack.entities import (
     Experiment,
     FileInfo,
     Metric,
+    ModelVersion,
     Param,
+    RegisteredModel,
+    RegistryEvent,
     Run,
     RunInfo,
     RunTag,
@@ -29,6 +37,9 @@ def now_ms() -> int:
 
 class AbstractStore(ABC):
     """What every store provides. Ids are strings; missing objects raise ``NotFound``."""
+
+    #: The local folder holding the store, or ``None`` for a store that lives elsewhere (a tracking server).
+    root: Path | None = None
 
     # -- experiments ------------------------------------------------------
     @abstractmethod
@@ -132,6 +143,11 @@ class AbstractStore(ABC):
         """A token that changes whenever anything in the store changes."""
 
     # -- conveniences ----------------------------------------------------
+    @property
+    def read_only(self) -> bool:
+        """Whether this store only reads (a read-only folder or mount); writes raise."""
+        return False
+
     def log_metric(self, run_id: str, metric: Metric) -> None:
         """Record one metric point."""
         self.log_batch(run_id, metrics=(metric,))
@@ -144,6 +160,10 @@ class AbstractStore(ABC):
         """Record one tag."""
         self.log_batch(run_id, tags=(tag,))
 
+    def get_metric_histories(self, run_id: str) -> dict[str, list[Metric]]:
+        """Every metric's history of a run, by key (backends may read them in one go)."""
+        return {key: self.get_metric_history(run_id, key) for key in self.get_run(run_id).data.metrics}
+
     def search_runs(
         self,
         experiment_ids: Sequence[str],
@@ -153,7 +173,7 @@ class AbstractStore(ABC):
         order_by: Sequence[str] | None = None,
     ) -> list[Run]:
         """Search runs and return :class:`Run` entities."""
-        from nbtrack.store._docs import run_from_doc
+        from nbtrack.store.documents import run_from_doc
 
         docs = self.search_run_docs(experiment_ids, filter_string, run_view_type, max_results, order_by)
         return [run_from_doc(doc) for doc in docs]
@@ -202,3 +222,114 @@ class AbstractStore(ABC):
         from nbtrack.store.artifacts import copy_out
 
         return copy_out(self.artifact_dir(run_id), path, dst_path, f"Run {run_id}")
+
+
+class AbstractRegistryStore(ABC):
+    """The model registry of a store: registered models, versions, stages, aliases and their audit trail.
+
+    Names are validated by the store; a missing model or version raises ``NotFound``. Every change writes an
+    audit event (:class:`~nbtrack.entities.RegistryEvent`) in the same transaction.
+    """
+
+    # -- registered models ------------------------------------------------
+    @abstractmethod
+    def create_registered_model(
+        self, name: str, tags: dict[str, Any] | None = None, description: str | None = None
+    ) -> RegisteredModel:
+        """Create an empty registered model; ``AlreadyExists`` if the name is taken."""
+
+    @abstractmethod
+    def get_registered_model(self, name: str) -> RegisteredModel:
+        """Return a registered model with its latest version per stage and its aliases."""
+
+    @abstractmethod
+    def list_registered_models(self) -> list[RegisteredModel]:
+        """Every registered model, by name."""
+
+    @abstractmethod
+    def rename_registered_model(self, name: str, new_name: str) -> RegisteredModel:
+        """Rename a model with its versions, aliases and audit trail."""
+
+    @abstractmethod
+    def update_registered_model(self, name: str, description: str | None) -> RegisteredModel:
+        """Change a model's description."""
+
+    @abstractmethod
+    def delete_registered_model(self, name: str) -> None:
+        """Delete a model and all its versions."""
+
+    @abstractmethod
+    def set_registered_model_tag(self, name: str, key: str, value: Any) -> None:
+        """Set a tag on a model."""
+
+    @abstractmethod
+    def delete_registered_model_tag(self, name: str, key: str) -> None:
+        """Remove a tag from a model."""
+
+    # -- versions ---------------------------------------------------------
+    @abstractmethod
+    def create_model_version(
+        self,
+        name: str,
+        source: str,
+        run_id: str | None = None,
+        tags: dict[str, Any] | None = None,
+        description: str | None = None,
+        create_model: bool = False,
+    ) -> ModelVersion:
+        """Add the next version of a model (created first when ``create_model``); numbers are never shared."""
+
+    @abstractmethod
+    def get_model_version(self, name: str, version: int | str) -> ModelVersion:
+        """Return one version."""
+
+    @abstractmethod
+    def list_model_versions(self, name: str | None = None) -> list[ModelVersion]:
+        """Every version (of one model, or of all), by model name then number."""
+
+    @abstractmethod
+    def update_model_version(self, name: str, version: int | str, description: str | None) -> ModelVersion:
+        """Change a version's description."""
+
+    @abstractmethod
+    def delete_model_version(self, name: str, version: int | str) -> None:
+        """Delete one version (its aliases go with it)."""
+
+    @abstractmethod
+    def set_model_version_tag(self, name: str, version: int | str, key: str, value: Any) -> None:
+        """Set a tag on a version."""
+
+    @abstractmethod
+    def delete_model_version_tag(self, name: str, version: int | str, key: str) -> None:
+        """Remove a tag from a version."""
+
+    # -- stages and aliases -----------------------------------------------
+    @abstractmethod
+    def get_latest_versions(self, name: str, stages: Sequence[str] | None = None) -> list[ModelVersion]:
+        """The newest version in each stage (or in the given stages)."""
+
+    @abstractmethod
+    def get_latest_version_in_stage(self, name: str, stage: str) -> ModelVersion:
+        """The newest version in one stage; ``NotFound`` if the stage is empty."""
+
+    @abstractmethod
+    def transition_model_version_stage(
+        self, name: str, version: int | str, stage: str, archive_existing_versions: bool = False
+    ) -> ModelVersion:
+        """Move a version to a stage; optionally archive the other versions in that stage."""
+
+    @abstractmethod
+    def set_registered_model_alias(self, name: str, alias: str, version: int | str) -> None:
+        """Point an alias at a version (moving it if it pointed elsewhere)."""
+
+    @abstractmethod
+    def delete_registered_model_alias(self, name: str, alias: str) -> None:
+        """Remove an alias."""
+
+    @abstractmethod
+    def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
+        """The version an alias points at."""
+
+    @abstractmethod
+    def get_model_version_events(self, name: str) -> list[RegistryEvent]:
+        """A model's audit trail, oldest first."""

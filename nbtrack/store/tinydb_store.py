@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 from nbtrack import _validation as v
-from nbtrack._search import compile_run_filter, sort_runs
 from nbtrack.entities import (
     DatasetInput,
     Experiment,
@@ -40,18 +39,19 @@ from nbtrack.entities import (
     ViewType,
 )
 from nbtrack.errors import AlreadyExists, InvalidParameter, InvalidState, NotFound
+from nbtrack.query import compile_run_filter, sort_runs
 from nbtrack.store import _process
 from nbtrack.store._backend import Backend, FileBackend, Tables, paused_gc
-from nbtrack.store._docs import (
+from nbtrack.store._registry_store import RegistryStoreMixin
+from nbtrack.store._run_data import RunDataMixin
+from nbtrack.store._tx import Fold, Tx
+from nbtrack.store.base import AbstractRegistryStore, AbstractStore, now_ms
+from nbtrack.store.documents import (
     dataset_input_from_dict,
     experiment_from_doc,
     run_from_doc,
     run_info_from_doc,
 )
-from nbtrack.store._registry_store import RegistryStoreMixin
-from nbtrack.store._run_data import RunDataMixin
-from nbtrack.store._tx import Fold, Tx
-from nbtrack.store.base import AbstractStore, now_ms
 
 __all__ = ["DEFAULT_EXPERIMENT_ID", "DEFAULT_EXPERIMENT_NAME", "TinyDBStore", "Tx"]
 
@@ -59,7 +59,7 @@ DEFAULT_EXPERIMENT_ID = "0"
 DEFAULT_EXPERIMENT_NAME = "Default"
 
 
-class TinyDBStore(RunDataMixin, RegistryStoreMixin, AbstractStore):
+class TinyDBStore(RunDataMixin, RegistryStoreMixin, AbstractStore, AbstractRegistryStore):
     """The durable, multi-process store in a folder.
 
     Parameters
@@ -67,6 +67,8 @@ class TinyDBStore(RunDataMixin, RegistryStoreMixin, AbstractStore):
     root : str or Path
         The store folder; created if missing.
     """
+
+    root: Path
 
     def __init__(self, root: str | os.PathLike[str] | None = None, backend: Backend | None = None) -> None:
         if backend is None:

@@ -8,7 +8,7 @@ from typing import Any
 from nbtrack.entities import FileInfo
 from nbtrack.errors import InvalidParameter
 from nbtrack.store.base import AbstractStore
-from nbtrack.tracking import _artifacts
+from nbtrack.tracking import artifacts as _artifacts
 
 
 class ArtifactsClientMixin:

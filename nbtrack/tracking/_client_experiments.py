@@ -98,14 +98,14 @@ class ExperimentsClientMixin:
         -------
         list of Experiment
         """
-        from nbtrack._search import compile_experiment_filter
+        from nbtrack.query.search import compile_experiment_filter
 
         experiments = self._store.search_experiments(view_type)
         predicate = compile_experiment_filter(filter_string)
         if predicate is not None:
             experiments = [e for e in experiments if predicate(e.to_dict())]
         if order_by:
-            from nbtrack._search import sort_experiments
+            from nbtrack.query.search import sort_experiments
 
             experiments = sort_experiments(experiments, order_by)
         return experiments if max_results is None else experiments[:max_results]

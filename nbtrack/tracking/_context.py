@@ -165,7 +165,7 @@ def package_versions() -> str:
 
 def context_tags() -> dict[str, str]:
     """The automatic tags of a new run (MLflow's names where MLflow has one)."""
-    from nbtrack import __version__
+    from nbtrack.version import __version__
 
     tags = {"mlflow.user": current_user(), "nbtrack.python": platform.python_version(), "nbtrack.version": __version__}
     nb = notebook_path()

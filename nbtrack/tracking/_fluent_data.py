@@ -7,7 +7,8 @@ from typing import Any
 
 from nbtrack.entities import DatasetInput, Metric, Param, Run, RunTag
 from nbtrack.errors import InvalidParameter
-from nbtrack.tracking._fluent_io import _client, _run_id
+from nbtrack.tracking._fluent_runs import run_id_for_logging as _run_id
+from nbtrack.tracking.state import get_client as _client
 
 
 def log_param(key: str, value: Any) -> Any:

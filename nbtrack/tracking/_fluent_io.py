@@ -8,26 +8,15 @@ from typing import Any
 
 from nbtrack.entities import Experiment, ViewType
 from nbtrack.errors import InvalidParameter, NotFound
+from nbtrack.tracking import state
+from nbtrack.tracking._fluent_runs import active_experiment_id as _experiment_id
+from nbtrack.tracking._fluent_runs import run_id_for_logging as _run_id
+from nbtrack.tracking.artifacts import safe_join
 from nbtrack.tracking.client import TrackingClient
 
 
 def _client() -> TrackingClient:
-    # fluent is imported late: it re-exports this module's functions.
-    from nbtrack.tracking import fluent
-
-    return fluent._get_client()
-
-
-def _run_id() -> str:
-    from nbtrack.tracking import fluent
-
-    return fluent._run_id_for_logging()
-
-
-def _experiment_id() -> str:
-    from nbtrack.tracking import fluent
-
-    return fluent._active_experiment_id()
+    return state.get_client()
 
 
 def get_experiment(experiment_id: str) -> Experiment:
@@ -228,9 +217,7 @@ def get_artifact_uri(artifact_path: str | None = None) -> str:
     -------
     str
     """
-    from nbtrack.tracking._artifacts import safe_join
-
-    root = _client().store.artifact_dir(_run_id())
+    root = _client().artifact_dir(_run_id())
     return str(safe_join(root, artifact_path))
 
 
@@ -290,9 +277,8 @@ def search_runs(
             ids = [e.experiment_id for e in client.search_experiments(ViewType.ALL)]
         else:
             ids = [_experiment_id()]
-    store = client.store
     if output_format == "list":
-        return store.search_runs(ids, filter_string or None, run_view_type, max_results, order_by)
+        return client.search_runs(ids, filter_string, run_view_type, max_results, order_by)
     from nbtrack.tracking._frame import runs_frame
 
-    return runs_frame(store.search_run_docs(ids, filter_string or None, run_view_type, max_results, order_by))
+    return runs_frame(client.search_run_docs(ids, filter_string or None, run_view_type, max_results, order_by))

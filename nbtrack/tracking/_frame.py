@@ -11,7 +11,7 @@ from itertools import repeat
 from operator import itemgetter
 from typing import Any
 
-from nbtrack.store._backend import paused_gc
+from nbtrack.store.documents import paused_gc
 
 _INFO_COLUMNS = ("run_id", "experiment_id", "status", "artifact_uri", "start_time", "end_time")
 

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from nbtrack import _validation as v
+from nbtrack.config import get_tracking_uri
 from nbtrack.entities import (
     DatasetInput,
     LifecycleStage,
@@ -23,12 +25,12 @@ from nbtrack.entities import (
     ViewType,
 )
 from nbtrack.errors import InvalidParameter
-from nbtrack.registry import RegistryClientMixin
 from nbtrack.store import get_store
 from nbtrack.store.base import AbstractStore
 from nbtrack.tracking._client_artifacts import ArtifactsClientMixin
 from nbtrack.tracking._client_experiments import ExperimentsClientMixin
 from nbtrack.tracking._context import current_user, random_run_name
+from nbtrack.tracking._registry_client import RegistryClientMixin
 
 
 class TrackingClient(ExperimentsClientMixin, ArtifactsClientMixin, RegistryClientMixin):
@@ -45,15 +47,83 @@ class TrackingClient(ExperimentsClientMixin, ArtifactsClientMixin, RegistryClien
     def __init__(
         self, tracking_uri: str | None = None, registry_uri: str | None = None, *, store: AbstractStore | None = None
     ) -> None:
-        from nbtrack.config import get_tracking_uri
-
         self.tracking_uri = tracking_uri or get_tracking_uri()
         self._store = store if store is not None else get_store(self.tracking_uri)
 
     @property
     def store(self) -> AbstractStore:
-        """The store this client reads and writes."""
+        """The store this client reads and writes (for store-level tools; the surfaces use the client's methods)."""
         return self._store
+
+    # -- the store as the surfaces see it ----------------------------------
+    @property
+    def store_root(self) -> Path | None:
+        """The local folder of the store, or ``None`` when it lives elsewhere (a tracking server)."""
+        return self._store.root
+
+    @property
+    def read_only(self) -> bool:
+        """Whether the store only reads (a read-only folder or mount): the surfaces hide their write actions."""
+        return self._store.read_only
+
+    def store_version(self) -> tuple[int, ...]:
+        """A token that changes whenever anything in the store changes; cheap enough to poll.
+
+        Returns
+        -------
+        tuple of int
+        """
+        return self._store.version()
+
+    def search_run_docs(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str | None = None,
+        run_view_type: int = ViewType.ACTIVE_ONLY,
+        max_results: int | None = None,
+        order_by: Sequence[str] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Search runs and return flat run documents (:mod:`nbtrack.store.documents`), the fast path of tables.
+
+        Parameters
+        ----------
+        experiment_ids : list of str
+            Experiments to search.
+        filter_string : str, optional
+            The filter language of :meth:`search_runs`.
+        run_view_type : int
+            :class:`ViewType` value.
+        max_results : int, optional
+            At most this many documents; all by default.
+        order_by : list of str, optional
+            As in :meth:`search_runs`; MLflow's default order (newest first) otherwise.
+
+        Returns
+        -------
+        list of dict
+            Documents with ``params``, ``tags``, ``metrics`` and ``metric_meta`` dicts (metric values encoded by
+            :mod:`nbtrack._json`).
+        """
+        return self._store.search_run_docs(list(experiment_ids), filter_string, run_view_type, max_results, order_by)
+
+    def artifact_dir(self, run_id: str) -> Path:
+        """The local folder of a run's artifacts, created on demand.
+
+        Parameters
+        ----------
+        run_id : str
+            The run's id.
+
+        Returns
+        -------
+        Path
+
+        Raises
+        ------
+        NotFound
+            No run has that id.
+        """
+        return self._store.artifact_dir(run_id)
 
     # -- runs -------------------------------------------------------------
     def create_run(
@@ -331,6 +401,21 @@ class TrackingClient(ExperimentsClientMixin, ArtifactsClientMixin, RegistryClien
         list of Metric
         """
         return self._store.get_metric_history(run_id, key)
+
+    def get_metric_histories(self, run_id: str) -> dict[str, list[Metric]]:
+        """Every metric's history of a run, in one call.
+
+        Parameters
+        ----------
+        run_id : str
+            The run's id.
+
+        Returns
+        -------
+        dict of str to list of Metric
+            Each metric key with its points in logging order.
+        """
+        return self._store.get_metric_histories(run_id)
 
     def search_runs(
         self,

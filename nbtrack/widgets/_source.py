@@ -153,7 +153,7 @@ class RunSource:
         touching the store's token, so the journals of shown RUNNING runs are watched too
         (one ``stat`` each) and a run training in another kernel updates live.
         """
-        return self._token(self.client.store.version())
+        return self._token(self.client.store_version())
 
     @property
     def loaded_version(self) -> Any:
@@ -163,7 +163,7 @@ class RunSource:
     def _token(self, token: Any) -> Any:
         if not self._running:
             return token
-        root = getattr(self.client.store, "root", None)
+        root = self.client.store_root
         sizes = []
         for run_id in self._running:
             try:
@@ -178,8 +178,8 @@ class RunSource:
 
     def reload(self) -> Delta:
         """Re-read the runs; rows of unchanged documents are kept, the others rebuilt."""
-        store_token = self.client.store.version()  # before reading: a change meanwhile shows up next poll
-        docs = self.client.store.search_run_docs(self.experiment_ids)
+        store_token = self.client.store_version()  # before reading: a change meanwhile shows up next poll
+        docs = self.client.search_run_docs(self.experiment_ids)
         rows: dict[str, RunRow] = {}
         delta = Delta()
         old_rows = self._rows
@@ -210,7 +210,7 @@ class RunSource:
 
     def search_ids(self, filter_string: str) -> set[str]:
         """Ids of the runs matching a ``search_runs`` filter; raises ``InvalidParameter`` if it doesn't parse."""
-        docs = self.client.store.search_run_docs(self.experiment_ids, filter_string or None)
+        docs = self.client.search_run_docs(self.experiment_ids, filter_string or None)
         return {d["run_id"] for d in docs}
 
     def histories(self, run_id: str) -> dict[str, list[Metric]]:
@@ -219,11 +219,6 @@ class RunSource:
         key = (run_id, None if row is None or row.status == RunStatus.RUNNING else row.seq)
         cached = self._histories.get(key)
         if cached is None or key[1] is None:
-            store = self.client.store
-            reader = getattr(store, "get_metric_histories", None)
-            if reader is not None:
-                cached = reader(run_id)
-            else:
-                cached = {k: self.client.get_metric_history(run_id, k) for k in (row.metrics if row else {})}
+            cached = self.client.get_metric_histories(run_id)
             self._histories[key] = cached
         return cached

@@ -100,7 +100,7 @@ class ModelRegistryPanel(StaticHtmlMixin, w.VBox):  # type: ignore[misc]
         self._wanted = model
         self.refresh()
         self.poller = StorePoller(
-            self.client.store.version, guarded(self.out, self.refresh), lambda: widget_alive(self)
+            self.client.store_version, guarded(self.out, self.refresh), lambda: widget_alive(self)
         )
         if live:
             self.poller.start()

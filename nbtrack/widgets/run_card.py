@@ -72,7 +72,7 @@ def _fmt_duration(start: int | None, end: int | None) -> str:
 
 def _find_models(client: TrackingClient, run: Run) -> list[LoggedModel]:
     try:
-        root = client.store.artifact_dir(run.info.run_id)
+        root = client.artifact_dir(run.info.run_id)
         folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     except Exception:
         return []
@@ -115,7 +115,7 @@ class RunCard:
         info = self.run.info
         self.children: list[Run] = []
         if self.find_children:
-            docs = client.store.search_run_docs([info.experiment_id], None, ViewType.ACTIVE_ONLY, None, None)
+            docs = client.search_run_docs([info.experiment_id], None, ViewType.ACTIVE_ONLY, None, None)
             child_ids = [d["run_id"] for d in docs if d.get("tags", {}).get("mlflow.parentRunId") == info.run_id]
             self.children = [client.get_run(rid) for rid in reversed(child_ids)]
         self.models = _find_models(client, self.run)

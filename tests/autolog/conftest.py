@@ -9,8 +9,8 @@ import pytest
 
 import nbtrack
 import nbtrack.sklearn
-from nbtrack.autolog import _post_training
-from nbtrack.autolog._state import state
+from nbtrack.autolog.state import state
+from nbtrack.sklearn import _post_training
 
 
 @pytest.fixture(autouse=True)

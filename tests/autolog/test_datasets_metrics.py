@@ -10,12 +10,13 @@ import pandas as pd
 import pytest
 import sklearn.metrics as skm
 
-from nbtrack.autolog import _datasets, _fastmetrics
+from nbtrack.autolog import datasets as _datasets
+from nbtrack.sklearn import _fastmetrics
 
 
 def test_digest_is_stable_across_processes_and_sensitive_to_content() -> None:
     code = (
-        "import numpy as np, pandas as pd; from nbtrack.autolog._datasets import digest;"
+        "import numpy as np, pandas as pd; from nbtrack.autolog.datasets import digest;"
         "X = pd.DataFrame(np.arange(20.0).reshape(5, 4), columns=list('abcd'));"
         "print(digest(X, pd.Series([0, 1, 0, 1, 1], name='t')))"
     )

@@ -18,7 +18,7 @@ from sklearn.svm import SVC
 
 import nbtrack
 import nbtrack.sklearn
-from nbtrack.autolog import _datasets
+from nbtrack.autolog import datasets as _datasets
 from nbtrack.errors import InvalidParameter
 from tests.autolog.conftest import all_runs
 
@@ -69,7 +69,7 @@ def test_logistic_regression_fit_logs_params_tags_metrics_dataset_and_model(data
     assert train.dataset.name == "X_train"
     assert train.dataset.digest == _datasets.digest(X_train, y_train)
     assert json.loads(train.dataset.profile)["shape"] == [160, 6]
-    folder = Path(nbtrack.MlflowClient().store.artifact_dir(run.info.run_id)) / "model"
+    folder = Path(nbtrack.MlflowClient().artifact_dir(run.info.run_id)) / "model"
     meta = json.loads((folder / "nbtrack_model.json").read_text())
     assert meta["flavor"] == "sklearn"
     assert meta["training_data"]["digest"] == train.dataset.digest
@@ -192,7 +192,7 @@ def test_search_with_joblib_workers_logs_each_run_once(data: Any) -> None:
 def test_disable_restores_every_patched_attribute_exactly() -> None:
     import sklearn.model_selection
 
-    from nbtrack.autolog._patching import FIT_METHODS, PREDICT_METHODS, estimators_to_patch
+    from nbtrack.sklearn._patching import FIT_METHODS, PREDICT_METHODS, estimators_to_patch
 
     names = (*FIT_METHODS, *PREDICT_METHODS, "score")
     missing = object()
@@ -249,7 +249,7 @@ def test_failing_fit_propagates_and_marks_run_failed(data: Any) -> None:
 
 def test_error_in_patch_code_warns_and_fit_still_returns(data: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     X_train, _, y_train, _ = data
-    from nbtrack.autolog import _metrics
+    from nbtrack.sklearn import _metrics
 
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("metrics exploded")
@@ -266,7 +266,7 @@ def test_error_in_patch_code_warns_and_fit_still_returns(data: Any, monkeypatch:
 
 def test_error_in_patch_code_is_raised_under_testing(data: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     X_train, _, y_train, _ = data
-    from nbtrack.autolog import _metrics
+    from nbtrack.sklearn import _metrics
 
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("metrics exploded")
@@ -357,7 +357,7 @@ def test_runs_are_searchable_by_training_data_fingerprint(data: Any) -> None:
 
 def test_unsavable_model_still_logs_metrics_and_warns(data: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     X_train, _, y_train, _ = data
-    from nbtrack.autolog import _models
+    from nbtrack.sklearn import _models
 
     def refuse(model: Any) -> bytes:
         raise InvalidParameter("cannot save this one")

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 import nbtrack
-from nbtrack._uri import resolve_model_uri
 from nbtrack.errors import AlreadyExists, InvalidParameter, NbtrackError, NotFound
 from nbtrack.registry import register_model
+from nbtrack.tracking.model_uri import resolve_model_uri
 
 MakeRun = Callable[..., str]  # the make_model_run fixture (tests/registry/conftest.py)
 
@@ -29,7 +29,7 @@ def churn(client: nbtrack.TrackingClient, make_model_run: MakeRun) -> str:
 
 def _state(client: nbtrack.TrackingClient) -> tuple[Any, ...]:
     return (
-        client.store.version(),
+        client.store_version(),
         [m.to_dict() for m in client.search_registered_models()],
         [mv.to_dict() for mv in client.search_model_versions()],
         [e.to_dict() for e in client.get_model_version_events("Churn")],

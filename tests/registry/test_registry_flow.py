@@ -8,10 +8,10 @@ from collections.abc import Callable
 import pytest
 
 import nbtrack
-from nbtrack._uri import resolve_model_uri
 from nbtrack.entities import ModelVersion
 from nbtrack.errors import NotFound
 from nbtrack.registry import register_model
+from nbtrack.tracking.model_uri import resolve_model_uri
 
 MakeRun = Callable[..., str]  # the make_model_run fixture (tests/registry/conftest.py)
 
@@ -31,7 +31,7 @@ def test_canonical_register_transition_resolve_flow(client: nbtrack.TrackingClie
     # Then the version is 1, points at the run's folder, and models:/Churn/Production resolves to it
     assert mv.version == "1"
     assert mv.run_id == run_id
-    folder = client.store.artifact_dir(run_id) / "model"
+    folder = client.artifact_dir(run_id) / "model"
     assert mv.source == str(folder)
     resolved = resolve_model_uri("models:/Churn/Production", client)
     assert resolved.run_id == run_id
@@ -76,12 +76,12 @@ def test_every_uri_form_resolves_to_the_right_version(client: nbtrack.TrackingCl
         resolved = resolve_model_uri(uri, client)
         assert resolved.model_version is not None, uri
         assert (resolved.model_version.version, resolved.run_id) == (version, run_id), uri
-        assert resolved.local_path == client.store.artifact_dir(run_id) / "model", uri
+        assert resolved.local_path == client.artifact_dir(run_id) / "model", uri
         assert (resolved.local_path / "MLmodel").read_text() == f"model {runs.index(run_id)}\n", uri
     # runs:/ and plain folder forms
     by_run = resolve_model_uri(f"runs:/{runs[1]}/model", client)
     assert (by_run.run_id, by_run.artifact_path, by_run.model_version) == (runs[1], "model", None)
-    folder = resolve_model_uri(str(client.store.artifact_dir(runs[2]) / "model"), client)
+    folder = resolve_model_uri(str(client.artifact_dir(runs[2]) / "model"), client)
     assert (folder.run_id, folder.artifact_path) == (runs[2], "model")
 
 
@@ -244,7 +244,7 @@ def test_tags_descriptions_and_search(client: nbtrack.TrackingClient, make_model
         "1",
         "2",
     ]
-    assert client.get_model_version_download_uri("Churn", 1) == str(client.store.artifact_dir(run_a) / "model")
+    assert client.get_model_version_download_uri("Churn", 1) == str(client.artifact_dir(run_a) / "model")
     client.transition_model_version_stage("Churn", 2, "Production")
     richer = client.search_model_versions("(name = 'Churn' and version > 1) or tags.owner = 'ana'")
     assert [(mv.name, mv.version) for mv in richer] == [("Churn", "2"), ("Fraud", "1")]

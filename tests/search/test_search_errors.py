@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from nbtrack._search import compile_experiment_filter, compile_run_filter
 from nbtrack.errors import InvalidParameter, NbtrackError
+from nbtrack.query.search import compile_experiment_filter, compile_run_filter
 
 
 def _error(filter_string: str) -> str:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from nbtrack._search import (
+from nbtrack.entities import Experiment, ModelVersion, RegisteredModel
+from nbtrack.errors import InvalidParameter
+from nbtrack.query.search import (
     compile_experiment_filter,
     compile_model_version_filter,
     compile_registered_model_filter,
@@ -12,8 +14,6 @@ from nbtrack._search import (
     sort_model_versions,
     sort_registered_models,
 )
-from nbtrack.entities import Experiment, ModelVersion, RegisteredModel
-from nbtrack.errors import InvalidParameter
 
 VERSIONS = [
     ModelVersion("churn", "1", 10, 50, "Archived", source="runs:/r1/model", run_id="r1", tags={"ok": "yes"}),

@@ -11,8 +11,8 @@ import pytest
 from tornado.httpclient import HTTPClientError
 
 import nbtrack
-from nbtrack._search import compile_run_filter
 from nbtrack.errors import InvalidParameter
+from nbtrack.query.search import compile_run_filter
 
 UNKNOWN_RUN = "0123456789abcdef0123456789abcdef"
 

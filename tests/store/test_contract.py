@@ -310,7 +310,7 @@ def test_default_order_breaks_start_time_ties_by_run_id(client: TrackingClient) 
     newer = client.create_run("0", start_time=3000).info.run_id
     expected = [newer, *sorted(tied), older]
     assert [r.info.run_id for r in client.search_runs("0")] == expected
-    assert [d["run_id"] for d in client.store.search_run_docs(["0"])] == expected
+    assert [d["run_id"] for d in client.search_run_docs(["0"])] == expected
 
 
 def test_filters_and_order_see_live_and_finished_runs(client: TrackingClient) -> None:

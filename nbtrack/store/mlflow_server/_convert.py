@@ -1,6 +1,6 @@
 """MLflow REST JSON ↔ nbtrack documents and entities.
 
-Run documents have the shape of the embedded store's (see ``nbtrack.store._docs``), so
+Run documents have the shape of the embedded store's (see ``nbtrack.store.documents``), so
 search, the frame builder, widgets and routes read them alike. MLflow's SQL stores keep
 ±infinity as ±1.7976931348623157e308; those values are read back as infinities.
 """
@@ -11,6 +11,7 @@ import math
 import sys
 from typing import Any
 
+from nbtrack._json import encode_float
 from nbtrack.entities import (
     Dataset,
     DatasetInput,
@@ -20,7 +21,6 @@ from nbtrack.entities import (
     ModelVersion,
     RegisteredModel,
 )
-from nbtrack.store._docs import encode_float
 
 _MAX = sys.float_info.max
 

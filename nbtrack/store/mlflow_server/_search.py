@@ -8,8 +8,8 @@ predicate, and sorted with nbtrack's order, so the rows are those of the embedde
 
 from __future__ import annotations
 
-from nbtrack._filter_parser import Source, tokenize
 from nbtrack.errors import NbtrackError
+from nbtrack.query.parser import Source, tokenize
 
 _PUSHABLE_ENTITIES = {"params", "param", "tags", "tag", "metrics", "metric"}
 _PUSHABLE_ATTRIBUTES = {"status", "run_name", "user_id", "run_id"}

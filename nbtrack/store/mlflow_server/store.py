@@ -23,7 +23,6 @@ from typing import Any
 import orjson
 
 from nbtrack import _validation as v
-from nbtrack._search import compile_run_filter, sort_runs
 from nbtrack.entities import (
     DatasetInput,
     Experiment,
@@ -37,8 +36,9 @@ from nbtrack.entities import (
     ViewType,
 )
 from nbtrack.errors import AlreadyExists, InvalidParameter, InvalidState, NotFound
-from nbtrack.store._docs import run_from_doc, run_info_from_doc
-from nbtrack.store.base import AbstractStore
+from nbtrack.query.search import compile_run_filter, sort_runs
+from nbtrack.store.base import AbstractRegistryStore, AbstractStore
+from nbtrack.store.documents import run_from_doc, run_info_from_doc
 from nbtrack.store.mlflow_server import _convert as c
 from nbtrack.store.mlflow_server._artifacts import ServerArtifactsMixin
 from nbtrack.store.mlflow_server._outbox import Outbox, SpoolWarning
@@ -75,7 +75,7 @@ def cache_root(uri: str) -> Path:
     return (root / digest).expanduser().resolve()
 
 
-class MlflowServerStore(ServerArtifactsMixin, ServerRegistryMixin, AbstractStore):
+class MlflowServerStore(ServerArtifactsMixin, ServerRegistryMixin, AbstractStore, AbstractRegistryStore):
     """Runs, experiments, artifacts and the registry on an MLflow tracking server.
 
     Parameters
@@ -88,7 +88,6 @@ class MlflowServerStore(ServerArtifactsMixin, ServerRegistryMixin, AbstractStore
 
     def __init__(self, uri: str) -> None:
         self.uri = uri
-        self.root = None
         self._t = Transport(uri)
         self.cache = cache_root(uri)
         self._runs: dict[str, _RunState] = {}

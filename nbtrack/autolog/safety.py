@@ -28,7 +28,7 @@ def report(exc: BaseException, what: str) -> None:
     """Re-raise ``exc`` when testing, else warn that ``what`` failed and carry on."""
     if is_testing():
         raise exc
-    from nbtrack.autolog._state import state
+    from nbtrack.autolog.state import state
 
     message = f"nbtrack autolog: {what} failed and was skipped ({type(exc).__name__}: {exc})."
     logger.warning(message)

@@ -1,7 +1,7 @@
 """Filters and orderings of ``search_runs``, ``search_experiments`` and the registry searches.
 
 The grammar is MLflow's (``metrics.acc > 0.9 and params.model = 'rf'``) plus ``OR`` and parentheses; see
-:mod:`nbtrack._filter_parser`. This module says what each key means for each kind of document.
+:mod:`nbtrack.query.parser`. This module says what each key means for each kind of document.
 """
 
 from __future__ import annotations
@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from nbtrack._filter_parser import (
+from nbtrack._json import decode_float as metric_float
+from nbtrack.errors import InvalidParameter
+from nbtrack.query.parser import (
     EQUALITY,
     MEMBERSHIP,
     NULLNESS,
@@ -25,8 +27,6 @@ from nbtrack._filter_parser import (
     Token,
     parse_order_clause,
 )
-from nbtrack.errors import InvalidParameter
-from nbtrack.store._docs import metric_float
 
 __all__ = [
     "compile_experiment_filter",

@@ -16,9 +16,10 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-from nbtrack.autolog import _datasets
-from nbtrack.autolog._safety import report
-from nbtrack.autolog._state import state
+from nbtrack.autolog import datasets as _datasets
+from nbtrack.autolog.safety import report
+from nbtrack.autolog.state import state
+from nbtrack.tracking import state as tracking
 
 _EXCLUDED_METRICS = ("check_scoring", "get_scorer", "make_scorer", "get_scorer_names")
 
@@ -76,13 +77,11 @@ def _first_arg(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
 
 
 def _log_metric(run_id: str, metric_name: str, dataset: str, value: Any) -> None:
-    from nbtrack.entities import Metric
-    from nbtrack.tracking import fluent
 
     index = _metric_calls[run_id][metric_name]
     _metric_calls[run_id][metric_name] = index + 1
     key = f"{_with_index(metric_name, index)}_{dataset}"
-    fluent._get_client().store.log_metric(run_id, Metric(key, float(value), int(time.time() * 1000), 0))
+    tracking.get_client().log_metric(run_id, key, float(value), int(time.time() * 1000), 0)
 
 
 def _loggable(value: Any) -> bool:
@@ -113,9 +112,7 @@ def predict_logic(est: Any, call: Callable[..., Any], args: tuple[Any, ...], kwa
         if cfg.log_datasets and data is not None:
             item = _datasets.dataset_input(data, None, "eval", name)
             if (run_id, item.dataset.digest) not in _logged_inputs:
-                from nbtrack.tracking import fluent
-
-                fluent._get_client().store.log_inputs(run_id, [item])
+                tracking.get_client().log_inputs(run_id, [item])
                 _logged_inputs.add((run_id, item.dataset.digest))
     except TypeError:
         pass  # the result cannot be tracked by identity (e.g. a tuple)

@@ -12,7 +12,7 @@ import inspect
 import math
 from typing import Any
 
-from nbtrack.autolog._safety import logger
+from nbtrack.autolog.safety import logger
 
 
 def _accepts_sample_weight(func: Any) -> bool:
@@ -53,7 +53,7 @@ def _log_loss(y: Any, proba: Any, sample_weight: Any) -> float:
 def _classifier(est: Any, X: Any, y: Any, sample_weight: Any, pos_label: Any, prefix: str) -> dict[str, float]:
     import numpy as np
 
-    from nbtrack.autolog import _fastmetrics
+    from nbtrack.sklearn import _fastmetrics
 
     proba = None
     if hasattr(est, "predict_proba"):
@@ -122,7 +122,7 @@ def _sklearn_classifier(
 def _regressor(est: Any, X: Any, y: Any, sample_weight: Any, prefix: str) -> dict[str, float]:
     from sklearn import metrics as skm
 
-    from nbtrack.autolog import _fastmetrics
+    from nbtrack.sklearn import _fastmetrics
 
     y_pred = est.predict(X)
     fast = _fastmetrics.regression(y, y_pred, sample_weight)

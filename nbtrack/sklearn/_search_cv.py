@@ -8,8 +8,9 @@ import sys
 import time
 from typing import Any
 
-from nbtrack.autolog._state import Config
+from nbtrack.autolog.state import Config
 from nbtrack.entities import DatasetInput, Metric, RunStatus
+from nbtrack.sklearn._estimator import estimator_tags, is_search, param_list
 
 _log = logging.getLogger("nbtrack.autolog")
 
@@ -47,9 +48,7 @@ def log_search(
 
     ``metrics`` receives ``best_cv_score``; the caller logs it with the training metrics.
     """
-    from nbtrack.autolog._fit import estimator_tags, is_search, param_list
-
-    store = client.store
+    store = client
     best = getattr(est, "best_params_", None)
     if best:
         store.log_batch(run_id, params=param_list({f"best_{k}": val for k, val in best.items()}))
@@ -88,7 +87,7 @@ def log_search(
         client.set_terminated(cid, RunStatus.FINISHED)
     import pandas as pd
 
-    from nbtrack.tracking import _artifacts
+    from nbtrack.tracking import artifacts as _artifacts
 
     csv = pd.DataFrame.from_dict(results).to_csv(index=False)
     _artifacts.write_bytes(store.artifact_dir(run_id), "cv_results.csv", csv.encode())

@@ -7,6 +7,8 @@ import sys
 from contextlib import nullcontext
 from typing import Any
 
+from nbtrack import autolog
+
 
 class AutologScope:
     """Turns scikit-learn autolog on for ``%%track`` cells only.
@@ -38,15 +40,13 @@ class AutologScope:
     @staticmethod
     def _config() -> Any:
         """The active autolog configuration object (``None`` when autolog is off)."""
-        state = getattr(sys.modules.get("nbtrack.autolog._state"), "state", None)
+        state = getattr(sys.modules.get("nbtrack.autolog.state"), "state", None)
         return getattr(state, "config", None)
 
     def scope(self, enabled: bool, source: str) -> Any:
         """The context manager to run a tracked cell in."""
         if not enabled:
-            module = sys.modules.get("nbtrack.sklearn")
-            suspended = getattr(module, "autolog_suspended", None)
-            return suspended() if suspended is not None else nullcontext()
+            return autolog.suspended()
         if self._owned is not None and self._config() is not self._owned:
             self._owned = None  # the user called autolog() since: their settings rule from now on
         if self._owned is None and ("sklearn" in sys.modules or "sklearn" in source):
@@ -65,10 +65,8 @@ class AutologScope:
             return
         if (getattr(info, "raw_cell", "") or "").lstrip().startswith("%%track"):
             return
-        suspended = getattr(sys.modules.get("nbtrack.sklearn"), "autolog_suspended", None)
-        if suspended is not None:
-            self._suspension = suspended()
-            self._suspension.__enter__()
+        self._suspension = autolog.suspended()
+        self._suspension.__enter__()
 
     def post_run_cell(self, result: Any) -> None:
         """End the suspension started in :meth:`pre_run_cell`."""

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from nbtrack import _validation as v
 from nbtrack.entities import ModelVersion, ModelVersionStage
 from nbtrack.errors import InvalidParameter, NbtrackError, NotFound
-from nbtrack.tracking import _artifacts
+from nbtrack.tracking import artifacts as _artifacts
 
 if TYPE_CHECKING:
     from nbtrack.tracking.client import TrackingClient
@@ -106,7 +106,7 @@ def _resolve_runs(uri: str, client: TrackingClient) -> ResolvedModelUri:
         raise _malformed(uri, f"{run_id!r} is not a run id") from None
     path = path.strip("/")
     client.get_run(run_id)  # NotFound names the run
-    root = client.store.artifact_dir(run_id)
+    root = client.artifact_dir(run_id)
     local = _artifacts.safe_join(root, path)
     if not local.exists():
         listed = sorted(p.name for p in root.iterdir()) if root.is_dir() else []
@@ -164,7 +164,7 @@ def resolve_version_source(version: ModelVersion, client: TrackingClient) -> Res
     path = Path(source[len("file://") :] if source.startswith("file://") else source)
     if version.run_id:
         try:
-            root = client.store.artifact_dir(version.run_id)
+            root = client.artifact_dir(version.run_id)
         except NbtrackError:
             root = None
         if root is not None:
@@ -195,7 +195,7 @@ def _resolve_folder(uri: str, path_text: str, client: TrackingClient) -> Resolve
     if not path.is_dir():
         raise InvalidParameter(f"{str(path)!r} is a file; a model URI points at the model's folder.")
     path = path.resolve()
-    root = getattr(client.store, "root", None)
+    root = client.store_root
     if isinstance(root, Path):
         try:
             parts = path.relative_to((root / "artifacts").resolve()).parts

@@ -15,18 +15,19 @@ extra argument, while a file changed since, or from elsewhere, needs
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from nbtrack.autolog import _datasets, _models, _patching, _post_training
-from nbtrack.autolog._models import ModelInfo
-from nbtrack.autolog._state import Config, state
+from nbtrack.autolog import datasets as _datasets
+from nbtrack.autolog import suspended as autolog_suspended  # public here too, under its name of old
+from nbtrack.autolog.state import Config, state
 from nbtrack.errors import InvalidParameter
+from nbtrack.sklearn import _models, _patching, _post_training
+from nbtrack.sklearn._models import ModelInfo
+from nbtrack.tracking import state as tracking
 
 FLAVOR_NAME = "sklearn"
 SERIALIZATION_FORMAT_SKOPS = "skops"
@@ -75,7 +76,7 @@ def _targets() -> tuple[type, ...]:
 
 
 def _suspending(func: Any) -> Any:
-    from nbtrack.autolog._fit import suspend_logic
+    from nbtrack.sklearn._fit import suspend_logic
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -89,7 +90,7 @@ def _apply_patches(post_training: bool) -> None:
     import sklearn.model_selection
     from sklearn.model_selection import _validation
 
-    from nbtrack.autolog._fit import fit_logic
+    from nbtrack.sklearn._fit import fit_logic
 
     targets = _targets()
     _patching.patch_classes(targets, _patching.FIT_METHODS, fit_logic)
@@ -209,19 +210,6 @@ def autolog(
     state.config = cfg
 
 
-@contextlib.contextmanager
-def autolog_suspended() -> Iterator[None]:
-    """Turn autolog off within a ``with`` block (a no-op when autolog is off).
-
-    Used by ``%%track --no-autolog``; fits inside the block log nothing.
-    """
-    state.suspended += 1
-    try:
-        yield
-    finally:
-        state.suspended -= 1
-
-
 def log_model(
     sk_model: Any,
     name: str | None = None,
@@ -270,14 +258,14 @@ def log_model(
     _check_format(serialization_format)
     if registered_model_name is not None and (not isinstance(registered_model_name, str) or not registered_model_name):
         raise InvalidParameter("registered_model_name must be a non-empty string.")
-    from nbtrack.autolog._fit import trained_on
+    from nbtrack.sklearn._fit import trained_on
 
     train, X_sig = trained_on(sk_model)
     sig = _signature_dict(signature)
     if sig is None and input_example is not None:
         sig = _models.signature_of(input_example)
-    client = fluent._get_client()
-    run_id = fluent._run_id_for_logging()
+    client = tracking.get_client()
+    run_id = fluent.run_id_for_logging()
     return _models.log_to_run(
         client,
         run_id,
@@ -332,7 +320,7 @@ def save_model(
     folder = Path(path)
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
         raise InvalidParameter(f"Path '{folder}' already exists and is not empty; pick a new folder.")
-    from nbtrack.autolog._fit import trained_on
+    from nbtrack.sklearn._fit import trained_on
 
     train, X_sig = trained_on(sk_model)
     sig = _signature_dict(signature) or (_models.signature_of(input_example) if input_example is not None else X_sig)
@@ -343,7 +331,7 @@ def save_model(
 
 def _resolve(model_uri: str, client: Any) -> tuple[Path, str | None, str]:
     """``(local folder, run id or None, artifact path)`` of a model URI."""
-    from nbtrack._uri import resolve_model_uri
+    from nbtrack.tracking.model_uri import resolve_model_uri
 
     resolved = resolve_model_uri(model_uri, client)
     return Path(resolved.local_path), resolved.run_id, resolved.artifact_path
@@ -389,13 +377,11 @@ def load_model(
     InvalidParameter
         Malformed URI or arguments.
     """
-    from nbtrack.tracking import fluent
-
     if not isinstance(model_uri, str) or not model_uri:
         raise InvalidParameter(f"model_uri must be a non-empty string, got {model_uri!r}.")
     if check_data is not None and not (isinstance(check_data, (tuple, list)) and len(check_data) == 2):
         raise InvalidParameter("check_data must be a pair (X, y); use (X, None) for unsupervised models.")
-    client = fluent._get_client()
+    client = tracking.get_client()
     local, run_id, artifact_path = _resolve(model_uri, client)
     path = _models.model_file(local)
     expected = None

@@ -245,7 +245,7 @@ def signature_of(X: Any) -> dict[str, Any] | None:
     """The input signature recorded for a model trained on ``X``."""
     if X is None:
         return None
-    from nbtrack.autolog._datasets import describe
+    from nbtrack.autolog.datasets import describe
 
     info = describe(X)
     info["shape"] = [-1, *info["shape"][1:]] if info["shape"] else []
@@ -274,13 +274,12 @@ def log_to_run(
     data: bytes | None = None,
 ) -> ModelInfo:
     """Write ``sk_model`` into a run's artifacts, record its SHA-256 in the store, register it if asked."""
-    from nbtrack.entities import RunTag
-    from nbtrack.tracking._artifacts import safe_join
+    from nbtrack.tracking.artifacts import safe_join
 
     if not isinstance(artifact_path, str) or not artifact_path.strip("/"):
         raise InvalidParameter(f"artifact_path must be a non-empty relative path, got {artifact_path!r}.")
     artifact_path = artifact_path.strip("/")
-    folder = safe_join(client.store.artifact_dir(run_id), artifact_path)
+    folder = safe_join(client.artifact_dir(run_id), artifact_path)
     sha = write_model(
         sk_model,
         folder,
@@ -290,7 +289,7 @@ def log_to_run(
         extra={"run_id": run_id, "artifact_path": artifact_path},
         data=data,
     )
-    client.store.set_tag(run_id, RunTag(digest_tag(artifact_path), sha))
+    client.set_tag(run_id, digest_tag(artifact_path), sha)
     uri = f"runs:/{run_id}/{artifact_path}"
     version = None
     if registered_model_name:

@@ -9,12 +9,14 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from nbtrack import _validation as v
-from nbtrack.autolog import _datasets, _metrics, _post_training
-from nbtrack.autolog._patching import is_excluded
-from nbtrack.autolog._safety import report
-from nbtrack.autolog._state import Config, state
-from nbtrack.entities import DatasetInput, Metric, Param, RunStatus, RunTag
+from nbtrack.autolog import datasets as _datasets
+from nbtrack.autolog.safety import report
+from nbtrack.autolog.state import Config, state
+from nbtrack.entities import DatasetInput, Metric, RunStatus, RunTag
+from nbtrack.sklearn import _metrics, _post_training
+from nbtrack.sklearn._estimator import estimator_tags, is_search, param_list
+from nbtrack.sklearn._patching import is_excluded
+from nbtrack.tracking import state as tracking
 
 _SAMPLE_WEIGHT = "sample_weight"
 _arg_names: dict[tuple[type, str], list[str]] = {}
@@ -34,7 +36,7 @@ def trained_on(est: Any) -> tuple[DatasetInput | None, dict[str, Any] | None]:
 def _remember(est: Any, train: DatasetInput | None, X: Any) -> None:
     import weakref
 
-    from nbtrack.autolog._models import signature_of
+    from nbtrack.sklearn._models import signature_of
 
     key = id(est)
     try:
@@ -42,28 +44,6 @@ def _remember(est: Any, train: DatasetInput | None, X: Any) -> None:
     except TypeError:
         return
     _trained[key] = (ref, train, signature_of(X))
-
-
-def is_search(est: Any) -> bool:
-    """Whether ``est`` is a GridSearchCV / RandomizedSearchCV."""
-    from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
-
-    return isinstance(est, (GridSearchCV, RandomizedSearchCV))
-
-
-def estimator_tags(est: Any) -> dict[str, str]:
-    """MLflow's ``estimator_name`` and ``estimator_class`` tags."""
-    cls = type(est)
-    return {"estimator_name": cls.__name__, "estimator_class": f"{cls.__module__}.{cls.__name__}"}
-
-
-def param_list(params: dict[str, Any]) -> list[Param]:
-    """Params as MLflow logs them: ``str(value)``, keys and values cut to the allowed lengths."""
-    out = []
-    for key, value in params.items():
-        text = v.stringify(value)
-        out.append(Param(str(key)[: v.MAX_KEY_LENGTH], text[: v.MAX_PARAM_VALUE_LENGTH]))
-    return out
 
 
 def _names(est: Any, call: Callable[..., Any]) -> list[str]:
@@ -107,9 +87,7 @@ class _Session:
 
 
 def _client() -> Any:
-    from nbtrack.tracking import fluent
-
-    return fluent._get_client()
+    return tracking.get_client()
 
 
 def _start(
@@ -134,11 +112,11 @@ def _start(
         client = _client()
         params = est.get_params(deep=not is_search(est))
         tag_list = [RunTag(k, val) for k, val in {**tags, **estimator_tags(est)}.items()]
-        client.store.log_batch(run_id, params=param_list(params), tags=tag_list)
+        client.log_batch(run_id, params=param_list(params), tags=tag_list)
         if cfg.log_datasets and X is not None:
             name = _datasets.caller_variable(X, sys._getframe(1))
             session.train = _datasets.dataset_input(X, y, "train", name)
-            client.store.log_inputs(run_id, [session.train])
+            client.log_inputs(run_id, [session.train])
     except Exception:
         if own:
             _end(session, RunStatus.FAILED)
@@ -172,7 +150,7 @@ class _Serializer(threading.Thread):
         self.error: BaseException | None = None
 
     def run(self) -> None:
-        from nbtrack.autolog import _models
+        from nbtrack.sklearn import _models
 
         try:
             self.data = _models.serialize(self.model)
@@ -199,7 +177,7 @@ def _finish(est: Any, session: _Session, cfg: Config) -> None:
     try:
         metrics = _metrics.training_metrics(est, session.X, session.y, session.sample_weight, cfg.pos_label)
         if search:
-            from nbtrack.autolog import _search_cv
+            from nbtrack.sklearn import _search_cv
 
             _search_cv.log_search(client, session.run_id, est, session.train, cfg, metrics)
     finally:
@@ -207,9 +185,9 @@ def _finish(est: Any, session: _Session, cfg: Config) -> None:
             serializer.join()
     if metrics:
         ts = int(time.time() * 1000)
-        client.store.log_batch(session.run_id, metrics=[Metric(k, val, ts, 0) for k, val in metrics.items()])
+        client.log_batch(session.run_id, metrics=[Metric(k, val, ts, 0) for k, val in metrics.items()])
     if serializer is not None:
-        from nbtrack.autolog import _models
+        from nbtrack.sklearn import _models
 
         data = serializer.result()  # a model skops cannot save fails here, after the metrics are in
 

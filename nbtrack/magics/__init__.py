@@ -1,7 +1,7 @@
 """IPython magics: ``%%track`` (one cell, one run) and ``%nbtrack`` (runs, show, experiment, store).
 
 ``%load_ext nbtrack`` registers them. ``%%track`` runs the cell's code exactly as
-IPython would (see :mod:`nbtrack._cell`), inside a run that records the cell's
+IPython would (see :mod:`nbtrack.magics._cell`), inside a run that records the cell's
 source, execution count, cell id, notebook path, the variables it created or
 rebound, wall time, output sizes, the session history and notebook-state
 warnings, and then shows a :class:`~nbtrack.widgets.run_card.RunCard`.
@@ -22,13 +22,12 @@ from IPython.core import magic_arguments as _ma
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
-import nbtrack
-from nbtrack import _cell
-from nbtrack._autolog_scope import AutologScope
-from nbtrack._notebook_state import NotebookState, notebook_path
 from nbtrack.entities import RunStatus, RunTag
 from nbtrack.errors import NbtrackError
-from nbtrack.tracking import fluent
+from nbtrack.magics import _cell
+from nbtrack.magics._autolog_scope import AutologScope
+from nbtrack.magics._notebook_state import NotebookState, notebook_path
+from nbtrack.tracking import fluent, state
 from nbtrack.tracking.client import TrackingClient
 
 # IPython's argument helpers carry no type hints.
@@ -141,13 +140,13 @@ class TrackMagics(Magics):
         prepared = _cell.prepare(shell, cell)
         if _cell.needs_event_loop(shell, prepared):
             raise UsageError("%%track cannot run top-level `await`; wrap the awaits in a function and use asyncio.")
-        parent = nbtrack.active_run()
+        parent = fluent.active_run()
         if parent is not None and not args.nested:
             raise UsageError(
                 f"Run {parent.info.run_id} is already active. End it with nbtrack.end_run(), "
                 "or use %%track --nested to log this cell as its child."
             )
-        client = fluent._get_client()  # the fluent API's client: same store, no second lookup per cell
+        client = state.get_client()  # the fluent API's client: same store, no second lookup per cell
         experiment_id = self._experiment_id(client, experiment) if experiment else None
         nb_path = notebook_path(shell)
         warnings = self.state.warnings(count, cell_id, raw_cell, nb_path)
@@ -160,7 +159,7 @@ class TrackMagics(Magics):
         }
         if cell_id:
             tags["nbtrack.cell_id"] = cell_id
-        run = nbtrack.start_run(run_name=run_name, experiment_id=experiment_id, nested=args.nested, tags=tags)
+        run = fluent.start_run(run_name=run_name, experiment_id=experiment_id, nested=args.nested, tags=tags)
         run_id = run.info.run_id
         base_id = parent.info.run_id if parent is not None else None
         status = RunStatus.FAILED
@@ -168,7 +167,7 @@ class TrackMagics(Magics):
         others = True
         try:
             with _own_errors("save the cell's source and the session history"):
-                folder = client.store.artifact_dir(run_id)
+                folder = client.artifact_dir(run_id)
                 (folder / "cell.py").write_text(source, encoding="utf-8")
                 (folder / "session_history.py").write_text(self.state.history_text(count), encoding="utf-8")
             before = _cell.snapshot(shell.user_ns)
@@ -183,7 +182,7 @@ class TrackMagics(Magics):
                 self._log_outcome(client, run_id, error, wall, counter, before)
             # Any run started or ended after ours moves the fluent API's "last run"; if it did not
             # move, the run has no children and the card can skip searching for them.
-            others = getattr(fluent, "_last_run_id", None) != run_id
+            others = state.last_run_id() != run_id
         except KeyboardInterrupt:
             status = RunStatus.KILLED
             raise
@@ -232,7 +231,7 @@ class TrackMagics(Magics):
             tags.append(RunTag("nbtrack.exception_message", _truncate(str(error), 1000)))
         client.log_batch(run_id, tags=tags)
         if variables:
-            folder = client.store.artifact_dir(run_id)
+            folder = client.artifact_dir(run_id)
             (folder / "cell_variables.json").write_text(json.dumps(variables, indent=1), encoding="utf-8")
 
     def _show_card(self, run_id: str, client: TrackingClient, children: bool) -> None:
@@ -272,14 +271,14 @@ class TrackMagics(Magics):
             if command == "experiment":
                 if len(rest) != 1:
                     raise UsageError(f"%nbtrack experiment takes one NAME (quote names with spaces).\n{usage}")
-                experiment = nbtrack.set_experiment(rest[0])
+                experiment = fluent.set_experiment(rest[0])
                 print(f"Active experiment: {experiment.name} (id {experiment.experiment_id})")
                 return None
             if command == "store":
                 if len(rest) != 1:
                     raise UsageError(f"%nbtrack store takes one PATH.\n{usage}")
-                nbtrack.set_tracking_uri(rest[0])
-                print(f"Store: {nbtrack.get_tracking_uri()}")
+                fluent.set_tracking_uri(rest[0])
+                print(f"Store: {fluent.get_tracking_uri()}")
                 return None
         except NbtrackError as err:
             raise UsageError(str(err)) from None
@@ -298,7 +297,7 @@ def _runs_frame(words: list[str], usage: str) -> Any:
         else:
             raise UsageError(f"%nbtrack runs takes [-e NAME] [-n N] (N a positive integer), got {word!r}.\n{usage}")
     names = [experiment] if experiment else None
-    frame = nbtrack.search_runs(experiment_names=names, max_results=limit)
+    frame = fluent.search_runs(experiment_names=names, max_results=limit)
     # A compact view: the run, its outcome, metrics and params (tags such as the cell source stay out).
     keep = [c for c in _RUN_COLUMNS if c in frame.columns]
     keep += [c for c in frame.columns if c.startswith(("metrics.", "params."))]
@@ -337,10 +336,10 @@ def _status_for(error: BaseException | None) -> str:
 def _close_runs(client: TrackingClient, run_id: str, base_id: str | None, status: str) -> None:
     """End every run still open above ``base_id`` (ours and any the cell left open) with ``status``."""
     while True:
-        active = nbtrack.active_run()
+        active = fluent.active_run()
         if active is None or active.info.run_id == base_id:
             break
-        nbtrack.end_run(status)
+        fluent.end_run(status)
     if status != RunStatus.FINISHED and client.get_run(run_id).info.status == RunStatus.FINISHED:
         client.set_terminated(run_id, status)  # the cell ended the run itself, then failed
 

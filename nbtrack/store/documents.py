@@ -5,14 +5,19 @@ start_time, end_time, artifact_uri, lifecycle_stage`` plus ``params`` and
 ``tags`` (str → str), ``metrics`` (key → latest value), ``metric_meta``
 (key → ``[timestamp, step]``) and ``inputs`` (list of ``DatasetInput.to_dict()``).
 JSON has no NaN or infinity, so non-finite metric values are stored as the
-strings ``"NaN"``, ``"Infinity"`` and ``"-Infinity"``; use :func:`metric_float`.
+strings ``"NaN"``, ``"Infinity"`` and ``"-Infinity"`` (:mod:`nbtrack._json`); use :func:`metric_float`.
+
+This module is the public face of the run-document format: backends produce these documents from
+:meth:`~nbtrack.store.base.AbstractStore.search_run_docs`, and the query language, the DataFrame builder, the
+widgets and the server read them.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
+from nbtrack._json import decode_float as metric_float
+from nbtrack._json import encode_float
 from nbtrack.entities import (
     Dataset,
     DatasetInput,
@@ -23,22 +28,17 @@ from nbtrack.entities import (
     RunInfo,
     RunInputs,
 )
+from nbtrack.store._snapshot import paused_gc
 
-
-def encode_float(value: float) -> float | str:
-    """Return ``value`` as JSON can hold it."""
-    if math.isfinite(value):
-        return value
-    if math.isnan(value):
-        return "NaN"
-    return "Infinity" if value > 0 else "-Infinity"
-
-
-def metric_float(value: float | str | int) -> float:
-    """Decode a stored metric value."""
-    if isinstance(value, str):
-        return float(value)
-    return float(value)
+__all__ = [
+    "dataset_input_from_dict",
+    "encode_float",
+    "experiment_from_doc",
+    "metric_float",
+    "paused_gc",
+    "run_from_doc",
+    "run_info_from_doc",
+]
 
 
 def run_info_from_doc(doc: dict[str, Any]) -> RunInfo:

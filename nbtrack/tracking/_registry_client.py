@@ -1,0 +1,309 @@
+"""Registry methods of the client: registered models, versions, stages, aliases and their audit trail.
+
+:class:`RegistryClientMixin` gives :class:`~nbtrack.tracking.client.TrackingClient` (``MlflowClient``) MLflow's
+registry methods over any :class:`~nbtrack.store.base.AbstractRegistryStore`. Stages and aliases both work, with
+no deprecation warning. Versions are returned as :class:`~nbtrack.entities.ModelVersion` whose ``version`` is a
+string, as in MLflow's entity; every method accepts versions as int or str.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from nbtrack.entities import ModelVersion, RegisteredModel, RegistryEvent
+from nbtrack.errors import InvalidParameter, InvalidState
+from nbtrack.query import (
+    compile_model_version_filter,
+    compile_registered_model_filter,
+    sort_model_versions,
+    sort_registered_models,
+)
+from nbtrack.store.base import AbstractRegistryStore, AbstractStore
+from nbtrack.tracking.model_uri import resolve_model_uri, resolve_version_source
+
+
+def _max_results(max_results: Any) -> int | None:
+    if max_results is None:
+        return None
+    if isinstance(max_results, bool) or not isinstance(max_results, int) or max_results < 0:
+        raise InvalidParameter(f"max_results must be a non-negative integer, got {max_results!r}.")
+    return max_results
+
+
+class RegistryClientMixin:
+    """Registry operations of :class:`~nbtrack.tracking.client.TrackingClient` (MLflow names)."""
+
+    _store: AbstractStore
+
+    @property
+    def _registry(self) -> AbstractRegistryStore:
+        store = self._store
+        if not isinstance(store, AbstractRegistryStore):
+            raise InvalidState(f"The store {store!r} has no model registry.")
+        return store
+
+    # -- registered models ------------------------------------------------
+    def create_registered_model(
+        self, name: str, tags: dict[str, Any] | None = None, description: str | None = None
+    ) -> RegisteredModel:
+        """Create an empty registered model.
+
+        Parameters
+        ----------
+        name : str
+            Model name (no ``/`` or ``@``).
+        tags : dict, optional
+            Tags of the model.
+        description : str, optional
+            Free text.
+
+        Returns
+        -------
+        RegisteredModel
+
+        Raises
+        ------
+        AlreadyExists
+            A model of that name exists.
+        """
+        return self._registry.create_registered_model(name, tags, description)
+
+    def get_registered_model(self, name: str) -> RegisteredModel:
+        """Return a model with its latest version per stage and its aliases; ``NotFound`` lists the models."""
+        return self._registry.get_registered_model(name)
+
+    def rename_registered_model(self, name: str, new_name: str) -> RegisteredModel:
+        """Rename a model; its versions, aliases and audit trail follow."""
+        return self._registry.rename_registered_model(name, new_name)
+
+    def update_registered_model(self, name: str, description: str | None = None) -> RegisteredModel:
+        """Set a model's description."""
+        return self._registry.update_registered_model(name, description)
+
+    def delete_registered_model(self, name: str) -> None:
+        """Delete a model with all its versions and aliases (its audit trail stays readable)."""
+        self._registry.delete_registered_model(name)
+
+    def set_registered_model_tag(self, name: str, key: str, value: Any) -> None:
+        """Set a tag on a model (value stringified)."""
+        self._registry.set_registered_model_tag(name, key, value)
+
+    def delete_registered_model_tag(self, name: str, key: str) -> None:
+        """Remove a tag from a model."""
+        self._registry.delete_registered_model_tag(name, key)
+
+    def search_registered_models(
+        self,
+        filter_string: str | None = None,
+        max_results: int | None = None,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> list[RegisteredModel]:
+        """Search registered models.
+
+        Parameters
+        ----------
+        filter_string : str, optional
+            e.g. ``"name = 'Churn'"`` or ``"name LIKE 'churn%'"``.
+        max_results : int, optional
+            At most this many models.
+        order_by : list of str, optional
+            e.g. ``["last_updated_timestamp DESC"]``; then by name.
+        page_token : str, optional
+            Accepted for MLflow compatibility; every match is returned at once.
+
+        Returns
+        -------
+        list of RegisteredModel
+        """
+        limit = _max_results(max_results)
+        predicate = compile_registered_model_filter(filter_string)
+        models = self._registry.list_registered_models()
+        if predicate is not None:
+            models = [m for m in models if predicate(m.to_dict())]
+        models = sort_registered_models(models, order_by)
+        return models if limit is None else models[:limit]
+
+    # -- versions ---------------------------------------------------------
+    def create_model_version(
+        self,
+        name: str,
+        source: str,
+        run_id: str | None = None,
+        tags: dict[str, Any] | None = None,
+        run_link: str | None = None,
+        description: str | None = None,
+        await_creation_for: int | None = None,
+    ) -> ModelVersion:
+        """Add the next version of an existing registered model.
+
+        Parameters
+        ----------
+        name : str
+            The registered model (``NotFound`` if it does not exist).
+        source : str
+            The model folder, or a ``runs:/`` / ``models:/`` URI (resolved to its folder).
+        run_id : str, optional
+            The run that produced the model (taken from a ``runs:/`` source when omitted).
+        tags : dict, optional
+            Tags of the version.
+        run_link, await_creation_for
+            Accepted for MLflow compatibility; unused.
+        description : str, optional
+            Free text.
+
+        Returns
+        -------
+        ModelVersion
+        """
+        source, run_id = self._source_of(source, run_id)
+        return self._registry.create_model_version(name, source, run_id, tags, description)
+
+    def register_model_version(self, name: str, model_uri: str, tags: dict[str, Any] | None = None) -> ModelVersion:
+        """Add a version of ``name`` from a model URI, creating the registered model first if needed.
+
+        This is what :func:`nbtrack.register_model` does; the model's number is drawn inside the store's
+        transaction, so concurrent registrations never share one.
+
+        Parameters
+        ----------
+        name : str
+            The registered model.
+        model_uri : str
+            ``runs:/<run_id>/<path>``, ``models:/...`` or a local model folder.
+        tags : dict, optional
+            Tags of the new version.
+
+        Returns
+        -------
+        ModelVersion
+        """
+        resolved = resolve_model_uri(model_uri, self)  # type: ignore[arg-type]
+        return self._registry.create_model_version(
+            name, str(resolved.local_path), resolved.run_id, tags, create_model=True
+        )
+
+    def _source_of(self, source: str, run_id: str | None) -> tuple[str, str | None]:
+        if isinstance(source, str) and source.startswith(("runs:", "models:")):
+            resolved = resolve_model_uri(source, self)  # type: ignore[arg-type]
+            return str(resolved.local_path), run_id or resolved.run_id
+        return source, run_id
+
+    def get_model_version(self, name: str, version: int | str) -> ModelVersion:
+        """Return one version; ``NotFound`` lists the versions that exist."""
+        return self._registry.get_model_version(name, version)
+
+    def get_model_version_download_uri(self, name: str, version: int | str) -> str:
+        """The folder holding a version's model files."""
+        mv = self._registry.get_model_version(name, version)
+        return str(resolve_version_source(mv, self).local_path)  # type: ignore[arg-type]
+
+    def update_model_version(self, name: str, version: int | str, description: str | None = None) -> ModelVersion:
+        """Set a version's description."""
+        return self._registry.update_model_version(name, version, description)
+
+    def delete_model_version(self, name: str, version: int | str) -> None:
+        """Delete a version and the aliases pointing at it (its number is not reused)."""
+        self._registry.delete_model_version(name, version)
+
+    def set_model_version_tag(self, name: str, version: int | str, key: str, value: Any) -> None:
+        """Set a tag on a version (value stringified)."""
+        self._registry.set_model_version_tag(name, version, key, value)
+
+    def delete_model_version_tag(self, name: str, version: int | str, key: str) -> None:
+        """Remove a tag from a version."""
+        self._registry.delete_model_version_tag(name, version, key)
+
+    def search_model_versions(
+        self,
+        filter_string: str | None = None,
+        max_results: int | None = None,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> list[ModelVersion]:
+        """Search versions of all models.
+
+        Parameters
+        ----------
+        filter_string : str, optional
+            e.g. ``"name = 'Churn'"`` or ``"run_id = '<id>'"``.
+        max_results : int, optional
+            At most this many versions.
+        order_by : list of str, optional
+            e.g. ``["version_number DESC"]``; then by name and newest version first.
+        page_token : str, optional
+            Accepted for MLflow compatibility; every match is returned at once.
+
+        Returns
+        -------
+        list of ModelVersion
+        """
+        limit = _max_results(max_results)
+        predicate = compile_model_version_filter(filter_string)
+        versions = self._registry.list_model_versions()
+        if predicate is not None:
+            versions = [mv for mv in versions if predicate(mv.to_dict())]
+        versions = sort_model_versions(versions, order_by)
+        return versions if limit is None else versions[:limit]
+
+    # -- stages -----------------------------------------------------------
+    def get_latest_versions(self, name: str, stages: Sequence[str] | None = None) -> list[ModelVersion]:
+        """The latest version in each of ``stages`` (every stage when omitted); stages in any case."""
+        return self._registry.get_latest_versions(name, stages)
+
+    def get_latest_version_in_stage(self, name: str, stage: str) -> ModelVersion:
+        """The latest version in one stage; ``NotFound`` lists the stages in use."""
+        return self._registry.get_latest_version_in_stage(name, stage)
+
+    def transition_model_version_stage(
+        self, name: str, version: int | str, stage: str, archive_existing_versions: bool = False
+    ) -> ModelVersion:
+        """Move a version to a stage.
+
+        Parameters
+        ----------
+        name : str
+            The registered model.
+        version : int or str
+            The version number.
+        stage : str
+            ``None``, ``Staging``, ``Production`` or ``Archived``, any case.
+        archive_existing_versions : bool
+            Move the other versions in ``stage`` to ``Archived`` (Staging and Production only).
+
+        Returns
+        -------
+        ModelVersion
+            The version in its new stage.
+
+        Raises
+        ------
+        InvalidParameter
+            Unknown stage (the message lists the valid ones), bad version, or archiving into a non-active stage.
+        NotFound
+            Unknown model or version.
+        """
+        return self._registry.transition_model_version_stage(name, version, stage, archive_existing_versions)
+
+    # -- aliases ----------------------------------------------------------
+    def set_registered_model_alias(self, name: str, alias: str, version: int | str) -> None:
+        """Point an alias (e.g. ``champion``) at a version; ``latest`` and ``v<number>`` are reserved."""
+        self._registry.set_registered_model_alias(name, alias, version)
+
+    def delete_registered_model_alias(self, name: str, alias: str) -> None:
+        """Remove an alias; ``NotFound`` lists the aliases that exist."""
+        self._registry.delete_registered_model_alias(name, alias)
+
+    def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
+        """The version an alias points at; ``NotFound`` lists the aliases that exist."""
+        return self._registry.get_model_version_by_alias(name, alias)
+
+    # -- audit trail ------------------------------------------------------
+    def get_model_version_events(self, name: str) -> list[RegistryEvent]:
+        """A model's audit trail, oldest first: registrations, transitions, aliases, deletions, renames.
+
+        Events recorded before a rename are listed under the new name; a deleted model's trail
+        stays readable under its last name.
+        """
+        return self._registry.get_model_version_events(name)
