@@ -179,6 +179,10 @@ class AbstractStore(ABC):
         return [run_from_doc(doc) for doc in docs]
 
     # -- artifacts (local folder by default; a server store uploads) ------
+    def artifacts_folder(self) -> Path | None:
+        """The local folder holding each run's artifact folder as ``<folder>/<run_id>/`` (``None``: none here)."""
+        return None if self.root is None else self.root / "artifacts"
+
     def log_artifact(self, run_id: str, local_path: str | os.PathLike[str], artifact_path: str | None = None) -> str:
         """Copy a local file or folder into the run's artifacts; return its artifact path.
 

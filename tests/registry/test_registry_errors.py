@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+RUN_ON_SERVER = True  # also against a real MLflow tracking server (tests/conftest.py)
+
 import nbtrack
 from nbtrack.errors import AlreadyExists, InvalidParameter, NbtrackError, NotFound
 from nbtrack.registry import register_model

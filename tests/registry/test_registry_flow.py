@@ -7,6 +7,8 @@ from collections.abc import Callable
 
 import pytest
 
+RUN_ON_SERVER = True  # also against a real MLflow tracking server (tests/conftest.py)
+
 import nbtrack
 from nbtrack.entities import ModelVersion
 from nbtrack.errors import NotFound
@@ -32,7 +34,8 @@ def test_canonical_register_transition_resolve_flow(client: nbtrack.TrackingClie
     assert mv.version == "1"
     assert mv.run_id == run_id
     folder = client.artifact_dir(run_id) / "model"
-    assert mv.source == str(folder)
+    # a server keeps MLflow's form of the source (a runs:/ URI), which MLflow's own client loads too
+    assert mv.source == (str(folder) if client.store_root is not None else f"runs:/{run_id}/model")
     resolved = resolve_model_uri("models:/Churn/Production", client)
     assert resolved.run_id == run_id
     assert resolved.artifact_path == "model"

@@ -6,6 +6,8 @@ import math
 
 import pytest
 
+RUN_ON_SERVER = True  # also against a real MLflow tracking server (tests/conftest.py)
+
 import nbtrack
 from nbtrack.entities import Dataset, DatasetInput, InputTag
 from nbtrack.errors import InvalidParameter

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+RUN_ON_SERVER = True  # also against a real MLflow tracking server (tests/conftest.py)
+
 from nbtrack.errors import InvalidParameter, NotFound
 from nbtrack.tracking.client import TrackingClient
 

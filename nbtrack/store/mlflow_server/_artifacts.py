@@ -29,7 +29,6 @@ if TYPE_CHECKING:
     from nbtrack.store.mlflow_server.store import _RunState
 
 logger = logging.getLogger("nbtrack.store")
-_MANIFEST = ".nbtrack-uploaded.json"
 
 
 class ServerArtifactsMixin:
@@ -61,6 +60,10 @@ class ServerArtifactsMixin:
         return self.cache / "artifacts" / run_id
 
     # -- the local copy -----------------------------------------------------
+    def artifacts_folder(self) -> Path | None:
+        """The local folder of the runs' artifact copies (``<folder>/<run_id>/``)."""
+        return self.cache / "artifacts"
+
     def artifact_dir(self, run_id: str) -> Path:
         """A local folder with the run's files; files written into it are uploaded at run end or ``flush()``."""
         folder = self._mirror(run_id)
@@ -73,7 +76,7 @@ class ServerArtifactsMixin:
         return folder
 
     def _fetch_all(self, run_id: str, folder: Path) -> None:
-        manifest = _read_manifest(folder)
+        manifest = self._read_manifest(run_id)
         try:
             remote = self._walk(run_id, "")
         except Exception as exc:
@@ -87,7 +90,7 @@ class ServerArtifactsMixin:
             self._repo(run_id).download_artifacts(info.path, dst_path=str(folder))
             stat = local.stat()
             manifest[info.path] = [stat.st_size, stat.st_mtime_ns]
-        _write_manifest(folder, manifest)
+        self._write_manifest(run_id, manifest)
 
     def _walk(self, run_id: str, path: str) -> list[FileInfo]:
         out: list[FileInfo] = []
@@ -118,7 +121,7 @@ class ServerArtifactsMixin:
     def _upload_changed(self, run_id: str, folder: Path) -> None:
         if not folder.is_dir():
             return
-        manifest = _read_manifest(folder)
+        manifest = self._read_manifest(run_id)
         changed = False
         for path in sorted(folder.rglob("*")):
             rel = path.relative_to(folder).as_posix()
@@ -133,7 +136,25 @@ class ServerArtifactsMixin:
             manifest[rel] = stamp
             changed = True
         if changed:
-            _write_manifest(folder, manifest)
+            self._write_manifest(run_id, manifest)
+
+    def _manifest_path(self, run_id: str) -> Path:
+        return self.cache / "uploaded" / f"{run_id}.json"
+
+    def _read_manifest(self, run_id: str) -> dict[str, list[int]]:
+        """What of the run's local copy is known to be on the server: path → [size, mtime_ns]."""
+        with contextlib.suppress(FileNotFoundError, orjson.JSONDecodeError):
+            data = orjson.loads(self._manifest_path(run_id).read_bytes())
+            if isinstance(data, dict):
+                return data
+        return {}
+
+    def _write_manifest(self, run_id: str, manifest: dict[str, list[int]]) -> None:
+        path = self._manifest_path(run_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_bytes(orjson.dumps(manifest))
+        os.replace(tmp, path)
 
     # -- the store's artifact methods -----------------------------------------
     def _staged(self, run_id: str, write: Callable[[Path], object]) -> None:
@@ -189,17 +210,3 @@ class ServerArtifactsMixin:
             if isinstance(exc, NbtrackError):
                 raise
             raise NotFound(f"Run {run_id} has no artifact {path!r}: {exc}") from None
-
-
-def _read_manifest(folder: Path) -> dict[str, list[int]]:
-    with contextlib.suppress(FileNotFoundError, orjson.JSONDecodeError):
-        data = orjson.loads((folder / _MANIFEST).read_bytes())
-        if isinstance(data, dict):
-            return data
-    return {}
-
-
-def _write_manifest(folder: Path, manifest: dict[str, list[int]]) -> None:
-    tmp = folder / (_MANIFEST + ".tmp")
-    tmp.write_bytes(orjson.dumps(manifest))
-    os.replace(tmp, folder / _MANIFEST)

@@ -128,6 +128,7 @@ class ServerRegistryMixin:
             "tags": [{"key": _MODEL_TAG, "value": model["name"]}],
         }
         run_id = str(self._call("runs/create", "POST", body)["run"]["info"]["run_id"])
+        self._call("runs/update", "POST", {"run_id": run_id, "status": "FINISHED", "end_time": body["start_time"]})
         self._call("registered-models/set-tag", "POST", {"name": model["name"], "key": _RUN_TAG, "value": run_id})
         model.setdefault("tags", []).append({"key": _RUN_TAG, "value": run_id})
         return run_id
@@ -135,6 +136,9 @@ class ServerRegistryMixin:
     def _train_digest(self, run_id: str | None) -> str | None:
         if not run_id:
             return None
+        cache: dict[str, str | None] = self.__dict__.setdefault("_digests", {})
+        if run_id in cache:
+            return cache[run_id]
         try:
             run = self._call("runs/get", "GET", {"run_id": run_id})["run"]
         except NotFound:
@@ -143,6 +147,7 @@ class ServerRegistryMixin:
         for item in (run.get("inputs") or {}).get("dataset_inputs") or ():
             if c.kv(item.get("tags")).get("mlflow.data.context") == "train":
                 digest = item.get("dataset", {}).get("digest") or digest
+        cache[run_id] = digest
         return digest
 
     def _event(
@@ -311,6 +316,13 @@ class ServerRegistryMixin:
             run_id = v.validate_run_id(run_id)
         clean = d.validate_tags(tags)
         text = d.validate_description(description)
+        if run_id is not None:
+            try:
+                self._call("runs/get", "GET", {"run_id": run_id})
+            except NotFound:
+                raise NotFound(
+                    f"Run {run_id!r} not found; a model version can only point at an existing run."
+                ) from None
         try:
             model = self._model_json(name)
         except NotFound:
@@ -321,13 +333,6 @@ class ServerRegistryMixin:
                 self._event(model, "create_model")
             except AlreadyExists:
                 model = self._model_json(name)
-        if run_id is not None:
-            try:
-                self._call("runs/get", "GET", {"run_id": run_id})
-            except NotFound:
-                raise NotFound(
-                    f"Run {run_id!r} not found; a model version can only point at an existing run."
-                ) from None
         source = self._server_source(source, run_id)
         body: dict[str, Any] = {
             "name": name,
@@ -473,7 +478,9 @@ class ServerRegistryMixin:
         old = self._version_json(name, number)
         model = self._model_json(name)
         others = [
-            x for x in self._versions_json(name) if int(x["version"]) != number and x.get("current_stage") == stage
+            x
+            for x in (self._versions_json(name) if archive_existing_versions else ())
+            if int(x["version"]) != number and x.get("current_stage") == stage
         ]
         body = {
             "name": name,

@@ -96,7 +96,7 @@ class MlflowServerStore(ServerArtifactsMixin, ServerRegistryMixin, AbstractStore
         self._seqs: dict[str, tuple[bytes, int]] = {}
         self._next_seq = 0
         self._probe: tuple[float, tuple[Any, ...]] = (0.0, ())
-        self._outbox = Outbox(self._t, self.cache / "spool", on_sent=self._sent)
+        self._outbox = Outbox(self._t, self.cache / "spool")
         self._init_artifacts()
         _open_stores.add(self)
 
@@ -106,9 +106,6 @@ class MlflowServerStore(ServerArtifactsMixin, ServerRegistryMixin, AbstractStore
     # -- plumbing ---------------------------------------------------------
     def _call(self, path: str, method: str = "POST", body: dict[str, Any] | None = None) -> dict[str, Any]:
         return self._t.call(path, method, body)
-
-    def _sent(self, run_id: str) -> None:
-        self._changes += 1
 
     def _changed(self) -> None:
         self._changes += 1
