@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-RUN_ON_SERVER = True  # also against a real MLflow tracking server (tests/conftest.py)
-
 import nbtrack
 from nbtrack.errors import AlreadyExists, InvalidParameter, NbtrackError, NotFound
 from nbtrack.registry import register_model
 from nbtrack.tracking.model_uri import resolve_model_uri
+
+RUN_ON_SERVER = True  # also against a real MLflow tracking server (tests/conftest.py)
 
 MakeRun = Callable[..., str]  # the make_model_run fixture (tests/registry/conftest.py)
 

@@ -6,11 +6,11 @@ import math
 
 import pytest
 
-RUN_ON_SERVER = True  # also against a real MLflow tracking server (tests/conftest.py)
-
 import nbtrack
 from nbtrack.entities import Dataset, DatasetInput, InputTag
 from nbtrack.errors import InvalidParameter
+
+RUN_ON_SERVER = True  # also against a real MLflow tracking server (tests/conftest.py)
 
 
 def _log_run(name: str, model: str, acc: float) -> str:

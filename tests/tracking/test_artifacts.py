@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-RUN_ON_SERVER = True  # also against a real MLflow tracking server (tests/conftest.py)
-
 from nbtrack.errors import InvalidParameter, NotFound
 from nbtrack.tracking.client import TrackingClient
+
+RUN_ON_SERVER = True  # also against a real MLflow tracking server (tests/conftest.py)
 
 
 def _tree(root: Path) -> set[str]:
