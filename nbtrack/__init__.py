@@ -95,6 +95,8 @@ _LAZY_FUNCTIONS = {
     "register_model": "nbtrack.registry",
     "search_registered_models": "nbtrack.registry",
     "search_model_versions": "nbtrack.registry",
+    "flush": "nbtrack.store",
+    "sync": "nbtrack.sync",
 }
 
 

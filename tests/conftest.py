@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from remote.mlflow_process import MlflowServer
+from remote.mlflow_process import AUTH_PASSWORD, MlflowServer
 
 import nbtrack
 from nbtrack import config
@@ -41,41 +41,71 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("client", backends, indirect=True)
 
 
-_server: MlflowServer | None = None
+# Session servers by fixture name: the contract's, one that a test kills and restarts, one with basic auth.
+_SERVER_OPTIONS: dict[str, dict[str, object]] = {
+    "mlflow_server": {},
+    "killable_mlflow_server": {},
+    "auth_mlflow_server": {
+        "app_name": "basic-auth",
+        "env": {"MLFLOW_AUTH_ADMIN_PASSWORD": AUTH_PASSWORD, "MLFLOW_FLASK_SERVER_SECRET_KEY": "nbtrack-tests"},
+    },
+}
+_servers: dict[str, MlflowServer] = {}
 
 
-def _uses_server(item: pytest.Item) -> bool:
+def _server_names(item: pytest.Item) -> set[str]:
     callspec = getattr(item, "callspec", None)
-    names = getattr(item, "fixturenames", ())
-    return "mlflow_server" in names or (callspec is not None and callspec.params.get("client") == "server")
+    names = set(getattr(item, "fixturenames", ())) & set(_SERVER_OPTIONS)
+    if callspec is not None and callspec.params.get("client") == "server":
+        names.add("mlflow_server")
+    return names
+
+
+def _server(name: str) -> MlflowServer:
+    server = _servers.get(name)
+    if server is None:
+        import tempfile
+
+        options = _SERVER_OPTIONS[name]
+        folder = Path(tempfile.mkdtemp(prefix=f"nbtrack-{name.replace('_', '-')}-"))
+        server = _servers[name] = MlflowServer(folder, **options)  # type: ignore[arg-type]
+        server.start()
+    return server
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Start the MLflow server as soon as a selected test needs it: it boots while other tests run."""
-    global _server
-    if _server is None and any(_uses_server(item) for item in items):
-        import tempfile
-
-        _server = MlflowServer(Path(tempfile.mkdtemp(prefix="nbtrack-mlflow-server-")))
-        _server.start()
+    """Start the MLflow servers the selected tests need at once: they boot while other tests run."""
+    for name in sorted(set().union(*(_server_names(item) for item in items))):
+        _server(name)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    if _server is not None:
-        _server.stop()
+    for server in _servers.values():
+        server.stop()
 
 
 @pytest.fixture(scope="session")
 def mlflow_server() -> MlflowServer:
     """The session's real ``mlflow server`` (SQLite backend, artifacts in a temp folder), killed at the end."""
-    global _server
-    if _server is None:
-        import tempfile
+    server = _server("mlflow_server")
+    server.wait()
+    return server
 
-        _server = MlflowServer(Path(tempfile.mkdtemp(prefix="nbtrack-mlflow-server-")))
-        _server.start()
-    _server.wait()
-    return _server
+
+@pytest.fixture(scope="session")
+def killable_mlflow_server() -> MlflowServer:
+    """A second server that tests may kill and restart (same port and database)."""
+    server = _server("killable_mlflow_server")
+    server.wait()
+    return server
+
+
+@pytest.fixture(scope="session")
+def auth_mlflow_server() -> MlflowServer:
+    """A server with MLflow's basic-auth app (admin user ``AUTH_USER`` / ``AUTH_PASSWORD``)."""
+    server = _server("auth_mlflow_server")
+    server.wait()
+    return server
 
 
 @pytest.fixture

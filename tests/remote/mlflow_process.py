@@ -18,6 +18,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+AUTH_USER, AUTH_PASSWORD = "admin", "nbtrack-test-Pa55word"  # the basic-auth server's admin
+
 # Tables of runs, experiments and the registry; the rest (traces, jobs...) the tests never fill.
 _WIPED = (
     "latest_metrics",

@@ -65,6 +65,7 @@ class _RunState:
     start_time: int = 0
     user_id: str = ""
     end_time: int | None = None
+    provisional: bool = False  # made up while the server was away; read again when it answers
 
 
 def cache_root(uri: str) -> Path:
@@ -294,16 +295,24 @@ class MlflowServerStore(ServerArtifactsMixin, ServerRegistryMixin, AbstractStore
         )
         with self._lock:
             old = self._runs.get(doc["run_id"])
-            if old is not None:  # params still buffered here are known before the server has them
+            if old is not None and not old.provisional:  # params still buffered here are known before the server has them
                 state.params = {**old.params, **state.params}
             self._runs[doc["run_id"]] = state
         return state
 
-    def _state(self, run_id: str) -> _RunState:
+    def _state(self, run_id: str, writing: bool = False) -> _RunState:
         run_id = v.validate_run_id(run_id)
         state = self._runs.get(run_id)
-        if state is None:
-            state = self._remember(self._fetch_run(run_id))
+        if state is None or (state.provisional and not writing):
+            try:
+                state = self._remember(self._fetch_run(run_id))
+            except ServerUnavailable:
+                if not writing:
+                    raise
+                # A write to a run this process has not seen, while the server is away: accept it and let the
+                # server check it when the spooled data goes out, so that the user's code goes on.
+                state = _RunState(run_id and "", LifecycleStage.ACTIVE, RunStatus.RUNNING, provisional=True)
+                self._runs[run_id] = state
         return state
 
     def _fetch_run(self, run_id: str) -> dict[str, Any]:
@@ -330,7 +339,7 @@ class MlflowServerStore(ServerArtifactsMixin, ServerRegistryMixin, AbstractStore
             raise InvalidParameter(f"Unknown run status {status!r}; use one of {', '.join(RunStatus.ALL)}.")
         if run_name is not None:
             run_name = v.validate_run_name(run_name)
-        state = self._state(run_id)
+        state = self._state(run_id, writing=True)
         body: dict[str, Any] = {"run_id": run_id}
         if status is not None:
             body["status"] = status
@@ -388,7 +397,7 @@ class MlflowServerStore(ServerArtifactsMixin, ServerRegistryMixin, AbstractStore
         self._changed()
 
     def _writable(self, run_id: str) -> _RunState:
-        state = self._state(run_id)
+        state = self._state(run_id, writing=True)
         if state.lifecycle_stage != LifecycleStage.ACTIVE:
             raise InvalidState(f"Run {run_id!r} is deleted; restore it with restore_run before logging to it.")
         return state
