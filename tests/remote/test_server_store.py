@@ -16,9 +16,8 @@ import nbtrack
 from nbtrack import config
 from nbtrack.errors import InvalidParameter, NbtrackError
 from nbtrack.store import clear_cache, get_store
+from nbtrack.store.mlflow_server import PermissionDenied, SpoolWarning
 from nbtrack.store.mlflow_server.store import MlflowServerStore
-from nbtrack.store.mlflow_server._outbox import SpoolWarning
-from nbtrack.store.mlflow_server._transport import PermissionDenied
 
 
 def _mlflow_client(url: str):  # type: ignore[no-untyped-def]

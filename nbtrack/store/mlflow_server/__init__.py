@@ -8,12 +8,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from nbtrack.store.mlflow_server._transport import INSTALL_HINT, require_mlflow
+from nbtrack.store.mlflow_server._outbox import SpoolWarning
+from nbtrack.store.mlflow_server._transport import INSTALL_HINT, PermissionDenied, ServerUnavailable, require_mlflow
 
 if TYPE_CHECKING:
     from nbtrack.store.mlflow_server.store import MlflowServerStore
 
-__all__ = ["INSTALL_HINT", "is_server_uri", "open_store", "require_mlflow"]
+__all__ = [
+    "INSTALL_HINT",
+    "PermissionDenied",
+    "ServerUnavailable",
+    "SpoolWarning",
+    "is_server_uri",
+    "open_store",
+    "require_mlflow",
+]
 
 
 def is_server_uri(uri: str) -> bool:

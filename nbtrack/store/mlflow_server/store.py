@@ -295,7 +295,9 @@ class MlflowServerStore(ServerArtifactsMixin, ServerRegistryMixin, AbstractStore
         )
         with self._lock:
             old = self._runs.get(doc["run_id"])
-            if old is not None and not old.provisional:  # params still buffered here are known before the server has them
+            if (
+                old is not None and not old.provisional
+            ):  # params still buffered here are known before the server has them
                 state.params = {**old.params, **state.params}
             self._runs[doc["run_id"]] = state
         return state
