@@ -30,6 +30,8 @@ def set_tracking_uri(uri: str | os.PathLike[str]) -> None:
     """
     global _tracking_uri
     _tracking_uri = resolve_uri(os.fspath(uri))
+    # As MLflow does: processes started from here (spawn and forkserver pools, subprocesses) inherit the choice.
+    os.environ["NBTRACK_STORE"] = _tracking_uri
 
 
 def _from_environment() -> str:

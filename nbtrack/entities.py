@@ -51,6 +51,71 @@ class ViewType:
         return lifecycle_stage == LifecycleStage.ACTIVE
 
 
+class Tags:
+    """Every run tag key nbtrack writes or reads: MLflow's own (``mlflow.*``) and nbtrack's (``nbtrack.*``).
+
+    Code refers to keys through these names so that the magics, the server, the widgets and the sidebar's
+    ``tokens.ts`` agree on one spelling.
+    """
+
+    RUN_NAME = "mlflow.runName"
+    """The run's name (MLflow)."""
+    USER = "mlflow.user"
+    """Who ran it (MLflow)."""
+    PARENT_RUN_ID = "mlflow.parentRunId"
+    """The parent of a nested run (MLflow)."""
+    NOTE = "mlflow.note.content"
+    """The run's description (MLflow)."""
+    SOURCE_NAME = "mlflow.source.name"
+    """The notebook or script (MLflow)."""
+    SOURCE_TYPE = "mlflow.source.type"
+    """NOTEBOOK or LOCAL (MLflow)."""
+    GIT_COMMIT = "mlflow.source.git.commit"
+    """The git commit of the working tree (MLflow)."""
+    AUTOLOGGING = "mlflow.autologging"
+    """The flavor that logged the run (MLflow)."""
+    DATASET_CONTEXT = "mlflow.data.context"
+    """A dataset input's role: train, eval... (MLflow input tag)."""
+    PYTHON = "nbtrack.python"
+    """The Python version."""
+    VERSION = "nbtrack.version"
+    """Nbtrack's version."""
+    PACKAGES = "nbtrack.packages"
+    """Versions of the ML packages loaded."""
+    CELL_SOURCE = "nbtrack.cell_source"
+    """The tracked cell's code."""
+    EXECUTION_COUNT = "nbtrack.execution_count"
+    """The cell's execution count."""
+    NOTEBOOK_PATH = "nbtrack.notebook_path"
+    """The notebook's path."""
+    CELL_ID = "nbtrack.cell_id"
+    """The cell's id in the notebook."""
+    NOTEBOOK_STATE = "nbtrack.state"
+    """Warnings about the notebook's state (out-of-order cells...)."""
+    WALL_TIME = "nbtrack.wall_time_s"
+    """The cell's wall time in seconds."""
+    CELL_OUTPUTS = "nbtrack.cell_outputs"
+    """What the cell displayed."""
+    STDOUT_BYTES = "nbtrack.stdout_bytes"
+    """Bytes the cell printed."""
+    STDERR_BYTES = "nbtrack.stderr_bytes"
+    """Bytes the cell wrote to stderr."""
+    EXCEPTION_TYPE = "nbtrack.exception_type"
+    """The exception a failed cell raised."""
+    EXCEPTION_MESSAGE = "nbtrack.exception_message"
+    """Its message."""
+    MODEL_DIGEST_PREFIX = "nbtrack.model_sha256."
+    """+ artifact path: the SHA-256 of a logged model file."""
+    SLICE_CELLS = "nbtrack.slice_cells"
+    """The cells of the run's minimal code slice (JSON list)."""
+    STALE = "nbtrack.stale"
+    """'true' when the slice's code changed since the run."""
+    STALE_REASON = "nbtrack.stale_reason"
+    """What changed, in a sentence."""
+    REPRODUCED_FROM = "nbtrack.reproduced_from"
+    """The run a reproduction re-ran."""
+
+
 @dataclass(frozen=True)
 class Experiment:
     """A named group of runs."""

@@ -13,7 +13,7 @@ import sys
 from types import FrameType
 from typing import Any
 
-from nbtrack.entities import Dataset, DatasetInput, InputTag
+from nbtrack.entities import Dataset, DatasetInput, InputTag, Tags
 
 _SKIP_MODULES = ("nbtrack", "sklearn", "joblib", "functools", "contextlib", "threadpoolctl")
 
@@ -126,4 +126,4 @@ def dataset_input(X: Any, y: Any, context: str, name: str | None = None) -> Data
         schema=json.dumps(schema),
         profile=json.dumps(profile),
     )
-    return DatasetInput(dataset=dataset, tags=(InputTag("mlflow.data.context", context),))
+    return DatasetInput(dataset=dataset, tags=(InputTag(Tags.DATASET_CONTEXT, context),))

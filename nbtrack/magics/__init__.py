@@ -22,7 +22,7 @@ from IPython.core import magic_arguments as _ma
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
-from nbtrack.entities import RunStatus, RunTag
+from nbtrack.entities import RunStatus, RunTag, Tags
 from nbtrack.errors import NbtrackError
 from nbtrack.magics import _cell
 from nbtrack.magics._autolog_scope import AutologScope
@@ -152,13 +152,13 @@ class TrackMagics(Magics):
         warnings = self.state.warnings(count, cell_id, raw_cell, nb_path)
         tags = {
             **user_tags,
-            "nbtrack.cell_source": _truncate(source, SOURCE_TAG_LIMIT),
-            "nbtrack.execution_count": str(count),
-            "nbtrack.notebook_path": nb_path,
-            "nbtrack.state": "; ".join(warnings),
+            Tags.CELL_SOURCE: _truncate(source, SOURCE_TAG_LIMIT),
+            Tags.EXECUTION_COUNT: str(count),
+            Tags.NOTEBOOK_PATH: nb_path,
+            Tags.NOTEBOOK_STATE: "; ".join(warnings),
         }
         if cell_id:
-            tags["nbtrack.cell_id"] = cell_id
+            tags[Tags.CELL_ID] = cell_id
         run = fluent.start_run(run_name=run_name, experiment_id=experiment_id, nested=args.nested, tags=tags)
         run_id = run.info.run_id
         base_id = parent.info.run_id if parent is not None else None
@@ -219,16 +219,16 @@ class TrackMagics(Magics):
         shell: Any = self.shell
         variables = _cell.changed_variables(shell.user_ns, before, shell.user_ns_hidden)
         tags = [
-            RunTag("nbtrack.wall_time_s", f"{wall:.6f}"),
-            RunTag("nbtrack.cell_outputs", _truncate(json.dumps(variables), SOURCE_TAG_LIMIT)),
+            RunTag(Tags.WALL_TIME, f"{wall:.6f}"),
+            RunTag(Tags.CELL_OUTPUTS, _truncate(json.dumps(variables), SOURCE_TAG_LIMIT)),
         ]
         if counter.stdout is not None:
-            tags.append(RunTag("nbtrack.stdout_bytes", str(counter.stdout)))
+            tags.append(RunTag(Tags.STDOUT_BYTES, str(counter.stdout)))
         if counter.stderr is not None:
-            tags.append(RunTag("nbtrack.stderr_bytes", str(counter.stderr)))
+            tags.append(RunTag(Tags.STDERR_BYTES, str(counter.stderr)))
         if error is not None:
-            tags.append(RunTag("nbtrack.exception_type", type(error).__qualname__))
-            tags.append(RunTag("nbtrack.exception_message", _truncate(str(error), 1000)))
+            tags.append(RunTag(Tags.EXCEPTION_TYPE, type(error).__qualname__))
+            tags.append(RunTag(Tags.EXCEPTION_MESSAGE, _truncate(str(error), 1000)))
         client.log_batch(run_id, tags=tags)
         if variables:
             folder = client.artifact_dir(run_id)

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from nbtrack._json import decode_float as metric_float
+from nbtrack.entities import Tags
 from nbtrack.errors import InvalidParameter
 from nbtrack.query.parser import (
     EQUALITY,
@@ -119,7 +120,7 @@ def _metric(key: str, token: Token, src: Source) -> Field:
 
 
 def _run_tag(key: str, token: Token, src: Source) -> Field:
-    if key != "mlflow.runName":
+    if key != Tags.RUN_NAME:
         return _key_value("tags")(key, token, src)
     # the run name lives in the run_name attribute too; either spelling finds it
     return Field(
@@ -133,7 +134,7 @@ def _run_tag(key: str, token: Token, src: Source) -> Field:
 _DATASET_KEYS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "name": lambda i: i["dataset"].get("name"),
     "digest": lambda i: i["dataset"].get("digest"),
-    "context": lambda i: (i.get("tags") or {}).get("mlflow.data.context"),
+    "context": lambda i: (i.get("tags") or {}).get(Tags.DATASET_CONTEXT),
 }
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from nbtrack.autolog import datasets as _datasets
 from nbtrack.autolog.safety import report
 from nbtrack.autolog.state import Config, state
-from nbtrack.entities import DatasetInput, Metric, RunStatus, RunTag
+from nbtrack.entities import DatasetInput, Metric, RunStatus, RunTag, Tags
 from nbtrack.sklearn import _metrics, _post_training
 from nbtrack.sklearn._estimator import estimator_tags, is_search, param_list
 from nbtrack.sklearn._patching import is_excluded
@@ -99,9 +99,9 @@ def _start(
     tags = {**cfg.extra_tags}
     active = fluent.active_run()
     if active is None:
-        run_id, own = fluent.start_run(tags={**tags, "mlflow.autologging": "sklearn"}).info.run_id, True
+        run_id, own = fluent.start_run(tags={**tags, Tags.AUTOLOGGING: "sklearn"}).info.run_id, True
     elif active.info.run_id in state.runs_with_fit:
-        run_id, own = fluent.start_run(nested=True, tags={**tags, "mlflow.autologging": "sklearn"}).info.run_id, True
+        run_id, own = fluent.start_run(nested=True, tags={**tags, Tags.AUTOLOGGING: "sklearn"}).info.run_id, True
     elif cfg.exclusive:
         return None
     else:

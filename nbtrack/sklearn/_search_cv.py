@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 from nbtrack.autolog.state import Config
-from nbtrack.entities import DatasetInput, Metric, RunStatus
+from nbtrack.entities import DatasetInput, Metric, RunStatus, Tags
 from nbtrack.sklearn._estimator import estimator_tags, is_search, param_list
 
 _log = logging.getLogger("nbtrack.autolog")
@@ -67,8 +67,8 @@ def log_search(
     base = seed.get_params(deep=not is_search(seed))
     tags = {
         **cfg.extra_tags,
-        "mlflow.parentRunId": run_id,
-        "mlflow.autologging": "sklearn",
+        Tags.PARENT_RUN_ID: run_id,
+        Tags.AUTOLOGGING: "sklearn",
         **estimator_tags(seed),
     }
     columns = [c for c in results if not c.startswith(("param", "split"))]

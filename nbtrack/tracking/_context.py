@@ -10,6 +10,8 @@ import sys
 from functools import cache
 from pathlib import Path
 
+from nbtrack.entities import Tags
+
 _ADJECTIVES = [
     "amber",
     "brave",
@@ -167,19 +169,19 @@ def context_tags() -> dict[str, str]:
     """The automatic tags of a new run (MLflow's names where MLflow has one)."""
     from nbtrack.version import __version__
 
-    tags = {"mlflow.user": current_user(), "nbtrack.python": platform.python_version(), "nbtrack.version": __version__}
+    tags = {Tags.USER: current_user(), Tags.PYTHON: platform.python_version(), Tags.VERSION: __version__}
     nb = notebook_path()
     if nb:
-        tags["mlflow.source.name"] = nb
-        tags["mlflow.source.type"] = "NOTEBOOK"
+        tags[Tags.SOURCE_NAME] = nb
+        tags[Tags.SOURCE_TYPE] = "NOTEBOOK"
     else:
         argv0 = sys.argv[0] if sys.argv and sys.argv[0] else "<console>"
-        tags["mlflow.source.name"] = argv0
-        tags["mlflow.source.type"] = "LOCAL"
+        tags[Tags.SOURCE_NAME] = argv0
+        tags[Tags.SOURCE_TYPE] = "LOCAL"
     commit = git_commit(os.getcwd())
     if commit:
-        tags["mlflow.source.git.commit"] = commit
+        tags[Tags.GIT_COMMIT] = commit
     versions = package_versions()
     if versions:
-        tags["nbtrack.packages"] = versions
+        tags[Tags.PACKAGES] = versions
     return tags

@@ -18,6 +18,7 @@ from nbtrack.entities import (
     Run,
     RunInfo,
     RunStatus,
+    Tags,
 )
 from nbtrack.errors import InvalidParameter, InvalidState
 from nbtrack.tracking import state
@@ -80,6 +81,8 @@ def set_tracking_uri(uri: str | os.PathLike[str]) -> None:
         The URI is empty or names a remote server.
     """
     config.set_tracking_uri(uri)
+    if state.experiment_id() is not None and os.environ.get("MLFLOW_EXPERIMENT_ID") == state.experiment_id():
+        del os.environ["MLFLOW_EXPERIMENT_ID"]  # set by set_experiment for another store
     state.set_experiment_id(None)
 
 
@@ -134,6 +137,8 @@ def set_experiment(experiment_name: str | None = None, experiment_id: str | None
             f".restore_experiment({experiment.experiment_id!r}) or pick another name."
         )
     state.set_experiment_id(experiment.experiment_id)
+    # As MLflow does: processes started from here (spawn and forkserver pools, subprocesses) inherit the choice.
+    os.environ["MLFLOW_EXPERIMENT_ID"] = experiment.experiment_id
     return experiment
 
 
@@ -208,16 +213,18 @@ def start_run(
             run = client.get_run(existing.info.run_id)
         else:
             all_tags = {**context_tags(), **{k: str(val) for k, val in (tags or {}).items()}}
-            parent = parent_run_id or (stack[-1].info.run_id if nested and stack else None)
+            inherited = state.inherited_parent_id() if nested else None
+            parent = parent_run_id or (stack[-1].info.run_id if nested and stack else inherited)
             if parent:
-                all_tags["mlflow.parentRunId"] = parent
+                all_tags[Tags.PARENT_RUN_ID] = parent
             if description:
-                all_tags["mlflow.note.content"] = description
+                all_tags[Tags.NOTE] = description
             exp_id = str(experiment_id) if experiment_id is not None else active_experiment_id()
             run = client.create_run(exp_id, tags=all_tags, run_name=run_name)
         active = ActiveRun(run)
         stack.append(active)
         state.set_last_run_id(run.info.run_id)
+        state.export_active_run(run.info.run_id)
         return active
 
 
@@ -231,6 +238,7 @@ def _end_run_id(run_id: str, status: str) -> None:
             top = stack.pop()
             state.get_client().set_terminated(top.info.run_id, status)
             state.set_last_run_id(top.info.run_id)
+            state.export_active_run(stack[-1].info.run_id if stack else None)
             if top.info.run_id == run_id:
                 break
 

@@ -22,6 +22,7 @@ from nbtrack.entities import (
     RunInfo,
     RunStatus,
     RunTag,
+    Tags,
     ViewType,
 )
 from nbtrack.errors import InvalidParameter
@@ -158,8 +159,8 @@ class TrackingClient(ExperimentsClientMixin, ArtifactsClientMixin, RegistryClien
             The experiment is deleted.
         """
         tags = dict(tags or {})
-        name = run_name or tags.get("mlflow.runName") or random_run_name()
-        user = str(tags.get("mlflow.user") or current_user())
+        name = run_name or tags.get(Tags.RUN_NAME) or random_run_name()
+        user = str(tags.get(Tags.USER) or current_user())
         return self._store.create_run(
             experiment_id=str(experiment_id),
             user_id=user,
@@ -202,7 +203,7 @@ class TrackingClient(ExperimentsClientMixin, ArtifactsClientMixin, RegistryClien
         -------
         Run or None
         """
-        parent = self.get_run(run_id).data.tags.get("mlflow.parentRunId")
+        parent = self.get_run(run_id).data.tags.get(Tags.PARENT_RUN_ID)
         return self.get_run(parent) if parent else None
 
     def update_run(self, run_id: str, status: str | None = None, name: str | None = None) -> None:
