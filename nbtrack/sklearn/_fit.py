@@ -209,6 +209,7 @@ def _finish(est: Any, session: _Session, cfg: Config) -> None:
 
 def fit_logic(est: Any, call: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """The body of every patched ``fit`` / ``fit_transform`` / ``fit_predict``."""
+    __tracebackhide__ = True  # a failing fit's traceback shows the user's code and sklearn's, not ours
     cfg = state.active()
     if cfg is None:
         return call(*args, **kwargs)

@@ -75,6 +75,7 @@ class _PatchedDescriptor:
 
         @functools.wraps(bound)
         def method(*args: Any, **kwargs: Any) -> Any:
+            __tracebackhide__ = True  # IPython leaves this frame out of the user's traceback
             return logic(obj, bound, args, kwargs)
 
         return method
@@ -88,6 +89,7 @@ def _wrap(raw: Any, logic: Logic) -> Any:
 
         @functools.wraps(func)
         def patched(self: Any, *args: Any, **kwargs: Any) -> Any:
+            __tracebackhide__ = True  # IPython leaves this frame out of the user's traceback
             return logic(self, func.__get__(self, type(self)), args, kwargs)
 
         patched.__nbtrack_patch__ = True  # type: ignore[attr-defined]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import numbers
-import sys
 import time
 from typing import Any
 
@@ -35,10 +34,17 @@ def child_rows(cv_results: dict[str, Any], max_tuning_runs: int | None) -> tuple
 
 
 def _message(logged: int, total: int) -> str:
-    rest = total - logged
-    shown = "no runs" if logged == 0 else "the best run" if logged == 1 else f"the {logged} best runs"
-    left = "no runs" if rest <= 0 else "one run" if rest == 1 else f"{rest} runs"
-    return f"nbtrack autolog: logging {shown} of the parameter search, {left} will be omitted."
+    if logged >= total:
+        return f"nbtrack autolog: logged all {total} candidates of the parameter search as child runs."
+    if logged == 0:
+        return (
+            f"nbtrack autolog: logged the parameter search without child runs ({total} candidates left out; "
+            "set max_tuning_runs to log some)."
+        )
+    return (
+        f"nbtrack autolog: logged the {logged} best of {total} candidates of the parameter search as child runs "
+        f"({total - logged} left out; autolog(max_tuning_runs=None) logs them all)."
+    )
 
 
 def log_search(
@@ -61,7 +67,7 @@ def log_search(
     message = _message(len(rows), total)
     _log.info(message)
     if not cfg.silent:
-        print(message, file=sys.stderr)
+        print(message)  # information, not a warning: stdout, so notebooks do not paint it as an error
     parent = client.get_run(run_id)
     seed = est.estimator
     base = seed.get_params(deep=not is_search(seed))

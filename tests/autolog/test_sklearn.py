@@ -169,7 +169,18 @@ def test_grid_search_logs_parent_and_best_children(data: Any, capsys: pytest.Cap
         assert child.data.tags["mlflow.parentRunId"] == parent.info.run_id
         assert child.info.status == "FINISHED"
         assert {"mean_test_score", "rank_test_score", "std_fit_time"} <= set(child.data.metrics)
-    assert "one run will be omitted" in capsys.readouterr().err
+    printed = capsys.readouterr()
+    assert "logged the 2 best of 3 candidates" in printed.out and "1 left out" in printed.out
+    assert printed.err == ""
+
+
+def test_grid_search_message_when_every_candidate_is_logged(data: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    X_train, _, y_train, _ = data
+    nbtrack.sklearn.autolog(max_tuning_runs=None)
+    GridSearchCV(LogisticRegression(), {"C": [0.1, 1.0]}, cv=2).fit(X_train, y_train)
+    printed = capsys.readouterr()
+    assert "logged all 2 candidates of the parameter search as child runs" in printed.out
+    assert "omitted" not in printed.out and printed.err == ""
 
 
 def test_cross_validation_helpers_create_no_runs(data: Any) -> None:
