@@ -1,28 +1,29 @@
-"""Store benchmark: nbtrack's store beside stock TinyDB, measured in the same run.
+"""Store benchmark: nbtrack's store at 1k, 10k and 100k runs (1M behind a flag), beside stock TinyDB.
 
 Run from the repository root::
 
-    PYTHONPATH=. python benchmarks/store.py           # stores of 0, 1k and 10k runs
-    PYTHONPATH=. python benchmarks/store.py --quick   # 0, 200 and 1k runs, fewer repeats
+    PYTHONPATH=. python benchmarks/store.py                 # 1k, 10k and 100k runs
+    PYTHONPATH=. python benchmarks/store.py --tiers 1000    # one tier
+    PYTHONPATH=. python benchmarks/store.py --million       # adds the 1M tier (long; not for CI)
+    PYTHONPATH=. python benchmarks/store.py --quick         # 1k and 10k, fewer repeats
 
-For each store size it prints the median time to log a whole run (10 params,
-5 metrics, 3 tags, start to end), ``log_metric`` per call over 2000 steps,
-``search_runs`` to a DataFrame (all runs, and a filtered search), ``get_run``,
-and ``import nbtrack`` in a fresh interpreter. The baseline is stock TinyDB
-(``TinyDB(path)`` with its default JSON storage) doing the same work on the same
-run documents: an insert or update per API call, ``Query`` searches, and the
-same DataFrame built from the hits.
-
-The machine's load average and the latency of one append + ``fsync`` are printed
-first and last: run-end durability costs one flush, and on a shared machine both
-figures swing widely, so read the ratios, and the best search time beside the
-median, with them in mind.
+Each tier's store is filled through the public API (whole runs: 10 params, 5
+metrics, 3 tags), as a user's would be. Every figure is then measured in fresh
+processes: a whole run (start, log, end; median), ``log_metric`` per call over
+2000 steps (end of the run included), ``search_runs`` of every run to a
+DataFrame (the first one in a new process, import and reading included, and
+repeated), a filtered search, the top 10 by a metric, the peak RSS of that
+process, and the disk per run. Stock TinyDB (``TinyDB(path)``, its JSON
+storage) does the same work on the same documents. Ratios compare each tier
+with the 1k tier of the same run, and TinyDB with nbtrack; the load average and
+an append + fsync are printed first and last, since both swing widely on a
+shared machine.
 """
 
 from __future__ import annotations
 
 import argparse
-import functools
+import json
 import os
 import random
 import shutil
@@ -31,91 +32,75 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+ROOT = Path(__file__).resolve().parent.parent
 FILTER = "metrics.m0 > 0.5 and params.p1 = '3'"
-TARGETS = {"whole run": 5.0, "log_metric": 0.03, "search_runs": 100.0, "import": 300.0}
+TOP = ["metrics.m0 DESC"]
+#: issue targets at 100k runs stored
+TARGETS = {
+    "whole run, median (ms)": 2.0,
+    "log_metric per call (ms)": 0.01,
+    "search_runs -> DataFrame, repeated (ms)": 300.0,
+    "first search_runs in a fresh process, import included (ms)": 1000.0,
+    "filtered search_runs (ms)": 50.0,
+    "top 10 by a metric (ms)": 50.0,
+    "peak RSS of that process (MiB)": 250.0,
+    "disk per run, no artifacts (KiB)": 2.0,
+}
 
 
-def _times_ms(fn: Callable[[], Any], repeat: int) -> list[float]:
+def _median_ms(fn: Callable[[], Any], repeat: int) -> float:
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
         fn()
         times.append((time.perf_counter() - start) * 1000)
-    return times
+    return statistics.median(times)
 
 
-def _median_ms(fn: Callable[[], Any], repeat: int) -> float:
-    return statistics.median(_times_ms(fn, repeat))
+def _disk_per_run_kib(path: Path, runs: int) -> float:
+    """Blocks allocated on disk (what ``du`` counts), per run."""
+    if path.is_file():
+        return path.stat().st_blocks * 512 / max(runs, 1) / 1024
+    total = 0
+    for folder, _, files in os.walk(path):
+        for name in files:
+            total += os.lstat(os.path.join(folder, name)).st_blocks * 512
+    return total / max(runs, 1) / 1024
 
 
-@functools.cache
-def _auto_tags() -> dict[str, str]:
-    from nbtrack.tracking._context import context_tags
-
-    return context_tags()
-
-
-def _run_doc(rng: random.Random, index: int) -> dict[str, Any]:
-    """A finished run document shaped like the ones the API writes (10 params, 5 metrics, 3+ tags)."""
-    run_id = uuid.uuid4().hex
-    start = 1_700_000_000_000 + index * 1000
-    return {
-        "run_id": run_id,
-        "experiment_id": "0",
-        "run_name": f"bench-{index}",
-        "user_id": "bench",
-        "status": "FINISHED",
-        "start_time": start,
-        "end_time": start + 500,
-        "artifact_uri": f"/tmp/artifacts/{run_id}",
-        "lifecycle_stage": "active",
-        "pid": 1,
-        "pstart": "",
-        "host": "bench",
-        "params": {f"p{j}": str(rng.randint(0, 9)) for j in range(10)},
-        # the tags a run started through the API gets: automatic ones, its name, and 3 user tags
-        "tags": {**_auto_tags(), "mlflow.runName": f"bench-{index}", "t0": "a", "t1": "b", "t2": "c"},
-        "metrics": {f"m{j}": rng.random() for j in range(5)},
-        "metric_meta": {f"m{j}": [start, 0] for j in range(5)},
-        "inputs": [],
-    }
+def _child(args: list[str]) -> dict[str, Any]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run(
+        [sys.executable, __file__, *args], capture_output=True, text=True, env=env, check=False, timeout=36000
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"{args} failed:\n{out.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
 
 
-def _flat(doc: dict[str, Any]) -> dict[str, Any]:
-    row = {k: doc[k] for k in ("run_id", "experiment_id", "status", "artifact_uri", "start_time", "end_time")}
-    for prefix in ("metrics", "params", "tags"):
-        for key, value in doc[prefix].items():
-            row[f"{prefix}.{key}"] = value
-    return row
-
-
-# -- nbtrack ---------------------------------------------------------------
-def fill_nbtrack(path: str, n: int) -> None:
-    """Put ``n`` finished runs into a new store in one transaction (then compact)."""
-    from nbtrack.store.tinydb_store import TinyDBStore
-
-    store = TinyDBStore(path)
-    rng = random.Random(1)
-    with store._tx() as tx:
-        for i in range(n):
-            doc = _run_doc(rng, i)
-            tx.put("runs", doc["run_id"], doc)
-    store.compact()
-
-
-def bench_nbtrack(path: str, quick: bool) -> dict[str, float | str]:
+# -- what runs in child processes ---------------------------------------------
+def _fill(path: str, count: int) -> None:
     import nbtrack
-    from nbtrack.errors import InvalidParameter
-    from nbtrack.store import clear_cache
-    from nbtrack.store.tinydb_store import TinyDBStore
-    from nbtrack.tracking import fluent
 
-    clear_cache()
+    nbtrack.set_tracking_uri(path)
+    have = len(nbtrack.search_runs(max_results=count + 1))
+    rng = random.Random(have)
+    for _ in range(count - have):
+        with nbtrack.start_run():
+            nbtrack.log_params({f"p{j}": rng.randint(0, 9) for j in range(10)})
+            nbtrack.log_metrics({f"m{j}": rng.random() for j in range(5)})
+            nbtrack.set_tags({f"t{j}": "x" for j in range(3)})
+    print(json.dumps({"filled": count}))
+
+
+def _writes(path: str, repeat: int) -> None:
+    import nbtrack
+
     nbtrack.set_tracking_uri(path)
     params = {f"p{j}": j for j in range(10)}
     metrics = {f"m{j}": j / 10 for j in range(5)}
@@ -127,111 +112,115 @@ def bench_nbtrack(path: str, quick: bool) -> dict[str, float | str]:
             nbtrack.log_metrics(metrics)
             nbtrack.set_tags(tags)
 
-    out: dict[str, float | str] = {}
-    whole_run()  # warm caches (the first open of a store reads its files)
-    out["whole run"] = _median_ms(whole_run, 30 if quick else 100)
-
+    whole_run()  # the first write of a process opens the store
+    out = {"whole run, median (ms)": _median_ms(whole_run, repeat)}
     steps = 2000
+    start = time.perf_counter()
     with nbtrack.start_run():
-        start = time.perf_counter()
         for step in range(steps):
             nbtrack.log_metric("loss", 1.0 / (step + 1), step=step)
-        loop = time.perf_counter() - start
-    ended = time.perf_counter() - start
-    out["log_metric"] = loop / steps * 1000
-    out["log_metric incl. end_run"] = ended / steps * 1000
+    out["log_metric per call (ms)"] = (time.perf_counter() - start) / steps * 1000
+    print(json.dumps(out))
 
-    import pandas  # noqa: F401  (imported outside the measures)
 
-    # The first search in a process that has not read the store yet: opens and parses its files.
-    clear_cache()
-    fluent.reset()  # no active run here; the client holds the store object
+def _reads(path: str, started: float) -> None:
+    import resource
+
+    import nbtrack
+
     nbtrack.set_tracking_uri(path)
-    first_start = time.perf_counter()
-    nbtrack.search_runs()
-    out["search_runs, first after opening the store"] = (time.perf_counter() - first_start) * 1000
-    search_times = _times_ms(nbtrack.search_runs, 5 if quick else 15)
-    out["search_runs"] = statistics.median(search_times)
-    out["search_runs, best of the repeats"] = min(search_times)
-    fresh_start = time.perf_counter()
-    TinyDBStore(path).search_run_docs(["0"])
-    out["search docs only (new store object, parses files)"] = (time.perf_counter() - fresh_start) * 1000
-    try:
-        out["search_runs filtered"] = _median_ms(lambda: nbtrack.search_runs(filter_string=FILTER), 5)
-    except InvalidParameter as exc:
-        out["search_runs filtered"] = f"n/a ({exc})"
-    ids = list(nbtrack.search_runs(output_format="list", max_results=200))
-    run_ids = [r.info.run_id for r in ids]
-    out["get_run"] = _median_ms(lambda: nbtrack.get_run(random.choice(run_ids)), 200)
-    return out
+    frame = nbtrack.search_runs()
+    first = (time.perf_counter() - started) * 1000
+    out = {
+        "first search_runs in a fresh process, import included (ms)": first,
+        "search_runs -> DataFrame, repeated (ms)": _median_ms(nbtrack.search_runs, 5),
+        "filtered search_runs (ms)": _median_ms(lambda: nbtrack.search_runs(filter_string=FILTER), 5),
+        "top 10 by a metric (ms)": _median_ms(lambda: nbtrack.search_runs(order_by=TOP, max_results=10), 5),
+        "peak RSS of that process (MiB)": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "rows": len(frame),
+    }
+    print(json.dumps(out))
 
 
-# -- stock TinyDB ----------------------------------------------------------
-def fill_tinydb(path: str, n: int) -> None:
-    from tinydb import TinyDB
+def _tinydb_doc(rng: random.Random, index: int) -> dict[str, Any]:
+    start = 1_700_000_000_000 + index * 1000
+    run_id = f"{rng.getrandbits(128):032x}"
+    return {
+        "run_id": run_id,
+        "experiment_id": "0",
+        "status": "FINISHED",
+        "start_time": start,
+        "end_time": start + 500,
+        "artifact_uri": f"/tmp/artifacts/{run_id}",
+        "lifecycle_stage": "active",
+        "params": {f"p{j}": str(rng.randint(0, 9)) for j in range(10)},
+        "tags": {"mlflow.runName": f"bench-{index}", "t0": "x", "t1": "x", "t2": "x"},
+        "metrics": {f"m{j}": rng.random() for j in range(5)},
+    }
 
-    rng = random.Random(1)
-    with TinyDB(path) as db:
-        db.table("runs").insert_multiple(_run_doc(rng, i) for i in range(n))
+
+def _flat(doc: dict[str, Any]) -> dict[str, Any]:
+    row = {k: doc[k] for k in ("run_id", "experiment_id", "status", "artifact_uri", "start_time", "end_time")}
+    for prefix in ("metrics", "params", "tags"):
+        for key, value in doc[prefix].items():
+            row[f"{prefix}.{key}"] = value
+    return row
 
 
-def bench_tinydb(path: str, quick: bool, n: int) -> dict[str, float | str]:
+def _tinydb(path: str, count: int, started: float) -> None:
+    import resource
+
     import pandas as pd
     from tinydb import Query, TinyDB
 
+    if not Path(path).exists():
+        rng = random.Random(1)
+        with TinyDB(path) as db:
+            db.table("runs").insert_multiple(_tinydb_doc(rng, i) for i in range(count))
+        print(json.dumps({"filled": count}))
+        return
     db = TinyDB(path)
-    # No query cache: each search reads the file, as a search after any write would.
     runs = db.table("runs", cache_size=0)
-    points = db.table("metric_points", cache_size=0)
     run = Query()
+
+    def search(cond: Any = None) -> Any:
+        hits = runs.search(cond if cond is not None else run.experiment_id == "0")
+        return pd.DataFrame([_flat(d) for d in hits])
+
+    search()
+    out: dict[str, Any] = {
+        "first search_runs in a fresh process, import included (ms)": (time.perf_counter() - started) * 1000
+    }
+    heavy = count >= 50_000
+    out["search_runs -> DataFrame, repeated (ms)"] = _median_ms(search, 1 if heavy else 3)
+    out["filtered search_runs (ms)"] = _median_ms(lambda: search((run.metrics.m0 > 0.5) & (run.params.p1 == "3")), 1)
+    out["top 10 by a metric (ms)"] = _median_ms(
+        lambda: pd.DataFrame(sorted((_flat(d) for d in runs.all()), key=lambda r: -r["metrics.m0"])[:10]), 1
+    )
+    out["peak RSS of that process (MiB)"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     rng = random.Random(2)
-    heavy = n >= 5000
-    out: dict[str, float | str] = {}
 
-    def whole_run() -> None:
-        doc = _run_doc(rng, 0)
-        doc.update(status="RUNNING", params={}, metrics={}, tags={})
+    def whole_run() -> None:  # one insert and four updates, as the API calls of a run
+        doc = _tinydb_doc(rng, 0)
         run_id = doc["run_id"]
-        runs.insert(doc)  # start_run
-        runs.update({"params": {f"p{j}": str(j) for j in range(10)}}, run.run_id == run_id)
-        runs.update({"metrics": {f"m{j}": j / 10 for j in range(5)}}, run.run_id == run_id)
-        runs.update({"tags": {f"t{j}": "x" for j in range(3)}}, run.run_id == run_id)
-        runs.update({"status": "FINISHED", "end_time": int(time.time() * 1000)}, run.run_id == run_id)
+        runs.insert({**doc, "status": "RUNNING", "params": {}, "metrics": {}, "tags": {}})
+        runs.update({"params": doc["params"]}, run.run_id == run_id)
+        runs.update({"metrics": doc["metrics"]}, run.run_id == run_id)
+        runs.update({"tags": doc["tags"]}, run.run_id == run_id)
+        runs.update({"status": "FINISHED", "end_time": doc["end_time"]}, run.run_id == run_id)
 
-    out["whole run"] = _median_ms(whole_run, 3 if heavy else (5 if quick else 10))
-    steps = 20 if heavy else 100
+    out["whole run, median (ms)"] = _median_ms(whole_run, 1 if heavy else 5)
+    points = db.table("metric_points", cache_size=0)
+    steps = 5 if heavy else 50
     start = time.perf_counter()
     for step in range(steps):
         points.insert({"run_id": "x", "key": "loss", "value": 1.0 / (step + 1), "step": step, "ts": 0})
-    out["log_metric"] = (time.perf_counter() - start) / steps * 1000
-    out["log_metric incl. end_run"] = out["log_metric"]
-
-    def search() -> Any:
-        return pd.DataFrame([_flat(d) for d in runs.search(run.experiment_id == "0")])
-
-    out["search_runs"] = _median_ms(search, 3)
-    out["search_runs, best of the repeats"] = out["search_runs"]  # every TinyDB search reads the file
-    out["search_runs, first after opening the store"] = out["search_runs"]
-    out["search docs only (new store object, parses files)"] = out["search_runs"]
-    out["search_runs filtered"] = _median_ms(
-        lambda: pd.DataFrame([_flat(d) for d in runs.search((run.metrics.m0 > 0.5) & (run.params.p1 == "3"))]), 3
-    )
-    some = [d["run_id"] for d in runs.all()[:50]] or ["none"]
-    out["get_run"] = _median_ms(lambda: runs.get(run.run_id == random.choice(some)), 3 if heavy else 10)
+    out["log_metric per call (ms)"] = (time.perf_counter() - start) / steps * 1000
     db.close()
-    return out
+    print(json.dumps(out))
 
 
-def import_time(module: str) -> float:
-    code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
-    times = [
-        float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout)
-        for _ in range(5)
-    ]
-    return statistics.median(times) * 1000
-
-
+# -- the driver ----------------------------------------------------------------
 def fsync_latency(folder: Path) -> float:
     """Median time of a small append + fsync in ``folder``: the floor of a durable write on this disk."""
     path = folder / "fsync-probe"
@@ -248,41 +237,65 @@ def fsync_latency(folder: Path) -> float:
         path.unlink()
 
 
-def _fmt(value: float | str) -> str:
-    return f"{value:10.4f}" if isinstance(value, float) else value
+def measure_tier(base: Path, count: int, quick: bool) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Fill a store of ``count`` runs (nbtrack and TinyDB), then measure both in fresh processes."""
+    nb_path, tdb_path = base / f"nb-{count}", base / f"tinydb-{count}.json"
+    start = time.perf_counter()
+    _child(["--do", "fill", str(nb_path), str(count)])
+    print(f"  filled {count} runs through the API in {time.perf_counter() - start:.0f} s", flush=True)
+    # measured before the benchmark's own extra runs land in the store
+    nb: dict[str, Any] = {"disk per run, no artifacts (KiB)": _disk_per_run_kib(nb_path, count)}
+    nb.update(_child(["--do", "reads", str(nb_path), "0"]))
+    nb.update(_child(["--do", "writes", str(nb_path), str(50 if quick else 200)]))
+    _child(["--do", "tinydb", str(tdb_path), str(count)])
+    tdb: dict[str, Any] = {"disk per run, no artifacts (KiB)": _disk_per_run_kib(tdb_path, count)}
+    tdb.update(_child(["--do", "tinydb", str(tdb_path), str(count)]))
+    shutil.rmtree(nb_path, ignore_errors=True)
+    tdb_path.unlink(missing_ok=True)
+    return nb, tdb
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="small stores and few repeats")
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="1k and 10k runs, fewer repeats")
+    parser.add_argument("--million", action="store_true", help="add the 1M tier (hours of filling; not for CI)")
+    parser.add_argument("--tiers", type=int, nargs="*", help="store sizes to measure (the 1k tier is always added)")
+    parser.add_argument("--do", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    sizes = [0, 200, 1000] if args.quick else [0, 1000, 10000]
+    if args.do:
+        mode, path, number = args.do
+        started = float(os.environ.get("NBTRACK_BENCH_START", time.perf_counter()))
+        {"fill": lambda: _fill(path, int(number)), "writes": lambda: _writes(path, int(number))}.get(
+            mode, lambda: _reads(path, started) if mode == "reads" else _tinydb(path, int(number), started)
+        )()
+        return
+    tiers = args.tiers or ([1000, 10_000] if args.quick else [1000, 10_000, 100_000])
+    tiers = sorted({1000, *tiers, *([1_000_000] if args.million else [])})
     base = Path(tempfile.mkdtemp(prefix="nbtrack-bench-"))
-    print(f"python {sys.version.split()[0]}; times in ms; lower is better; ratio = stock TinyDB / nbtrack")
+    print(f"python {sys.version.split()[0]}; lower is better; ratios: against the 1k tier, TinyDB / nbtrack")
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs; append+fsync {fsync_latency(base):.3f} ms")
+    results: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
     try:
-        for n in sizes:
-            nb_path, tdb_path = str(base / f"nb-{n}"), str(base / f"tinydb-{n}.json")
-            fill_nbtrack(nb_path, n)
-            fill_tinydb(tdb_path, n)
-            nb = bench_nbtrack(nb_path, args.quick)
-            tdb = bench_tinydb(tdb_path, args.quick, n)
-            print(f"\n== store holding {n} runs ==")
-            print(f"{'operation':50} {'nbtrack':>10} {'TinyDB':>10} {'ratio':>8}")
-            for key, value in nb.items():
-                other = tdb.get(key, "")
-                ratio = (
-                    f"{other / value:8.1f}x" if isinstance(value, float) and isinstance(other, float) and value else ""
+        for count in tiers:
+            print(f"\n== {count} runs stored ==", flush=True)
+            nb, tdb = results[count] = measure_tier(base, count, args.quick)
+            first = results[tiers[0]][0]
+            print(f"{'figure':62} {'nbtrack':>10} {'vs 1k':>7} {'TinyDB':>10} {'TinyDB/nb':>9}")
+            for key in TARGETS:
+                value, other, ref = nb[key], tdb.get(key), first[key]
+                ratio = f"{value / ref:6.2f}x" if ref else ""
+                vs = f"{other / value:8.1f}x" if other and value else ""
+                print(f"{key:62} {value:10.3f} {ratio:>7} {other if other is None else f'{other:10.3f}':>10} {vs:>9}")
+                if count >= 100_000:
+                    verdict = "meets" if value <= TARGETS[key] else "MISSES"
+                    print(f"{'':62}   target <= {TARGETS[key]}: {verdict}")
+            if count >= 100_000:
+                grow = nb["whole run, median (ms)"] / first["whole run, median (ms)"]
+                limit = 1.3 if count < 1_000_000 else 1.5
+                print(
+                    f"whole run vs the 1k tier: {grow:.2f}x (target <= {limit}x: {'meets' if grow <= limit else 'MISSES'})"
                 )
-                print(f"{key:50} {_fmt(value):>10} {_fmt(other):>10} {ratio}")
-                target = TARGETS.get(key)
-                if target is not None and n == sizes[-1] and isinstance(value, float):
-                    verdict = "meets" if value <= target else "MISSES"
-                    print(f"{'':50}   target <= {target} ms: {verdict}")
-        nb_import, tdb_import = import_time("nbtrack"), import_time("tinydb")
-        print(f"\nimport nbtrack (fresh interpreter): {nb_import:.1f} ms; import tinydb: {tdb_import:.1f} ms")
-        print(f"  target <= {TARGETS['import']} ms: {'meets' if nb_import <= TARGETS['import'] else 'MISSES'}")
-        print(f"load average {os.getloadavg()[0]:.2f} at the end; append+fsync {fsync_latency(base):.3f} ms")
+        print(f"\nload average {os.getloadavg()[0]:.2f} at the end; append+fsync {fsync_latency(base):.3f} ms")
     finally:
         shutil.rmtree(base, ignore_errors=True)
 

@@ -3,6 +3,13 @@ const jestJupyterLab = require('@jupyterlab/testutils/lib/jest-config');
 const esModules = [
   '@codemirror',
   '@jupyter/ydoc',
+  '@jupyter/react-components',
+  '@jupyter/web-components',
+  '@microsoft/fast-colors',
+  '@microsoft/fast-element',
+  '@microsoft/fast-foundation',
+  '@microsoft/fast-web-utilities',
+  'exenv-es6',
   '@jupyterlab/',
   'lib0',
   'nanoid',

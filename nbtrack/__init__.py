@@ -97,6 +97,7 @@ _LAZY_FUNCTIONS = {
     "search_model_versions": "nbtrack.registry",
     "flush": "nbtrack.store",
     "sync": "nbtrack.sync",
+    "doctor": "nbtrack.store.doctor",
 }
 
 

@@ -1,19 +1,41 @@
-"""The ``nbtrack`` command: one subcommand per part (``nbtrack sync SRC DST``...)."""
+"""The ``nbtrack`` command: one subcommand per tool (``nbtrack doctor``; more register below).
+
+Each subcommand is a ``register(subparsers)`` that adds its parser and sets
+``func`` (called with the parsed arguments, returning the exit status).
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 
+from nbtrack.errors import NbtrackError
+from nbtrack.sync import command as sync_command
 
-def build_parser() -> argparse.ArgumentParser:
-    """The ``nbtrack`` argument parser with every subcommand."""
-    from nbtrack.sync import command as sync_command
 
-    parser = argparse.ArgumentParser(prog="nbtrack", description="Experiment tracking inside the notebook.")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sync_command.add_parser(subparsers)
-    return parser
+def _doctor(args: argparse.Namespace) -> int:
+    from nbtrack.store.doctor import doctor
+
+    report = doctor(args.store, repair=args.repair)
+    print(report)
+    return 0 if report.ok or report.repaired else 1
+
+
+def _register_doctor(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "doctor",
+        help="check a store's files; with --repair, rebuild it keeping everything recoverable",
+        description="Check every file of a store (snapshot, backup, log, index, run journals) and report what is "
+        "damaged and what can be recovered. Exit status: 0 sound (or repaired), 1 damaged, 2 error.",
+    )
+    parser.add_argument("store", nargs="?", default=None, help="the store folder (default: the current store)")
+    parser.add_argument(
+        "--repair",
+        action="store_true",
+        help="copy the damaged files into <store>/damaged-<time>/, then rebuild the store (stop its kernels first)",
+    )
+    parser.set_defaults(func=_doctor)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -21,21 +43,25 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Parameters
     ----------
-    argv : sequence of str, optional
-        Arguments (``sys.argv[1:]`` by default).
+    argv : list of str, optional
+        The arguments (``sys.argv[1:]`` by default).
 
     Returns
     -------
     int
-        The exit code.
+        The exit status.
     """
-    parser = build_parser()
+    parser = argparse.ArgumentParser(prog="nbtrack", description="nbtrack: experiment tracking in the notebook.")
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    _register_doctor(subparsers)
+    sync_command.add_parser(subparsers)
     args = parser.parse_args(argv)
-    handler = getattr(args, "handler", None)
-    if handler is None:
-        parser.print_help()
+    try:
+        status: int = args.func(args)
+    except NbtrackError as exc:
+        print(f"nbtrack {args.command}: {exc}", file=sys.stderr)
         return 2
-    return int(handler(args))
+    return status
 
 
 if __name__ == "__main__":

@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 
 from nbtrack.store import resolve_uri
+from nbtrack.store.base import DEFAULT_STORE
 
-DEFAULT_STORE = ".nbtrack"
+__all__ = ["DEFAULT_STORE", "get_tracking_uri", "is_tracking_uri_set", "reset", "set_tracking_uri"]
+
 ENV_VARS = ("NBTRACK_STORE", "MLFLOW_TRACKING_URI")
 _tracking_uri: str | None = None
 _resolved: tuple[str, str, str] | None = None  # (environment value or default, cwd, resolved URI)

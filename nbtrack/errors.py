@@ -12,6 +12,9 @@ RESOURCE_DOES_NOT_EXIST = "RESOURCE_DOES_NOT_EXIST"
 RESOURCE_ALREADY_EXISTS = "RESOURCE_ALREADY_EXISTS"
 INVALID_STATE = "INVALID_STATE"
 STORE_CORRUPTED = "STORE_CORRUPTED"
+STORE_FULL = "STORE_FULL"
+STORE_READ_ONLY = "STORE_READ_ONLY"
+STORE_IO_ERROR = "STORE_IO_ERROR"
 
 CODE_TO_HTTP_STATUS: dict[str, int] = {
     INTERNAL_ERROR: 500,
@@ -20,6 +23,9 @@ CODE_TO_HTTP_STATUS: dict[str, int] = {
     RESOURCE_ALREADY_EXISTS: 409,
     INVALID_STATE: 409,
     STORE_CORRUPTED: 500,
+    STORE_FULL: 507,
+    STORE_READ_ONLY: 403,
+    STORE_IO_ERROR: 500,
 }
 
 
@@ -79,6 +85,24 @@ class StoreCorrupted(NbtrackError):
     """A store file cannot be parsed; the message names it and the last good copy."""
 
     default_code = STORE_CORRUPTED
+
+
+class StoreFull(NbtrackError):
+    """The disk holding the store is full; nothing half-written was kept, free space and call again."""
+
+    default_code = STORE_FULL
+
+
+class StoreReadOnly(NbtrackError):
+    """The store's folder cannot be written (read-only mount, permissions); reads still work."""
+
+    default_code = STORE_READ_ONLY
+
+
+class StoreIOError(NbtrackError):
+    """The disk failed (EIO and the like) while the store was written or read."""
+
+    default_code = STORE_IO_ERROR
 
 
 class UntrustedModel(NbtrackError):

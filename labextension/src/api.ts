@@ -1,3 +1,4 @@
+import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
 import { requestAPI } from './request';
@@ -204,6 +205,83 @@ export class NbtrackAPI {
       { method: 'DELETE' }
     );
     return r.model;
+  }
+
+  /**
+   * What to show of one artifact file (text head, JSON, CSV rows, or just
+   * its kind for images and binaries).
+   *
+   * @throws {ApiError} with status 400 for a path outside the run folder, 404 if missing
+   */
+  previewArtifact(
+    runId: string,
+    path: string
+  ): Promise<Nbtrack.IArtifactPreview> {
+    const query = new URLSearchParams({ path, preview: '1' });
+    return this._call<Nbtrack.IArtifactPreview>(
+      `runs/${encodeURIComponent(runId)}/artifact?${query.toString()}`
+    );
+  }
+
+  /**
+   * The bytes of one artifact file (authenticated like every call), for an
+   * image preview or a download.
+   *
+   * @throws {ApiError} if the request fails
+   */
+  async artifactBlob(runId: string, path: string): Promise<Blob> {
+    const query = new URLSearchParams({ path });
+    const url = URLExt.join(
+      this.serverSettings.baseUrl,
+      'nbtrack/api',
+      `runs/${encodeURIComponent(runId)}/artifact`
+    );
+    let response: Response;
+    try {
+      response = await ServerConnection.makeRequest(
+        `${url}?${query.toString()}`,
+        {},
+        this.serverSettings
+      );
+    } catch (error) {
+      throw new ApiError(`API request failed (network): ${String(error)}`, 0);
+    }
+    if (!response.ok) {
+      let message = response.statusText;
+      try {
+        message = ((await response.json()) as { message?: string }).message ?? message;
+      } catch {
+        // not JSON: keep the status text
+      }
+      throw new ApiError(
+        `API request failed (${response.status}): ${message}`,
+        response.status
+      );
+    }
+    return response.blob();
+  }
+
+  /**
+   * The cells a run's code came from, in execution order.
+   *
+   * @throws {ApiError} with status 404 if the run has no recorded slice
+   */
+  getSlice(runId: string): Promise<Nbtrack.ISlice> {
+    return this._call<Nbtrack.ISlice>(
+      `runs/${encodeURIComponent(runId)}/slice`
+    );
+  }
+
+  /**
+   * Run a run's slice again in a fresh kernel and compare the results.
+   *
+   * @throws {ApiError} if the request fails
+   */
+  reproduce(runId: string): Promise<Nbtrack.IReproduceResult> {
+    return this._call<Nbtrack.IReproduceResult>(
+      `runs/${encodeURIComponent(runId)}/reproduce`,
+      { method: 'POST', body: '{}' }
+    );
   }
 
   private async _call<T>(endPoint: string, init: RequestInit = {}): Promise<T> {

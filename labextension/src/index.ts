@@ -13,6 +13,8 @@ import {
 } from '@jupyterlab/notebook';
 
 import { NbtrackAPI } from './api';
+import { watchNotebooks } from './fallback';
+import { Nbtrack } from './tokens';
 import { TrackModel } from './model';
 import { ITrackPanelActions, TrackPanel } from './widgets/TrackPanel';
 
@@ -48,6 +50,56 @@ export function loadCode(modelUri: string): string {
   // JSON string literals are valid Python string literals.
   return `import nbtrack.sklearn\n\nmodel = nbtrack.sklearn.load_model(${JSON.stringify(modelUri)})`;
 }
+
+/**
+ * A notebook (nbformat 4) holding a run's slice: one code cell per slice
+ * cell, in execution order, with a first Markdown cell saying where it
+ * came from.
+ */
+export function sliceNotebook(
+  runId: string,
+  slice: Nbtrack.ISlice
+): Record<string, unknown> {
+  const intro =
+    `Code slice of nbtrack run \`${runId}\`: the cells its code came from, ` +
+    'in the order they ran.' +
+    (slice.stale && slice.stale_reason
+      ? ` The run is stale: ${slice.stale_reason}.`
+      : '');
+  return {
+    nbformat: 4,
+    nbformat_minor: 5,
+    metadata: {
+      kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' },
+      language_info: { name: 'python' }
+    },
+    cells: [
+      { cell_type: 'markdown', id: 'nbtrack-slice', metadata: {}, source: intro },
+      ...slice.cells.map((cell, i) => ({
+        cell_type: 'code',
+        id: `slice-${i}`,
+        metadata: {},
+        execution_count: null,
+        outputs: [],
+        source: cell.source
+      }))
+    ]
+  };
+}
+
+/**
+ * Saved nbtrack widgets: their HTML where the widget cannot be shown.
+ */
+const fallbackPlugin: JupyterFrontEndPlugin<void> = {
+  id: 'nbtrack:widget-fallback',
+  description:
+    "Shows the saved view of nbtrack's dashboards and run cards when their widget model is gone.",
+  autoStart: true,
+  requires: [INotebookTracker],
+  activate: (_app: JupyterFrontEnd, notebooks: INotebookTracker) => {
+    watchNotebooks(notebooks);
+  }
+};
 
 /**
  * The nbtrack sidebar plugin.
@@ -108,6 +160,30 @@ const plugin: JupyterFrontEndPlugin<void> = {
           cell.model.sharedModel.setSource(loadCode(modelUri));
         }
         app.shell.activateById(panel.id);
+      },
+      openSlice: async (runId, slice) => {
+        const contents = app.serviceManager.contents;
+        const current = notebooks.currentWidget?.context.path ?? '';
+        const folder = current.includes('/')
+          ? current.slice(0, current.lastIndexOf('/'))
+          : '';
+        const created = await contents.newUntitled({ path: folder, type: 'notebook' });
+        let path = created.path;
+        const wanted = `${folder ? `${folder}/` : ''}slice-${runId.slice(0, 8)}.ipynb`;
+        try {
+          path = (await contents.rename(created.path, wanted)).path;
+        } catch {
+          // a slice of this run is already there: keep the untitled name
+        }
+        await contents.save(path, {
+          type: 'notebook',
+          format: 'json',
+          content: sliceNotebook(runId, slice)
+        });
+        const widget = docManager.openOrReveal(path);
+        if (widget) {
+          app.shell.activateById(widget.id);
+        }
       }
     };
 
@@ -131,4 +207,4 @@ const plugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default plugin;
+export default [plugin, fallbackPlugin];

@@ -54,6 +54,10 @@ export class TrackModel implements IDisposable {
   get storeLocation(): string {
     return this._store;
   }
+  /** Whether the store refuses writes: the panel then offers no stage or alias change. */
+  get readOnly(): boolean {
+    return this._readOnly;
+  }
   get experiments(): Nbtrack.IExperiment[] {
     return this._experiments;
   }
@@ -111,6 +115,7 @@ export class TrackModel implements IDisposable {
    * Choose the experiment whose runs are listed.
    */
   async selectExperiment(experimentId: string): Promise<void> {
+    this._userPicked = true;
     if (experimentId === this._experimentId) {
       return;
     }
@@ -204,13 +209,17 @@ export class TrackModel implements IDisposable {
       if (this._status !== 'ok') {
         const version = await this.api.version();
         this._store = version.store;
+        this._readOnly = version.read_only ?? false;
         this._status = 'ok';
         this._error = '';
         this._cursor = null;
         await this._loadExperiments();
         await this._loadModels();
       }
-      const changed = await this._loadRuns();
+      let changed = await this._loadRuns();
+      if (changed && (await this._followNewestRun())) {
+        changed = await this._loadRuns();
+      }
       if (changed) {
         await this._loadExperiments();
         await this._loadModels();
@@ -239,6 +248,32 @@ export class TrackModel implements IDisposable {
     this._isDisposed = true;
     this._poll.dispose();
     Signal.clearData(this);
+  }
+
+  /**
+   * Follow the notebook: when the newest run of the store lands in another
+   * experiment than the newest one seen so far, show that experiment (the
+   * user's own pick stands until then). Returns whether it switched.
+   */
+  private async _followNewestRun(): Promise<boolean> {
+    const page = await this.api.listRuns({ maxResults: 1 });
+    const newest = page.runs[0];
+    if (!newest || newest.run_id === this._newestRunId) {
+      return false;
+    }
+    const first = this._newestRunId === null;
+    this._newestRunId = newest.run_id;
+    if (newest.experiment_id === this._experimentId) {
+      return false;
+    }
+    if (first && this._userPicked) {
+      return false;
+    }
+    this._experimentId = newest.experiment_id;
+    this._cursor = null;
+    this._runs.clear();
+    this._total = 0;
+    return true;
   }
 
   private async _loadExperiments(): Promise<void> {
@@ -318,6 +353,17 @@ export class TrackModel implements IDisposable {
 
   private async _loadModels(): Promise<void> {
     this._models = await this.api.listModels();
+    // Open the model registered last (by this notebook or another) when it is new.
+    const newest = [...this._models].sort(
+      (a, b) => b.last_updated_timestamp - a.last_updated_timestamp
+    )[0];
+    if (newest && newest.last_updated_timestamp > this._newestModelTime) {
+      const firstLook = this._newestModelTime === 0;
+      this._newestModelTime = newest.last_updated_timestamp;
+      if (!this._selectedModel || !firstLook) {
+        this._selectedModel = newest.name;
+      }
+    }
     if (this._selectedModel) {
       if (this._models.some(m => m.name === this._selectedModel)) {
         await this._loadModel(this._selectedModel);
@@ -350,6 +396,10 @@ export class TrackModel implements IDisposable {
   private _status: ConnectionStatus = 'loading';
   private _error = '';
   private _store = '';
+  private _readOnly = false;
+  private _userPicked = false;
+  private _newestRunId: string | null = null;
+  private _newestModelTime = 0;
   private _experiments: Nbtrack.IExperiment[] = [];
   private _experimentId: string | null = null;
   private _runs = new Map<string, Nbtrack.IRunSummary>();

@@ -8,12 +8,36 @@ export namespace Nbtrack {
    */
   export type MetricValue = number | string;
 
+  /** `RunStatus` values. */
+  export type RunStatus = 'RUNNING' | 'SCHEDULED' | 'FINISHED' | 'FAILED' | 'KILLED';
+
+  /** `LifecycleStage` values. */
+  export type LifecycleStage = 'active' | 'deleted';
+
+  /** `ModelVersionStage` values. */
+  export type Stage = 'None' | 'Staging' | 'Production' | 'Archived';
+
+  /** Run tag keys the sidebar reads (`nbtrack.entities.Tags`). */
+  export const Tags = {
+    RUN_NAME: 'mlflow.runName',
+    PARENT_RUN_ID: 'mlflow.parentRunId',
+    SOURCE_NAME: 'mlflow.source.name',
+    DATASET_CONTEXT: 'mlflow.data.context',
+    CELL_SOURCE: 'nbtrack.cell_source',
+    NOTEBOOK_PATH: 'nbtrack.notebook_path',
+    CELL_ID: 'nbtrack.cell_id',
+    SLICE_CELLS: 'nbtrack.slice_cells',
+    STALE: 'nbtrack.stale',
+    STALE_REASON: 'nbtrack.stale_reason',
+    REPRODUCED_FROM: 'nbtrack.reproduced_from'
+  } as const;
+
   /** `Experiment.to_dict()` */
   export interface IExperiment {
     experiment_id: string;
     name: string;
     artifact_location: string;
-    lifecycle_stage: string;
+    lifecycle_stage: LifecycleStage;
     tags: Record<string, string>;
     creation_time: number | null;
     last_update_time: number | null;
@@ -24,10 +48,10 @@ export namespace Nbtrack {
     run_id: string;
     run_name: string;
     experiment_id: string;
-    status: string;
+    status: RunStatus;
     start_time: number;
     end_time: number | null;
-    lifecycle_stage: string;
+    lifecycle_stage: LifecycleStage;
     metrics: Record<string, MetricValue>;
     params: Record<string, string>;
     tags: Record<string, string>;
@@ -49,11 +73,11 @@ export namespace Nbtrack {
     experiment_id: string;
     run_name: string;
     user_id: string;
-    status: string;
+    status: RunStatus;
     start_time: number;
     end_time: number | null;
     artifact_uri: string;
-    lifecycle_stage: string;
+    lifecycle_stage: LifecycleStage;
   }
 
   /** `Dataset.to_dict()` */
@@ -113,7 +137,7 @@ export namespace Nbtrack {
     version: string;
     creation_timestamp: number;
     last_updated_timestamp: number;
-    current_stage: string;
+    current_stage: Stage;
     description: string;
     user_id: string;
     source: string;
@@ -145,14 +169,51 @@ export namespace Nbtrack {
     to_value: string | null;
     run_id: string | null;
     data_digest: string | null;
+    /** The alias an alias event is about (set_alias, delete_alias). */
+    alias: string | null;
   }
 
   /** `GET version` */
   export interface IVersion {
     version: string;
     store: string;
+    /** Whether the store refuses writes (the panel then offers no changes). */
+    read_only?: boolean;
+  }
+
+  /**
+   * `GET runs/<id>/artifact?preview=1`: what to show of one artifact.
+   */
+  export interface IArtifactPreview {
+    path: string;
+    kind: 'text' | 'json' | 'csv' | 'image' | 'binary';
+    size: number;
+    truncated: boolean;
+    content?: unknown;
+    rows?: string[][];
+  }
+
+  /**
+   * `GET runs/<id>/slice`: the cells a run's code came from.
+   */
+  export interface ISlice {
+    cells: { cell_id: string | null; execution_count: number | null; source: string }[];
+    source: string;
+    stale: boolean;
+    stale_reason: string | null;
+  }
+
+  /**
+   * `POST runs/<id>/reproduce`: a re-run of a run's slice in a fresh kernel.
+   */
+  export interface IReproduceResult {
+    source_run_id: string;
+    run_id: string | null;
+    matches: boolean;
+    diffs: unknown[];
+    error: string | null;
   }
 
   /** The registry's stages. */
-  export const STAGES = ['None', 'Staging', 'Production', 'Archived'];
+  export const STAGES: Stage[] = ['None', 'Staging', 'Production', 'Archived'];
 }

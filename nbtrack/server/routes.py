@@ -11,6 +11,7 @@ sent as the strings ``"NaN"``, ``"Infinity"`` and ``"-Infinity"``.
 from __future__ import annotations
 
 import base64
+import os
 from typing import Any
 
 import orjson
@@ -22,6 +23,7 @@ from nbtrack._json import jsonable
 from nbtrack.entities import FileInfo
 from nbtrack.errors import InvalidParameter, NotFound
 from nbtrack.server._handler import BaseRouteHandler, client_of, translate_errors
+from nbtrack.server.artifact_routes import artifact_routes
 from nbtrack.server.registry_routes import registry_routes
 from nbtrack.tracking.client import TrackingClient
 from nbtrack.version import __version__
@@ -51,13 +53,19 @@ def decode_page_token(token: str | None) -> int:
 
 
 class VersionRouteHandler(BaseRouteHandler):
-    """``GET version``: the package version and the store in use."""
+    """``GET version``: the package version, the store in use and whether it is read-only."""
 
     @tornado.web.authenticated
     @translate_errors
     def get(self) -> None:
-        """Answer ``{"version", "store"}``."""
-        self.reply({"version": __version__, "store": self.settings["nbtrack_store"]})
+        """Answer ``{"version", "store", "read_only"}`` (the sidebar offers no changes on a read-only store)."""
+        store = self.settings["nbtrack_store"]
+        client = self.settings.get("nbtrack")
+        if client is not None:
+            read_only = bool(client.read_only)
+        else:  # not opened yet: asking must not create the store folder
+            read_only = os.path.isdir(store) and not os.access(store, os.W_OK)
+        self.reply({"version": __version__, "store": store, "read_only": read_only})
 
 
 class ExperimentsRouteHandler(BaseRouteHandler):
@@ -214,6 +222,7 @@ def setup_route_handlers(web_app: Any, store: str) -> None:
         (run, RunRouteHandler),
         (run + "/metrics", MetricsRouteHandler),
         (run + r"/metrics/(?P<key>.+)", MetricHistoryRouteHandler),
+        *artifact_routes(run),
         *registry_routes(),
     ]
     web_app.add_handlers(".*$", [(api + pattern + "/?$", handler) for pattern, handler in routes])

@@ -2,13 +2,15 @@
 
 The file backend keeps a TinyDB-format snapshot (``nbtrack.json``, written with
 orjson and replaced atomically) plus a write-ahead log (``wal.jsonl``) of whole
-document puts and deletes. A write appends a few lines and fsyncs (a run's
-start skips the fsync: it needs only to survive a killed process, and the run's
-end flushes it); the snapshot is rewritten only when the log grows past a share
-of it, so per-run cost does not grow with the number of runs. Readers reload
-only when a file's stat changes, and only the log's new tail. Every write
-happens under one file lock. When a run ends, its journal is flushed by a
-background thread while the log is flushed here, so the disk serves both at once.
+document puts and deletes, each line checksummed. A write appends a few lines
+and fsyncs (a run's start skips the fsync: it needs only to survive a killed
+process, and the run's end flushes it); the snapshot is rewritten only when the
+log grows past a share of it, so per-run cost does not grow with the number of
+runs. An index file (``index.bin``, see :mod:`._index`) lets a fresh process
+open the store without parsing the snapshot. Readers reload only when a file's
+stat changes, and only the log's new tail. Every write happens under one file
+lock; a store in a folder this process cannot write is opened read-only,
+without the lock (readers retry when a compaction replaced a file under them).
 
 A ``kill -9`` at any moment leaves either the old or the new snapshot (atomic
 ``os.replace``) and, at worst, a partial last log line, which readers ignore and
@@ -20,19 +22,18 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
-import tempfile
 import threading
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import orjson
-from filelock import FileLock
-from tinydb.storages import MemoryStorage, Storage
 
-from nbtrack.errors import StoreCorrupted
+from nbtrack.errors import StoreCorrupted, StoreReadOnly
+from nbtrack.store import _codec, _fileio, _index
+from nbtrack.store._flock import StoreLock
+from nbtrack.store._journals import JournalsMixin
+from nbtrack.store._runs_table import RunsTable
 from nbtrack.store._snapshot import (
     BACKUP,
     SNAPSHOT,
@@ -43,45 +44,36 @@ from nbtrack.store._snapshot import (
     Tables,
     empty_tables,
     from_tinydb,
-    fsync_dir,
     paused_gc,
     stat_key,
     to_tinydb,
 )
+from nbtrack.store._wal import WalReader
 
 __all__ = ["BACKUP", "SNAPSHOT", "TABLES", "WAL", "Backend", "FileBackend", "Op", "Tables", "paused_gc"]
 
+WAL_LENGTH = "wal.len"
 _MIN_COMPACT_BYTES = 4 << 20
-_flushers: dict[int, ThreadPoolExecutor] = {}
-
-
-def _flusher() -> ThreadPoolExecutor:
-    """One background thread per process that flushes journals (a forked child makes its own)."""
-    pool = _flushers.get(os.getpid())
-    if pool is None:
-        _flushers.clear()
-        pool = _flushers[os.getpid()] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nbtrack-fsync")
-    return pool
-
-
-def _sync_close(fd: int) -> None:
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+_MIN_INDEX_BYTES = 1 << 20
 
 
 class Backend:
     """Tables plus a lock; the memory variant, and the base of :class:`FileBackend`."""
 
     durable = False
+    read_only = False
 
     def __init__(self) -> None:
         self.tables: Tables = empty_tables()
+        self.tables["runs"] = RunsTable(docs={})  # type: ignore[assignment]
         self.seq = 0
         self._lock = threading.RLock()
-        self._storage: Storage = MemoryStorage()  # type: ignore[no-untyped-call]
         self.journals: dict[str, list[bytes]] = {}
+
+    @property
+    def runs(self) -> RunsTable:
+        """The runs table (documents and columns)."""
+        return self.tables["runs"]  # type: ignore[return-value]
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
@@ -107,22 +99,32 @@ class Backend:
     def compact(self) -> None:
         """Fold pending changes into a snapshot (nothing to do in memory)."""
 
-    def _apply(self, ops: list[Op]) -> None:
-        # Copy on write: a reader iterating a table (another thread, no lock) keeps a
-        # consistent dict; copying even 10k entries costs a fraction of the fsync.
+    def _apply(self, ops: list[Op], seqs: list[int] | None = None) -> None:
+        # Runs change in place (one row of the columns, one entry of the documents);
+        # the small tables copy on write, so a reader iterating one keeps a consistent dict.
         copies: Tables = {}
-        for table, key, kind, doc in ops:
+        runs = self.runs
+        for i, (table, key, kind, doc) in enumerate(ops):
+            self.seq = seqs[i] if seqs is not None else self.seq + 1
+            if table == "runs":
+                if kind == "put":
+                    assert doc is not None
+                    doc["_seq"] = self.seq
+                    runs[key] = doc
+                else:
+                    runs.pop(key, None)
+                continue
             rows = copies.get(table)
             if rows is None:
                 rows = copies[table] = dict(self.tables.get(table, {}))
-            self.seq += 1
             if kind == "put":
                 assert doc is not None
                 doc["_seq"] = self.seq
                 rows[key] = doc
             else:
                 rows.pop(key, None)
-        self.tables = {**self.tables, **copies}
+        if copies:
+            self.tables = {**self.tables, **copies}
 
     # -- per-run journals -------------------------------------------------
     def journal_append(self, run_id: str, payload: bytes) -> None:
@@ -144,33 +146,77 @@ class Backend:
         """Return when the journal was last written, if known."""
         return None
 
+    def settle(self) -> None:
+        """Wait for background journal flushes (nothing to wait for in memory)."""
+
     def version(self) -> tuple[int, ...]:
         """A token that changes whenever the tables change."""
         return (self.seq,)
 
+    def close(self) -> None:
+        """Release open files (nothing to release in memory)."""
 
-class FileBackend(Backend):
-    """Tables in a directory: snapshot + write-ahead log + per-run journals."""
+    def after_fork(self) -> None:
+        """Forget what a forked child must not share with its parent."""
+        self._lock = threading.RLock()
+
+
+class FileBackend(JournalsMixin, Backend):
+    """Tables in a directory: snapshot + write-ahead log + index + per-run journals."""
 
     durable = True
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, read_only: bool | None = None) -> None:
         super().__init__()
         self.root = root
-        root.mkdir(parents=True, exist_ok=True)
-        (root / "runs").mkdir(exist_ok=True)
+        if read_only is None:
+            if not root.exists():
+                try:
+                    root.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    raise _fileio.store_error(exc, root, "creating the store folder") from None
+            read_only = not _fileio.writable(root)
+        self.read_only = read_only
+        if not read_only:
+            try:
+                (root / "runs").mkdir(exist_ok=True)
+            except OSError as exc:
+                raise _fileio.store_error(exc, root / "runs", "creating") from None
         self.snapshot = root / SNAPSHOT
         self.wal = root / WAL
+        self.index_path = root / _index.INDEX
+        self.wal_length_path = root / WAL_LENGTH
         self._file = OrjsonStorage(self.snapshot)
-        self._storage = self._file
-        self._flock = FileLock(str(root / ".lock"))
+        self._flock = StoreLock(root / ".lock", read_only)
         self._snap_key: tuple[int, int, int] | bool | None = False
         self._wal_key: tuple[int, int, int] | None = None
         self._wal_offset = 0
+        self._wal_sealed = True
+        self._index_offset = -1  # log offset the newest index known here covers (-1: none)
         self._snapshot_size = 0
-        self._fds: dict[str, int] = {}
-        self._syncing: list[Future[None]] = []
-        self._loaded = False
+        #: the files on disk predate this version's format (the first writer rewrites them)
+        self.legacy = False
+        self._init_journals()
+
+    def after_fork(self) -> None:
+        super().after_fork()
+        self._flock = StoreLock(self.root / ".lock", self.read_only)
+        self._after_fork_journals()
+
+    def close(self) -> None:
+        """Release open files (journal handles, the lock file); the backend reopens them if used again."""
+        with self._lock:
+            for run_id in list(self._fds):
+                self.journal_sync(run_id)
+            self.settle()
+            self._flock.close()
+
+    def _writable(self) -> None:
+        if self.read_only:
+            raise StoreReadOnly(
+                f"The store {self.root} is read-only for this process (the folder cannot be written); it can be "
+                "searched and read, not changed. Make it writable or copy it to a writable folder to log to it."
+            )
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
@@ -178,7 +224,7 @@ class FileBackend(Backend):
             try:
                 yield
             finally:
-                self._settle()
+                self.settle()
 
     def read(self) -> Tables:
         if stat_key(self.snapshot) != self._snap_key or stat_key(self.wal) != self._wal_key:
@@ -190,7 +236,17 @@ class FileBackend(Backend):
         self.read()
         return (self.seq,)
 
+    # -- reading ------------------------------------------------------------
     def refresh(self) -> None:
+        for attempt in range(20):  # read-only readers hold no lock: retry if a compaction raced them
+            try:
+                self._refresh()
+                return
+            except _Raced:
+                if attempt == 19:
+                    raise StoreCorrupted(f"The store {self.root} kept changing while being read.") from None
+
+    def _refresh(self) -> None:
         snap_key = stat_key(self.snapshot)
         wal_key = stat_key(self.wal)
         if snap_key == self._snap_key and wal_key == self._wal_key:
@@ -203,74 +259,146 @@ class FileBackend(Backend):
             or wal_key[1] < self._wal_offset
         )
         if full:
-            with paused_gc():
-                data = self._storage.read()
-            if data is None:
-                if (self.root / BACKUP).exists():
-                    raise StoreCorrupted(
-                        f"The store file {self.snapshot} is missing but its backup {self.root / BACKUP} "
-                        "exists; copy the backup to nbtrack.json to recover."
-                    )
-                tables, seq = empty_tables(), 0
-            else:
-                try:
-                    with paused_gc():
-                        tables, seq = from_tinydb(data)
-                except (KeyError, TypeError, AttributeError, ValueError) as exc:
-                    raise self._file.corrupted(f"unexpected layout: {type(exc).__name__} {exc}") from None
-            self.tables, self.seq, self._wal_offset = tables, seq, 0
-            self._snapshot_size = snap_key[1] if snap_key else 0
+            if snap_key is None and (self.root / BACKUP).exists():
+                raise StoreCorrupted(
+                    f"The store file {self.snapshot} is missing but its backup {self.root / BACKUP} "
+                    f"exists; copy the backup to nbtrack.json to recover (or run `nbtrack doctor {self.root}`)."
+                )
+            if not self._open_index(snap_key, wal_key):
+                self._open_snapshot(snap_key)
         with paused_gc():
             self._read_wal_tail()
+        self._check_wal_length(wal_key)
+        if self.read_only and stat_key(self.snapshot) != snap_key:
+            raise _Raced
         self._snap_key, self._wal_key = snap_key, stat_key(self.wal)
 
-    def _read_wal_tail(self) -> None:
+    def _check_wal_length(self, wal_key: tuple[int, int, int] | None) -> None:
+        """Refuse a log shorter than what was written to it (cut, emptied or deleted behind nbtrack's back)."""
         try:
-            with open(self.wal, "rb") as fh:
-                fh.seek(self._wal_offset)
-                chunk = fh.read()
-        except FileNotFoundError:
+            with open(self.wal_length_path, "rb") as fh:
+                ino, length = (int(x) for x in fh.read(64).split())
+        except (OSError, ValueError):
             return
-        end = chunk.rfind(b"\n") + 1  # ignore a partial last line left by a killed writer
-        offset, current = self._wal_offset, self.seq
-        copies: Tables = {}
-        for line in chunk[:end].splitlines(keepends=True):
+        if wal_key is None and length > 0 and stat_key(self.snapshot) is not None:
+            found = "is missing"
+        elif wal_key is not None and wal_key[0] == ino and wal_key[1] < length:
+            found = f"holds {wal_key[1]} bytes"
+        else:
+            return
+        raise StoreCorrupted(
+            f"The store log {self.wal} {found}, but {length} bytes were written to it: it was cut, emptied or "
+            f"deleted, and the changes in its lost part would be missing without a word. nbtrack will neither read "
+            f"nor write this store until it is repaired: run `nbtrack doctor {self.root} --repair` (it rebuilds the "
+            "lost runs from their journals)."
+        )
+
+    def _record_wal_length(self) -> None:
+        """Note how long the log is (``wal.len``), so a cut or deleted log is noticed."""
+        ino = self._wal_key[0] if self._wal_key else 0
+        with contextlib.suppress(OSError):
+            fd = os.open(self.wal_length_path, os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o666)
             try:
-                entry = orjson.loads(line)
-                seq, table, key, kind = entry["s"], entry["t"], entry["k"], entry["o"]
-                doc = entry["d"] if kind == "put" else None
-                if not isinstance(seq, int) or (doc is not None and not isinstance(doc, dict)):
-                    raise TypeError("bad entry")
-            except (ValueError, KeyError, TypeError):
-                raise self._wal_corrupted(offset) from None
-            offset += len(line)
+                os.pwrite(fd, b"%020d %020d\n" % (ino, self._wal_offset), 0)
+            finally:
+                os.close(fd)
+
+    def _open_index(self, snap_key: tuple[int, int, int] | None, wal_key: tuple[int, int, int] | None) -> bool:
+        """Open from the index file if it matches the snapshot and log on disk."""
+        checkpoint = _index.read(self.index_path)
+        if checkpoint is None or checkpoint.snap != snap_key:
+            return False
+        if wal_key is None or checkpoint.wal_ino != wal_key[0] or checkpoint.wal_offset > wal_key[1]:
+            return False
+        if checkpoint.wal_check != _index.wal_check(self.wal, checkpoint.wal_offset):
+            return False
+        tables = empty_tables()
+        tables.update(checkpoint.tables)
+        tables["runs"] = RunsTable(checkpoint.columns, None, self._load_docs)  # type: ignore[assignment]
+        self.tables, self.seq = tables, checkpoint.seq
+        self._wal_offset = self._index_offset = checkpoint.wal_offset
+        self._wal_sealed = True
+        self._snapshot_size = snap_key[1] if snap_key else 0
+        return True
+
+    def _parse_snapshot(self) -> tuple[Tables, int]:
+        with paused_gc():
+            data = self._file.read()
+        if data is None:
+            return empty_tables(), 0
+        meta = data.get("_nbtrack", {}).get("1", {}) if isinstance(data.get("_nbtrack"), dict) else {}
+        self.legacy = not isinstance(meta, dict) or int(meta.get("format", 1) or 1) < 2
+        try:
+            with paused_gc():
+                return from_tinydb(data)
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
+            raise self._file.corrupted(f"unexpected layout: {type(exc).__name__} {exc}") from None
+
+    def _open_snapshot(self, snap_key: tuple[int, int, int] | None) -> None:
+        tables, seq = self._parse_snapshot()
+        with paused_gc():
+            tables["runs"] = RunsTable.from_docs(tables["runs"])  # type: ignore[assignment]
+        self.tables, self.seq, self._wal_offset = tables, seq, 0
+        self._index_offset = -1
+        self._snapshot_size = snap_key[1] if snap_key else 0
+
+    def _wal_reader(self, start: int) -> WalReader:
+        return WalReader(self.wal, self.root, self.snapshot)
+
+    def _read_wal_tail(self) -> None:
+        reader = self._wal_reader(self._wal_offset)
+        entries, end, sealed = reader.read(
+            self._wal_offset, self.seq, snapshot_seq=self.seq if self._wal_offset == 0 else None
+        )
+        if self._wal_offset == 0:
+            self._wal_sealed = sealed
+            if not sealed and end:
+                self.legacy = True
+        ops: list[Op] = []
+        seqs: list[int] = []
+        current = self.seq
+        for seq, table, key, kind, doc in entries:
             if seq <= current:
                 continue
             current = seq
-            rows = copies.get(table)
-            if rows is None:  # copy on write, as in _apply
-                rows = copies[table] = dict(self.tables.get(table, {}))
-            if doc is not None:
-                rows[key] = doc
-            else:
-                rows.pop(key, None)
-        self.tables, self.seq = {**self.tables, **copies}, current
-        self._wal_offset += end
+            ops.append((table, key, kind, doc))
+            seqs.append(seq)
+        if ops:
+            self._apply(ops, seqs)
+        self._wal_offset = end
 
-    def _wal_corrupted(self, offset: int) -> StoreCorrupted:
-        snapshot = (
-            f"the snapshot {self.snapshot} and the copy before it, {self.root / BACKUP},"
-            if (self.root / BACKUP).exists()
-            else f"the snapshot {self.snapshot} (no older copy {self.root / BACKUP} exists yet)"
-        )
-        return StoreCorrupted(
-            f"The store log {self.wal} has an unreadable entry at byte {offset}; nbtrack will neither read nor "
-            f"write this store until it is repaired. Entries before that byte are good, and {snapshot} are "
-            f"untouched. To recover, stop every kernel using this store, then cut {self.wal.name} at byte "
-            f"{offset} (e.g. `truncate -s {offset} {self.wal}`); changes logged after it are lost."
-        )
+    def _load_docs(self, table: RunsTable) -> dict[str, dict[str, Any]]:
+        """Every run document as of this process's view (the runs table's loader)."""
+        with self.locked():
+            if table.loaded:
+                return table.copy()
+            if stat_key(self.snapshot) != self._snap_key:  # replaced since we opened: catch up first
+                self.refresh()
+                if self.runs is not table:
+                    return self.runs.copy()
+            tables, seq = self._parse_snapshot()
+            docs = tables["runs"]
+            entries, _, _ = self._wal_reader(0).read(0, seq, stop=self._wal_offset)
+            with paused_gc():
+                for entry_seq, name, key, kind, doc in entries:
+                    if name != "runs" or entry_seq <= seq:
+                        continue
+                    if kind == "put":
+                        assert doc is not None
+                        doc["_seq"] = entry_seq
+                        docs[key] = doc
+                    else:
+                        docs.pop(key, None)
+            if len(docs) != len(table):
+                raise StoreCorrupted(
+                    f"The store {self.root} holds {len(docs)} run documents but its index lists {len(table)}; "
+                    f"run `nbtrack doctor {self.root}` to see which and to rebuild the index."
+                )
+            return docs
 
+    # -- writing ------------------------------------------------------------
     def commit(self, ops: list[Op], durable: bool = True) -> None:
+        self._writable()
         lines = []
         seq = self.seq
         for table, key, kind, doc in ops:
@@ -280,84 +408,74 @@ class FileBackend(Backend):
                 assert doc is not None
                 doc["_seq"] = seq  # the change cursor ("since") of the document
                 entry["d"] = doc
-            lines.append(orjson.dumps(entry, option=orjson.OPT_SERIALIZE_NUMPY))
-        payload = b"\n".join(lines) + b"\n"
-        fd = os.open(self.wal, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            lines.append(_codec.seal(orjson.dumps(entry, option=orjson.OPT_SERIALIZE_NUMPY)))
+        payload = b"".join(lines)
+        try:
+            fd = _fileio.open_append(self.wal)
+        except OSError as exc:
+            raise _fileio.store_error(exc, self.wal, "opening") from None
         try:
             size = os.fstat(fd).st_size
             if size != self._wal_offset:  # a killed writer left a partial line
                 os.ftruncate(fd, self._wal_offset)
-            os.write(fd, payload)
-            if durable:
-                os.fsync(fd)
+            if self._wal_offset == 0:  # a new log starts with its header
+                payload = _codec.wal_header(self.seq) + payload
+                self._wal_sealed = True
+            _fileio.append(fd, payload, self.wal, durable)
+        except OSError as exc:
+            raise _fileio.store_error(exc, self.wal, "writing") from None
         finally:
             os.close(fd)
-        self._settle()
+        self.settle()
         self._apply(ops)
         self._wal_offset += len(payload)
         self._wal_key = stat_key(self.wal)
-        if self._wal_offset > max(_MIN_COMPACT_BYTES, self._snapshot_size // 2):
-            self.compact()
+        self._record_wal_length()
+        # What follows only tidies up: the change is on disk, so a full disk here must not fail the call.
+        with contextlib.suppress(Exception):
+            if self._wal_offset > max(_MIN_COMPACT_BYTES, self._snapshot_size // 2) or not self._wal_sealed:
+                self.compact()
+            elif self._wal_offset - max(self._index_offset, 0) > max(_MIN_INDEX_BYTES, self._snapshot_size // 64):
+                self.write_index()
 
     def compact(self) -> None:
         """Fold the log into a new snapshot (lock held)."""
-        self._storage.write(to_tinydb(self.tables, self.seq))
-        fd, tmp = tempfile.mkstemp(prefix=".wal-", dir=self.root)
-        os.close(fd)
-        os.replace(tmp, self.wal)
-        fsync_dir(self.root)
+        self._writable()
+        _fileio.remove_leftovers(self.root)
+        with paused_gc():
+            data = to_tinydb(self.tables, self.seq)
+        self._file.write(data)
+        _fileio.replace_with(self.wal, [_codec.wal_header(self.seq)])
         self._snap_key = stat_key(self.snapshot)
         self._snapshot_size = self._snap_key[1] if self._snap_key else 0
         self._wal_key = stat_key(self.wal)
-        self._wal_offset = 0
+        self._wal_offset = self._wal_key[1] if self._wal_key else 0
+        self._wal_sealed = True
+        self.legacy = False
+        self._record_wal_length()
+        with contextlib.suppress(Exception):
+            self.write_index()
 
-    # -- per-run journals -------------------------------------------------
-    def _journal_path(self, run_id: str) -> Path:
-        return self.root / "runs" / f"{run_id}.jsonl"
+    def write_index(self) -> None:
+        """Write the index file for the current state (lock held)."""
+        self._writable()
+        known = _index.peek(self.index_path)
+        wal_ino = self._wal_key[0] if self._wal_key else 0
+        snap = stat_key(self.snapshot)
+        # (inode numbers are reused: the snapshot's identity tells an older index from a current one)
+        if known is not None and known[1] == wal_ino and known[3] == snap and known[2] >= self._wal_offset:
+            self._index_offset = known[2]  # another process wrote one as recent
+            return
+        small = {name: rows for name, rows in self.tables.items() if name != "runs"}
+        check = _index.wal_check(self.wal, self._wal_offset)
+        checkpoint = _index.Checkpoint(self.seq, wal_ino, self._wal_offset, snap, small, self.runs.columns, check)
+        _index.write(self.index_path, checkpoint, lambda path, chunks: _fileio.replace_with(path, chunks, False))
+        self._index_offset = self._wal_offset
 
-    def journal_append(self, run_id: str, payload: bytes) -> None:
-        fd = self._fds.get(run_id)
-        if fd is None:
-            fd = os.open(self._journal_path(run_id), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-            self._fds[run_id] = fd
-        os.write(fd, payload)
+    def has_index(self) -> bool:
+        """Whether an index file matching the files on disk was opened or written."""
+        return self._index_offset >= 0
 
-    def journal_read(self, run_id: str) -> bytes:
-        try:
-            data = self._journal_path(run_id).read_bytes()
-        except FileNotFoundError:
-            return b""
-        return data[: data.rfind(b"\n") + 1]
 
-    def journal_size(self, run_id: str) -> int:
-        try:
-            return os.stat(self._journal_path(run_id)).st_size
-        except FileNotFoundError:
-            return 0
-
-    def journal_sync(self, run_id: str) -> None:
-        """Start flushing a run's journal; the commit that follows waits for it.
-
-        The journal's ``fsync`` runs in a thread while the log's own ``fsync``
-        runs here: the file system serves both with one disk flush, where two in
-        a row would wait for two.
-        """
-        fd = self._fds.pop(run_id, None)
-        if fd is not None:
-            self._syncing.append(_flusher().submit(_sync_close, fd))
-
-    def _settle(self) -> None:
-        """Wait for journal flushes started by :meth:`journal_sync`; raise the first failure."""
-        pending, self._syncing = self._syncing, []
-        for future in pending:
-            future.result()
-
-    def journal_mtime(self, run_id: str) -> float | None:
-        try:
-            return os.stat(self._journal_path(run_id)).st_mtime
-        except FileNotFoundError:
-            return None
-
-    def remove_tree(self, path: Path) -> None:
-        """Delete a folder inside the store."""
-        shutil.rmtree(path, ignore_errors=True)
+class _Raced(Exception):
+    """A file was replaced while a lock-free reader read it."""

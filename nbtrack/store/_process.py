@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import socket
-from functools import cache
 
 HOST = socket.gethostname()
 
@@ -19,10 +18,22 @@ def _proc_stat(pid: int) -> list[str] | None:
     return raw[raw.rfind(")") + 2 :].split()
 
 
-@cache
+_own: dict[int, str] = {}
+
+
 def own_start_marker() -> str:
-    """A marker of this process's start, so a recycled pid is not taken for us."""
-    return process_start_marker(os.getpid())
+    """A marker of this process's start, so a recycled pid is not taken for us (per pid: forks differ)."""
+    pid = os.getpid()
+    marker = _own.get(pid)
+    if marker is None:
+        _own.clear()
+        marker = _own[pid] = process_start_marker(pid)
+    return marker
+
+
+def forget_own_marker() -> None:
+    """Drop the cached marker (a forked child has its own start time)."""
+    _own.clear()
 
 
 def process_start_marker(pid: int) -> str:

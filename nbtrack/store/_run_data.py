@@ -11,8 +11,9 @@ import orjson
 
 from nbtrack import _validation as v
 from nbtrack.entities import DatasetInput, LifecycleStage, Metric, Param, RunStatus, RunTag
-from nbtrack.errors import InvalidParameter, InvalidState, NotFound
+from nbtrack.errors import InvalidParameter, InvalidState, NotFound, StoreCorrupted
 from nbtrack.store._backend import Backend
+from nbtrack.store._codec import JournalDamaged, journal_records, seal
 from nbtrack.store._tx import Fold, Tx
 from nbtrack.store.documents import encode_float, metric_float
 
@@ -36,7 +37,7 @@ class RunDataMixin:
     def _journal(self, doc: dict[str, Any], records: list[list[Any]]) -> None:
         """Append records to a run's journal; a finished run's summary is rewritten too."""
         run_id = doc["run_id"]
-        payload = b"".join(orjson.dumps(r) + b"\n" for r in records)
+        payload = b"".join(seal(orjson.dumps(r)) for r in records)
         self._b.journal_append(run_id, payload)
         fold = self._live.get(run_id)
         if fold is not None and doc["status"] == RunStatus.RUNNING:
@@ -51,7 +52,7 @@ class RunDataMixin:
                 for record in records:
                     fold.apply(record)
                 self._b.journal_sync(run_id)
-                tx.put("runs", run_id, fold.merged(current))
+                tx.put("runs", run_id, {**fold.merged(current), "journal_bytes": self._b.journal_size(run_id)})
 
     def log_batch(
         self,
@@ -96,7 +97,7 @@ class RunDataMixin:
         key = v.validate_key(metric.key, "metric key")
         value = v.validate_metric_value(key, metric.value)
         record = ["m", key, encode_float(value), int(metric.timestamp), int(metric.step)]
-        payload = orjson.dumps(record) + b"\n"
+        payload = seal(orjson.dumps(record))
         self._b.journal_append(run_id, payload)
         fold.apply(record)
         fold.size += len(payload)
@@ -123,14 +124,8 @@ class RunDataMixin:
         self._run_doc(run_id)
         key = v.validate_key(key, "metric key")
         out = []
-        for line in self._b.journal_read(run_id).splitlines():
-            if not line.startswith(b'["m",'):
-                continue
-            try:
-                record = orjson.loads(line)
-            except orjson.JSONDecodeError:
-                continue
-            if record[1] == key:
+        for record in self._records(run_id):
+            if record[0] == "m" and record[1] == key:
                 out.append(Metric(key, metric_float(record[2]), record[3], record[4]))
         return out
 
@@ -138,9 +133,35 @@ class RunDataMixin:
         """Every metric's history of a run in one journal read."""
         self._run_doc(run_id)
         out: dict[str, list[Metric]] = {}
-        for line in self._b.journal_read(run_id).splitlines():
-            if line.startswith(b'["m",'):
-                with contextlib.suppress(orjson.JSONDecodeError):
-                    _, key, value, ts, step = orjson.loads(line)
+        for record in self._records(run_id):
+            if record[0] == "m":
+                with contextlib.suppress(ValueError, TypeError):
+                    _, key, value, ts, step = record
                     out.setdefault(key, []).append(Metric(key, metric_float(value), ts, step))
         return out
+
+    def _records(self, run_id: str) -> list[list[Any]]:
+        """A run's journal records; damage (a bad checksum, a cut) raises StoreCorrupted naming the file."""
+        data = self._b.journal_read(run_id)
+        doc = self._run_doc(run_id)
+        expected = doc.get("journal_bytes")
+        if isinstance(expected, int) and len(data) < expected:
+            raise journal_damage(self._journal_file(run_id), len(data), f"it is cut: {expected} bytes were written")
+        try:
+            return journal_records(data)
+        except JournalDamaged as exc:
+            raise journal_damage(self._journal_file(run_id), exc.offset, exc.why) from None
+
+    def _journal_file(self, run_id: str) -> str:
+        path = getattr(self._b, "_journal_path", None)
+        return str(path(run_id)) if path is not None else f"the journal of run {run_id}"
+
+
+def journal_damage(path: str, offset: int, why: str) -> StoreCorrupted:
+    """The error for a damaged run journal."""
+    root = path.split("/runs/")[0] if "/runs/" in path else "<store>"
+    return StoreCorrupted(
+        f"The run journal {path} is damaged at byte {offset} ({why}); its metric history cannot be read "
+        f"whole. The run's summary (params, tags, final metrics) is intact. Run `nbtrack doctor {root}` to see "
+        f"what is recoverable, and `nbtrack doctor {root} --repair` to keep every record before that byte."
+    )

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import gc
 import os
 import shutil
-import tempfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ import orjson
 from tinydb.storages import Storage
 
 from nbtrack.errors import StoreCorrupted
+from nbtrack.store import _fileio
 
 Tables = dict[str, dict[str, dict[str, Any]]]
 Op = tuple[str, str, str, "dict[str, Any] | None"]  # (table, key, kind, doc)
@@ -68,6 +70,32 @@ def from_tinydb(data: dict[str, Any]) -> tuple[Tables, int]:
     return tables, seq
 
 
+def encode(data: dict[str, Any]) -> bytes:
+    """Serialise TinyDB-layout ``data`` with its meta table last, holding a CRC32 of everything before it.
+
+    The file stays plain TinyDB JSON (the meta is one more table, ``_nbtrack``).
+    """
+    meta = dict(data.get(_META, {}).get("1", {}))
+    body = orjson.dumps({k: v for k, v in data.items() if k != _META}, option=orjson.OPT_SERIALIZE_NUMPY)
+    head = body[:-1]
+    meta.update(format=2, crc=zlib.crc32(head), length=len(head))
+    sep = b"," if len(head) > 1 else b""
+    return head + sep + b'"' + _META.encode() + b'":' + orjson.dumps({"1": meta}) + b"}"
+
+
+def check(raw: bytes, data: dict[str, Any]) -> str | None:
+    """Why a parsed snapshot fails its checksum, or ``None`` if it passes (or predates checksums)."""
+    meta = data.get(_META, {}).get("1", {}) if isinstance(data.get(_META), dict) else {}
+    if not isinstance(meta, dict) or int(meta.get("format", 1) or 1) < 2:
+        return None
+    length, crc = meta.get("length"), meta.get("crc")
+    if not isinstance(length, int) or not isinstance(crc, int) or length > len(raw):
+        return "its checksum record is damaged"
+    if zlib.crc32(raw[:length]) != crc:
+        return "its checksum does not match its content"
+    return None
+
+
 class OrjsonStorage(Storage):
     """A TinyDB storage that reads and writes with orjson and replaces the file atomically."""
 
@@ -85,6 +113,9 @@ class OrjsonStorage(Storage):
                 raise ValueError("top level is not an object")
         except ValueError as exc:
             raise self.corrupted(str(exc)) from None
+        failed = check(raw, data)
+        if failed:
+            raise self.corrupted(failed)
         return data
 
     def corrupted(self, reason: str) -> StoreCorrupted:
@@ -102,37 +133,26 @@ class OrjsonStorage(Storage):
         )
 
     def write(self, data: dict[str, Any]) -> None:
-        payload = orjson.dumps(data, option=orjson.OPT_SERIALIZE_NUMPY)
-        fd, tmp = tempfile.mkstemp(prefix=".nbtrack-", suffix=".tmp", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(payload)
-                fh.flush()
-                os.fsync(fh.fileno())
-            if self.path.exists():
-                link = self.path.with_name(BACKUP + ".tmp")
+        """Replace the file atomically; the previous one becomes the backup (a hard link, no copy)."""
+        payload = encode(data)
+        if self.path.exists():
+            link = self.path.with_name(BACKUP + ".tmp")
+            try:
                 with contextlib.suppress(FileNotFoundError):
                     link.unlink()
                 try:
-                    os.link(self.path, link)  # the previous snapshot becomes the backup, no copy
-                except OSError:  # a file system without hard links
+                    os.link(self.path, link)
+                except OSError as exc:  # a file system without hard links
+                    if exc.errno in (errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EIO):
+                        raise
                     shutil.copy2(self.path, link)
                 os.replace(link, self.path.with_name(BACKUP))
-            os.replace(tmp, self.path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
-        fsync_dir(self.path.parent)
+            except OSError as exc:
+                raise _fileio.store_error(exc, self.path.with_name(BACKUP), "keeping the last good copy") from None
+        _fileio.replace_with(self.path, [payload])
 
 
-def fsync_dir(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+fsync_dir = _fileio.fsync_dir
 
 
 def stat_key(path: Path) -> tuple[int, int, int] | None:

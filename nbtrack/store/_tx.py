@@ -5,9 +5,8 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-import orjson
-
-from nbtrack.store._backend import Op, Tables
+from nbtrack.store._codec import journal_records
+from nbtrack.store._snapshot import Op, Tables
 
 
 class Tx:
@@ -27,7 +26,7 @@ class Tx:
         return self._tables.get(table, {}).get(key)
 
     def rows(self, table: str) -> dict[str, dict[str, Any]]:
-        """Return the whole table as this transaction sees it."""
+        """Return the whole table as this transaction sees it (not for ``runs``: that reads every run)."""
         rows = dict(self._tables.get(table, {}))
         for (t, key), doc in self._pending.items():
             if t != table:
@@ -89,9 +88,10 @@ class Fold:
                 self.inputs.append(record[1])
 
     def load(self, data: bytes) -> None:
-        for line in data.splitlines():
-            with contextlib.suppress(orjson.JSONDecodeError, ValueError, IndexError):
-                self.apply(orjson.loads(line))
+        """Fold a journal's bytes in; :class:`JournalDamaged` if a checksummed line is bad."""
+        for record in journal_records(data):
+            with contextlib.suppress(ValueError, IndexError, KeyError, TypeError, AttributeError):
+                self.apply(record)
         self.size = len(data)
 
     def merged(self, doc: dict[str, Any]) -> dict[str, Any]:

@@ -29,6 +29,10 @@ from nbtrack.entities import (
     ViewType,
 )
 
+#: The store folder, relative to the working directory, when neither ``set_tracking_uri`` nor an environment
+#: variable chose one.
+DEFAULT_STORE = ".nbtrack"
+
 
 def now_ms() -> int:
     """Milliseconds since the epoch."""
@@ -147,6 +151,31 @@ class AbstractStore(ABC):
     def read_only(self) -> bool:
         """Whether this store only reads (a read-only folder or mount); writes raise."""
         return False
+
+    def search_runs_frame(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str | None = None,
+        run_view_type: int = ViewType.ACTIVE_ONLY,
+        max_results: int | None = None,
+        order_by: Sequence[str] | None = None,
+    ) -> Any:
+        """Search runs and return MLflow's ``search_runs`` pandas DataFrame.
+
+        Parameters
+        ----------
+        experiment_ids, filter_string, run_view_type, max_results, order_by
+            As for :meth:`search_run_docs`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``run_id, experiment_id, status, artifact_uri, start_time, end_time``,
+            then ``metrics.*``, ``params.*`` and ``tags.*`` columns.
+        """
+        from nbtrack.store.frame import runs_frame
+
+        return runs_frame(self.search_run_docs(experiment_ids, filter_string, run_view_type, max_results, order_by))
 
     def log_metric(self, run_id: str, metric: Metric) -> None:
         """Record one metric point."""

@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 import uuid
+import weakref
 from collections.abc import Iterator, Sequence
 from operator import itemgetter
 from pathlib import Path
@@ -40,10 +42,13 @@ from nbtrack.entities import (
 )
 from nbtrack.errors import AlreadyExists, InvalidParameter, InvalidState, NotFound
 from nbtrack.query import compile_run_filter, sort_runs
-from nbtrack.store import _process
+from nbtrack.store import _column_search, _process
 from nbtrack.store._backend import Backend, FileBackend, Tables, paused_gc
+from nbtrack.store._codec import JournalDamaged
+from nbtrack.store._fileio import remove_leftovers, store_error
+from nbtrack.store._fork import forked_stores
 from nbtrack.store._registry_store import RegistryStoreMixin
-from nbtrack.store._run_data import RunDataMixin
+from nbtrack.store._run_data import RunDataMixin, journal_damage
 from nbtrack.store._tx import Fold, Tx
 from nbtrack.store.base import AbstractRegistryStore, AbstractStore, now_ms
 from nbtrack.store.documents import (
@@ -57,6 +62,7 @@ __all__ = ["DEFAULT_EXPERIMENT_ID", "DEFAULT_EXPERIMENT_NAME", "TinyDBStore", "T
 
 DEFAULT_EXPERIMENT_ID = "0"
 DEFAULT_EXPERIMENT_NAME = "Default"
+_forked = forked_stores()
 
 
 class TinyDBStore(RunDataMixin, RegistryStoreMixin, AbstractStore, AbstractRegistryStore):
@@ -70,18 +76,40 @@ class TinyDBStore(RunDataMixin, RegistryStoreMixin, AbstractStore, AbstractRegis
 
     root: Path
 
-    def __init__(self, root: str | os.PathLike[str] | None = None, backend: Backend | None = None) -> None:
+    def __init__(
+        self,
+        root: str | os.PathLike[str] | None = None,
+        backend: Backend | None = None,
+        read_only: bool | None = None,
+    ) -> None:
         if backend is None:
             if root is None:
                 raise InvalidParameter("TinyDBStore needs a folder.")
             self.root = Path(root).expanduser().resolve()
-            backend = FileBackend(self.root)
-        else:
-            self.root = Path(root) if root is not None else Path(tempfile.mkdtemp(prefix="nbtrack-mem-"))
+            backend = FileBackend(self.root, read_only)
+        elif root is not None:
+            self.root = Path(root)
+        else:  # artifacts of a memory store: a temporary folder, made on first use and removed with the store
+            self.root = Path(tempfile.gettempdir()) / f"nbtrack-mem-{uuid.uuid4().hex}"
+            weakref.finalize(self, shutil.rmtree, self.root, True)
         self._b = backend
         self._live: dict[str, Fold] = {}
         self._folds: dict[str, Fold] = {}
         self._ready = False
+        _forked.add(self)
+
+    @property
+    def read_only(self) -> bool:
+        """Whether this process can only read the store (its folder is not writable)."""
+        return self._b.read_only
+
+    def close(self) -> None:
+        """Flush and release the files this store holds open (it reopens them if used again)."""
+        self._b.close()
+
+    def _after_fork(self) -> None:
+        self._b.after_fork()
+        self._folds.clear()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self.root)!r})"
@@ -107,15 +135,33 @@ class TinyDBStore(RunDataMixin, RegistryStoreMixin, AbstractStore, AbstractRegis
             return
         with self._b.locked():
             self._b.refresh()
-            tx = Tx(self._b.tables)
-            if tx.get("experiments", DEFAULT_EXPERIMENT_ID) is None:
-                tx.put("experiments", DEFAULT_EXPERIMENT_ID, self._new_experiment_doc(DEFAULT_EXPERIMENT_NAME, None))
-            for run_id, doc in tx.rows("runs").items():
-                if doc["status"] == RunStatus.RUNNING and self._is_stale(doc):
-                    tx.put("runs", run_id, self._finalized(doc, RunStatus.KILLED, None))
-            if tx.ops:
-                self._b.commit(tx.ops)
+            if not self._b.read_only:
+                self._open_for_writing()
         self._ready = True
+
+    def _open_for_writing(self) -> None:
+        """First open by a writer: tidy up, migrate older layouts, mark dead runs KILLED (lock held)."""
+        b = self._b
+        if isinstance(b, FileBackend):
+            remove_leftovers(b.root)
+            b.migrate_journals()
+        tx = Tx(b.tables)
+        if tx.get("experiments", DEFAULT_EXPERIMENT_ID) is None:
+            tx.put("experiments", DEFAULT_EXPERIMENT_ID, self._new_experiment_doc(DEFAULT_EXPERIMENT_NAME, None))
+        columns = b.runs.columns
+        for row in columns.rows_where("status", RunStatus.RUNNING).tolist():
+            info = columns.row_doc(row)
+            if self._is_stale(info):
+                doc = tx.get("runs", info["run_id"])
+                if doc is not None and doc["status"] == RunStatus.RUNNING:
+                    tx.put("runs", info["run_id"], self._finalized(doc, RunStatus.KILLED, None))
+        if tx.ops:
+            b.commit(tx.ops)
+        if isinstance(b, FileBackend):
+            if b.legacy:
+                b.compact()  # an older store: rewrite it once in this version's format (checksummed)
+            elif not b.has_index():
+                b.write_index()
 
     def compact(self) -> None:
         """Fold the write-ahead log into a fresh ``nbtrack.json`` now (the previous one becomes ``.bak``)."""
@@ -278,7 +324,7 @@ class TinyDBStore(RunDataMixin, RegistryStoreMixin, AbstractStore, AbstractRegis
         fold = self._folds.get(run_id)
         if fold is None or fold.size != size:
             fold = Fold(doc)
-            fold.load(self._b.journal_read(run_id))
+            self._load_journal(fold, run_id)
             self._folds[run_id] = fold
         return fold
 
@@ -297,12 +343,19 @@ class TinyDBStore(RunDataMixin, RegistryStoreMixin, AbstractStore, AbstractRegis
         fold = self._live.pop(run_id, None)
         if fold is None:
             fold = Fold(doc)
-            fold.load(self._b.journal_read(run_id))
+            self._load_journal(fold, run_id)
         if end_time is None:
             mtime = self._b.journal_mtime(run_id)
             end_time = int(mtime * 1000) if mtime else now_ms()
         self._folds.pop(run_id, None)
-        return {**fold.merged(doc), "status": status, "end_time": end_time}
+        size = self._b.journal_size(run_id)
+        return {**fold.merged(doc), "status": status, "end_time": end_time, "journal_bytes": size}
+
+    def _load_journal(self, fold: Fold, run_id: str) -> None:
+        try:
+            fold.load(self._b.journal_read(run_id))
+        except JournalDamaged as exc:
+            raise journal_damage(self._journal_file(run_id), exc.offset, exc.why) from None
 
     def update_run_info(
         self,
@@ -336,7 +389,7 @@ class TinyDBStore(RunDataMixin, RegistryStoreMixin, AbstractStore, AbstractRegis
             tx.put("runs", run_id, new)
         if status == RunStatus.RUNNING and run_id not in self._live:
             fold = Fold(new)  # resumed: log to it on the fast path, like a run started here
-            fold.load(self._b.journal_read(run_id))
+            self._load_journal(fold, run_id)
             self._live[run_id] = fold
         return run_info_from_doc(new)
 
@@ -383,10 +436,29 @@ class TinyDBStore(RunDataMixin, RegistryStoreMixin, AbstractStore, AbstractRegis
                     docs.sort(key=start_time, reverse=True)
         return docs if max_results is None else docs[:max_results]
 
+    def search_runs_frame(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str | None = None,
+        run_view_type: int = ViewType.ACTIVE_ONLY,
+        max_results: int | None = None,
+        order_by: Sequence[str] | None = None,
+    ) -> Any:
+        """``search_runs`` as a DataFrame, built from the runs table's columns (no document is read).
+
+        Filters and orderings the columns cannot answer go through :meth:`search_run_docs`.
+        """
+        return _column_search.search_frame(self, experiment_ids, filter_string, run_view_type, max_results, order_by)
+
     def artifact_dir(self, run_id: str) -> Path:
         self._run_doc(run_id)
         path = self.root / "artifacts" / run_id
-        path.mkdir(parents=True, exist_ok=True)
+        if path.is_dir():
+            return path
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise store_error(exc, path, "creating the run's artifact folder") from None
         return path
 
     def dataset_inputs(self, run_id: str) -> list[DatasetInput]:

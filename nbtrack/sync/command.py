@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from nbtrack.errors import NbtrackError
-
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``sync`` on the ``nbtrack`` command line."""
@@ -25,17 +23,13 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "-e", "--experiment", action="append", dest="experiments", help="only this experiment (name or id); repeatable"
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    parser.set_defaults(handler=run)
+    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run a sync from parsed arguments; print its summary (or the error) and return the exit code."""
+    """Run a sync from parsed arguments and print its summary; errors are ``NbtrackError`` (exit status 2)."""
     from nbtrack.sync import sync
 
-    try:
-        summary = sync(args.src, args.dst, args.experiments, progress=False if args.no_progress else None)
-    except NbtrackError as exc:
-        print(f"nbtrack sync: {exc}")
-        return 2
+    summary = sync(args.src, args.dst, args.experiments, progress=False if args.no_progress else None)
     print(summary)
     return 0

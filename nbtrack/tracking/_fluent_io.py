@@ -279,6 +279,5 @@ def search_runs(
             ids = [_experiment_id()]
     if output_format == "list":
         return client.search_runs(ids, filter_string, run_view_type, max_results, order_by)
-    from nbtrack.tracking._frame import runs_frame
-
-    return runs_frame(client.search_run_docs(ids, filter_string or None, run_view_type, max_results, order_by))
+    # the store answers from its columns where it can (no document is read)
+    return client.store.search_runs_frame(ids, filter_string or None, run_view_type, max_results, order_by)

@@ -5,25 +5,39 @@
     from nbtrack.widgets import RunsTable, MetricsChart, ParallelCoordinates, ParamScatter, ModelRegistryPanel
     table = RunsTable("churn")
     table
+
+Each panel's module is imported on first use, so ``nbtrack.show()`` draws the table without
+loading plotly (the charts load when their tab is opened).
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
-from nbtrack.widgets.charts import MetricsChart
-from nbtrack.widgets.dashboard import Dashboard, show
-from nbtrack.widgets.models_panel import ModelRegistryPanel
-from nbtrack.widgets.param_charts import ParallelCoordinates, ParamScatter
-from nbtrack.widgets.runs_table import RunsTable
+_WHERE = {
+    "Dashboard": "nbtrack.widgets.dashboard",
+    "show": "nbtrack.widgets.dashboard",
+    "RunsTable": "nbtrack.widgets.runs_table",
+    "MetricsChart": "nbtrack.widgets.charts",
+    "ParallelCoordinates": "nbtrack.widgets.param_charts",
+    "ParamScatter": "nbtrack.widgets.param_charts",
+    "ModelRegistryPanel": "nbtrack.widgets.models_panel",
+    "RunCard": "nbtrack.widgets.run_card",
+}
 
 
 def __getattr__(name: str) -> Any:
-    if name == "RunCard":  # the %%track card lives beside the panels
-        from nbtrack.widgets.run_card import RunCard  # type: ignore[import-not-found,unused-ignore]
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'nbtrack.widgets' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
 
-        return RunCard
-    raise AttributeError(f"module 'nbtrack.widgets' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_WHERE])
 
 
 __all__ = [

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import html
 import math
 import time
@@ -120,11 +119,44 @@ def guarded(out: Any, fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-class FigureHost:
-    """Holds a plotly figure and the widget that shows it.
+# One colour per run, the same in every chart and in the table's swatches (Plotly's D3 palette, then more).
+PALETTE = (
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+    "#393b79", "#e6550d", "#31a354", "#ad494a", "#756bb1", "#8c6d31", "#de9ed6", "#636363", "#b5cf6b", "#6baed6",
+)  # fmt: skip
 
-    With ``anywidget`` installed this is a ``go.FigureWidget`` updated in place; otherwise a plain
-    ``go.Figure`` shown in an ``Output`` (rendered by JupyterLab's plotly MIME renderer).
+
+class RunColors:
+    """Hands out one palette colour per run id and keeps it (colours repeat after 20 runs)."""
+
+    def __init__(self) -> None:
+        self._colors: dict[str, str] = {}
+
+    def __call__(self, run_id: str) -> str:
+        """The colour of ``run_id`` (assigned on first use)."""
+        color = self._colors.get(run_id)
+        if color is None:
+            color = PALETTE[len(self._colors) % len(PALETTE)]
+            self._colors[run_id] = color
+        return color
+
+
+def plot_text(value: Any) -> str:
+    """Text for a plotly label: ``<``, ``>`` and ``&`` escaped once, quotes left as they are.
+
+    Plotly reads labels as a small HTML subset, so markup must be escaped; it does not decode
+    every entity (``&#x27;`` would show literally), so quotes stay plain.
+    """
+    return html.escape("" if value is None else str(value), quote=False)
+
+
+class FigureHost:
+    """Holds a plotly figure and the ``Output`` widget that shows it.
+
+    The figure crosses the comm as ``application/vnd.plotly.v1+json``, drawn by the plotly
+    renderer that JupyterLab, Notebook 7 and VS Code load once per page: a ``FigureWidget``
+    would ship its own 4 MB copy of plotly.js with every chart. The width follows the
+    output area (``autosize``, no fixed width).
     """
 
     def __init__(self, height: int = 380) -> None:
@@ -132,56 +164,42 @@ class FigureHost:
         import plotly.graph_objects as go
 
         self.height = height
-        self.figure: Any
-        try:
-            self.figure = go.FigureWidget(layout={"height": height})
-            self.widget: Any = self.figure
-            self.live = True
-        except ImportError:  # plotly's FigureWidget needs anywidget
-            self.figure = go.Figure(layout={"height": height})
-            self.widget = w.Output()
-            self.live = False
+        self.figure: Any = go.Figure(layout={"height": height})
+        self.widget: Any = w.Output(layout=w.Layout(width="100%"))
+        self.live = False
 
     def show(self, traces: list[dict[str, Any]], layout: dict[str, Any]) -> None:
         """Replace the figure's traces and layout."""
-        layout = {"height": self.height, "margin": {"l": 50, "r": 20, "t": 40, "b": 40}, **layout}
+        import plotly.io as pio
+
+        layout = {
+            "height": self.height,
+            "margin": {"l": 50, "r": 20, "t": 40, "b": 40},
+            **layout,
+        }
         # update in place: assigning a new layout would rebuild plotly's template (~50 ms)
-        with self.figure.batch_update() if self.live else contextlib.nullcontext():
+        with self.figure.batch_update():
             self.figure.data = ()
             self.figure.update_layout(layout)
             if traces:
                 self.figure.add_traces(traces)
-        if self.live:
-            return
-        import plotly.io as pio
-
         # set the Output's content directly: no display machinery, same result in or out of a kernel
         spec = orjson.loads(pio.to_json(self.figure, validate=False, engine="orjson"))
+        # no "responsive": it sizes the plot to its container's height, which an output area leaves at 0;
+        # without a width plotly takes the output area's, and the renderer redraws it on resize
+        spec["config"] = {"displaylogo": False}
         data = {"application/vnd.plotly.v1+json": spec, "text/plain": "<plotly figure>"}
         self.widget.outputs = ({"output_type": "display_data", "data": data, "metadata": {}},)
 
     def to_html(self) -> str:
-        """The figure as self-contained HTML (plotly.js loaded by the page that includes it)."""
+        """The figure as HTML (plotly.js loaded by the page that includes it)."""
         import plotly.io as pio
 
         return str(pio.to_html(self.figure, include_plotlyjs=False, full_html=False))
 
 
-_plotlyjs_sent = False
-
-
-def plotly_js_tag(include: bool | str = True) -> str:
-    """A ``<script>`` holding plotly.js itself, so static HTML works offline.
-
-    Parameters
-    ----------
-    include : bool or "once"
-        ``"once"``: only the first time in this process (later outputs of the same notebook use
-        the copy the first one loaded, which keeps saved notebooks small); ``False``: never.
-    """
-    global _plotlyjs_sent
-    if include == "once":
-        include, _plotlyjs_sent = not _plotlyjs_sent, True
+def plotly_js_tag(include: bool = True) -> str:
+    """A ``<script>`` holding plotly.js itself, for HTML exported to be read offline (``""`` if not ``include``)."""
     if not include:
         return ""
     from plotly.offline import get_plotlyjs
@@ -189,14 +207,56 @@ def plotly_js_tag(include: bool | str = True) -> str:
     return f'<script type="text/javascript">{get_plotlyjs()}</script>'
 
 
-class StaticHtmlMixin:
-    """Adds ``text/html`` to a widget's MIME bundle so saved and exported notebooks show it."""
+def bars_html(title: str, items: Sequence[tuple[str, float, str]], lower_better: bool = False) -> str:
+    """A small chart of one value per run as plain HTML (no script: any viewer shows it).
 
-    def to_html(self, include_plotlyjs: bool | str = True) -> str:  # pragma: no cover - overridden
-        """Return the widget's static HTML form (charts need plotly.js: see :func:`plotly_js_tag`)."""
+    Parameters
+    ----------
+    title : str
+        Caption (escaped here).
+    items : sequence of (label, value, colour)
+        One bar per run; labels are escaped here, NaN values are listed without a bar.
+    lower_better : bool
+        Say so in the caption.
+    """
+    finite = [v for _, v, _ in items if v == v and not math.isinf(v)]
+    if not finite:
+        return ""
+    top = max(abs(v) for v in finite) or 1.0
+    rows = []
+    for label, value, color in items:
+        width = 0.0 if value != value or math.isinf(value) else 100 * abs(value) / top
+        rows.append(
+            "<tr>"
+            f'<td style="padding:1px 6px;white-space:nowrap;text-align:left">{esc(label)}</td>'
+            f'<td style="padding:1px 6px;width:60%;min-width:120px"><div style="background:{esc(color)};height:10px;'
+            f'width:{width:.1f}%"></div></td>'
+            f'<td style="padding:1px 6px;font-family:monospace">{esc(fmt_value(value))}</td></tr>'
+        )
+    hint = " (lower is better)" if lower_better else ""
+    return (
+        f'<div class="jp-nbtrack-StaticBars" style="max-width:700px;font-size:12px"><b>{esc(title)}</b>{esc(hint)}'
+        f'<table style="border-collapse:collapse;width:100%">{"".join(rows)}</table></div>'
+    )
+
+
+class StaticHtmlMixin:
+    """Adds a small ``text/html`` form to a widget's MIME bundle, shown when the kernel is gone.
+
+    Saved notebooks keep that HTML beside the widget view: nbconvert and VS Code use it when
+    the notebook holds no widget state, and nbtrack's JupyterLab extension shows it instead of
+    "model not found". It never inlines plotly.js, so a saved dashboard stays small.
+    """
+
+    def to_html(self, include_plotlyjs: bool = True) -> str:  # pragma: no cover - overridden
+        """Return the widget's HTML (``include_plotlyjs`` inlines plotly.js for offline reading)."""
         raise NotImplementedError
+
+    def static_html(self) -> str:
+        """The small HTML saved with the notebook (no script, no plotly.js)."""
+        return self.to_html(include_plotlyjs=False)
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
         bundle: dict[str, Any] = dict(super()._repr_mimebundle_(**kwargs) or {})  # type: ignore[misc]
-        bundle["text/html"] = self.to_html(include_plotlyjs="once")
+        bundle["text/html"] = self.static_html()
         return bundle

@@ -13,11 +13,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from nbtrack.entities import Experiment, Metric, RunStatus
+from nbtrack.entities import Experiment, Metric, RunStatus, Tags
 from nbtrack.errors import InvalidParameter, NotFound
 from nbtrack.tracking.client import TrackingClient
+from nbtrack.widgets._common import RunColors
 
-PARENT_TAG = "mlflow.parentRunId"
+PARENT_TAG = Tags.PARENT_RUN_ID
+
+
+def is_read_only(client: TrackingClient) -> bool:
+    """Whether the store refuses writes (``client.read_only``): the widgets then offer no changes."""
+    return bool(client.read_only)
 
 
 def _metric_float(value: Any) -> float:
@@ -137,7 +143,29 @@ class RunSource:
         self._version: Any = None
         self._running: list[str] = []
         self._histories: dict[tuple[str, Any], dict[str, list[Metric]]] = {}
+        self.colors = RunColors()
+        self._shown_ids: list[str] | None = None
+        self._shown_rows: list[RunRow] | None = None
         self.reload()
+
+    def show_experiments(self, experiment_ids: list[str] | None) -> None:
+        """List only the runs of these experiments among those read (``None``: all of them); no store read."""
+        self._shown_ids = None if experiment_ids is None else [str(i) for i in experiment_ids]
+        self._shown_rows = None
+
+    @property
+    def fixed_ids(self) -> list[str] | None:
+        """The experiments this source was made for, or ``None`` for every active one."""
+        return None if self._fixed_ids is None else list(self._fixed_ids)
+
+    @property
+    def shown_experiment_ids(self) -> list[str] | None:
+        """The experiments :meth:`rows` is narrowed to, or ``None`` for every one read."""
+        return None if self._shown_ids is None else list(self._shown_ids)
+
+    def newest_experiment_id(self) -> str | None:
+        """The experiment of the newest run read, or ``None`` without runs."""
+        return self._order[0].experiment_id if self._order else None
 
     @property
     def experiment_ids(self) -> list[str]:
@@ -149,7 +177,7 @@ class RunSource:
     def version(self) -> Any:
         """A change token: the store's, plus the journal sizes of the runs still running.
 
-        Metric points of a live run are appended to its journal (``runs/<id>.jsonl``) without
+        Metric points of a live run are appended to its journal (``runs/<first two hex digits>/<id>.jsonl``) without
         touching the store's token, so the journals of shown RUNNING runs are watched too
         (one ``stat`` each) and a run training in another kernel updates live.
         """
@@ -164,10 +192,12 @@ class RunSource:
         if not self._running:
             return token
         root = self.client.store_root
+        if root is None:
+            return token
         sizes = []
         for run_id in self._running:
             try:
-                sizes.append(os.stat(os.path.join(str(root), "runs", f"{run_id}.jsonl")).st_size)
+                sizes.append(os.stat(os.path.join(str(root), "runs", run_id[:2], f"{run_id}.jsonl")).st_size)
             except OSError:
                 sizes.append(-1)
         return (token, tuple(sizes))
@@ -196,13 +226,19 @@ class RunSource:
             delta.removed = [r for r in old_rows if r not in rows]
         self._rows = rows
         self._order = list(rows.values())
+        self._shown_rows = None
         self._running = [r.run_id for r in self._order if r.status == RunStatus.RUNNING]
         self._version = self._token(store_token)
         return delta
 
     def rows(self) -> list[RunRow]:
-        """Every run, newest first."""
-        return self._order
+        """Every run of the shown experiments, newest first."""
+        if self._shown_ids is None:
+            return self._order
+        if self._shown_rows is None:
+            wanted = set(self._shown_ids)
+            self._shown_rows = [r for r in self._order if r.experiment_id in wanted]
+        return self._shown_rows
 
     def get(self, run_id: str) -> RunRow | None:
         """The row of a run, or ``None``."""
@@ -210,7 +246,8 @@ class RunSource:
 
     def search_ids(self, filter_string: str) -> set[str]:
         """Ids of the runs matching a ``search_runs`` filter; raises ``InvalidParameter`` if it doesn't parse."""
-        docs = self.client.search_run_docs(self.experiment_ids, filter_string or None)
+        ids = self._shown_ids if self._shown_ids is not None else self.experiment_ids
+        docs = self.client.search_run_docs(ids, filter_string or None)
         return {d["run_id"] for d in docs}
 
     def histories(self, run_id: str) -> dict[str, list[Metric]]:

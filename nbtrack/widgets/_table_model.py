@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
 
+from nbtrack.widgets._columns import default_params
 from nbtrack.widgets._common import esc, fmt_delta, fmt_duration, fmt_time, fmt_value, lower_is_better
 from nbtrack.widgets._source import RunRow
 
@@ -18,6 +19,12 @@ TABLE_STYLE = (
     ".jp-nbtrack-RunsGrid tr.nbtrack-selected{background:rgba(66,133,244,.15)}"
     ".jp-nbtrack-RunsGrid tr.nbtrack-baseline{outline:2px solid rgba(66,133,244,.6)}"
     ".jp-nbtrack-RunsGrid .nbtrack-delta{color:#777}"
+    ".jp-nbtrack-RunsGrid tbody tr{cursor:pointer;user-select:none}"
+    ".jp-nbtrack-RunsGrid tbody tr:hover{background:rgba(66,133,244,.07)}"
+    ".jp-nbtrack-RunsGrid th[data-col]{cursor:pointer}"
+    ".jp-nbtrack-RunsGrid .nbtrack-swatch{display:inline-block;width:9px;height:9px;border-radius:2px;"
+    "margin-right:5px;vertical-align:middle}"
+    ".jp-nbtrack-RunsGrid .nbtrack-toggle{cursor:pointer;display:inline-block;width:1.1em;color:#57606a}"
     "</style>"
 )
 
@@ -38,6 +45,8 @@ def cell_value(row: RunRow, column: str) -> Any:
         return row.duration
     if column == "run_id":
         return row.run_id
+    if column == "experiment":
+        return row.experiment_id
     raise KeyError(column)
 
 
@@ -72,6 +81,12 @@ class TableView:
     _sort_keys: list[Any] = field(default_factory=list)
     _built_for: tuple[Any, ...] = ()
     depth: dict[str, int] = field(default_factory=dict)
+    chosen_params: list[str] | None = None  # the user's column choice; None: the defaults
+    folded_params: list[str] = field(default_factory=list)
+    collapsed: set[str] = field(default_factory=set)  # parents whose children are folded
+    child_count: dict[str, int] = field(default_factory=dict)
+    show_experiment: bool = False
+    experiment_names: dict[str, str] = field(default_factory=dict)
 
     def lower_better(self, metric: str) -> bool:
         """Whether lower values of ``metric`` are better (user choice, else guessed from the name)."""
@@ -82,14 +97,35 @@ class TableView:
     def columns(self) -> list[str]:
         """Shown columns: the fixed ones, then ``metrics.*`` and ``params.*``."""
         return [
-            *BASE_COLUMNS,
+            *self.base_columns,
             *(f"metrics.{k}" for k in self.metric_keys),
             *(f"params.{k}" for k in self.param_keys),
         ]
 
+    @property
+    def base_columns(self) -> list[str]:
+        """Status, name, (experiment when several are shown), start time, duration."""
+        if self.show_experiment:
+            return ["status", "name", "experiment", "start_time", "duration"]
+        return list(BASE_COLUMNS)
+
     def all_columns(self) -> list[str]:
-        """Every column the shown runs have, whatever the diff-only toggle."""
-        return [*BASE_COLUMNS, *(f"metrics.{k}" for k in self.metric_keys), *(f"params.{k}" for k in self.all_params)]
+        """Every column the shown runs have, whatever the column choice."""
+        return [
+            *self.base_columns,
+            *(f"metrics.{k}" for k in self.metric_keys),
+            *(f"params.{k}" for k in self.all_params),
+        ]
+
+    def _choose_params(self, n: int) -> list[str]:
+        shown, folded = default_params(self._param_values, self._param_count, n, differing_only=self.diff_only)
+        if self.chosen_params is None:
+            self.folded_params = folded
+            return shown
+        present = set(self._param_values)
+        keys = [k for k in self.chosen_params if k in present]
+        self.folded_params = [k for k in self.all_params if k not in keys]
+        return keys
 
     def build(self, rows: list[RunRow]) -> None:
         """Recompute columns, order, grouping and best values for these (already filtered) rows."""
@@ -107,20 +143,16 @@ class TableView:
                     seen.add(value)
                     param_count[key] += 1
         self.all_params = sorted(param_values)
-        keys = self.all_params
-        if self.diff_only:
-            n = len(rows)
-            # a param differs when two runs have different values, or some runs lack it
-            keys = [k for k in keys if len(param_values[k]) > 1 or param_count[k] < n]
-        self.metric_keys = sorted(metrics)
-        self.param_keys = keys
-        self.best = self._best(rows)
         self._param_values, self._param_count = param_values, param_count
+        self.metric_keys = sorted(metrics)
+        self.param_keys = self._choose_params(len(rows))
+        self.best = self._best(rows)
         self.rows = self._grouped(self._sorted(rows))
         self._built_for = self._settings()
 
     def _settings(self) -> tuple[Any, ...]:
-        return (self.sort_column, self.descending, self.diff_only, tuple(sorted(self.directions.items())))
+        chosen = None if self.chosen_params is None else tuple(self.chosen_params)
+        return (self.sort_column, self.descending, self.diff_only, tuple(sorted(self.directions.items())), chosen)
 
     def insert(self, new_rows: list[RunRow]) -> bool:
         """Add runs to the built view without rebuilding it; ``False`` if a full :meth:`build` is needed."""
@@ -141,12 +173,7 @@ class TableView:
             self._insert_sorted(row)
         self.metric_keys = sorted(metrics)
         self.all_params = sorted(self._param_values)
-        n = len(self.rows)
-        self.param_keys = (
-            [k for k in self.all_params if len(self._param_values[k]) > 1 or self._param_count[k] < n]
-            if self.diff_only
-            else self.all_params
-        )
+        self.param_keys = self._choose_params(len(self.rows))
         return True
 
     def _insert_sorted(self, row: RunRow) -> None:
@@ -219,6 +246,7 @@ class TableView:
         for row in rows:
             if row.parent_id and row.parent_id in ids and row.parent_id != row.run_id:
                 children.setdefault(row.parent_id, []).append(row)
+        self.child_count = {k: len(v) for k, v in children.items()}
         if not children:
             self.depth = {}
             return rows
@@ -232,6 +260,9 @@ class TableView:
             seen.add(row.run_id)
             out.append(row)
             depth[row.run_id] = level
+            if row.run_id in self.collapsed:
+                seen.update(self._descendants(row.run_id, children))
+                return
             for child in children.get(row.run_id, ()):
                 emit(child, level + 1)
 
@@ -242,6 +273,17 @@ class TableView:
             emit(row, 0)
         self.depth = depth
         return out
+
+    @staticmethod
+    def _descendants(run_id: str, children: dict[str, list[RunRow]]) -> set[str]:
+        found: set[str] = set()
+        stack = [run_id]
+        while stack:
+            for child in children.get(stack.pop(), ()):
+                if child.run_id not in found:
+                    found.add(child.run_id)
+                    stack.append(child.run_id)
+        return found
 
     # -- values shown ------------------------------------------------------
     def delta(self, row: RunRow, metric: str, baseline: RunRow | None) -> float | None:
@@ -265,10 +307,24 @@ class TableView:
             return fmt_time(row.start_time)
         if column == "duration":
             return fmt_duration(row.duration)
+        if column == "experiment":
+            return self.experiment_names.get(row.experiment_id, row.experiment_id)
         return fmt_value(cell_value(row, column))
 
-    def page_html(self, start: int, stop: int, baseline: RunRow | None, selected: set[str]) -> str:
-        """One page of rows as an HTML table (every user-named value escaped)."""
+    def page_html(
+        self,
+        start: int,
+        stop: int,
+        baseline: RunRow | None,
+        selected: set[str],
+        color: Any = None,
+        interactive: bool = True,
+    ) -> str:
+        """One page of rows as an HTML table (every user-named value escaped).
+
+        Rows carry ``data-run`` and headers ``data-col`` so the live grid can turn clicks into
+        selection and sorting; ``color(run_id)`` gives the swatch of each selected run.
+        """
         columns = self.columns
         head = []
         for c in columns:
@@ -276,7 +332,8 @@ class TableView:
             label = esc(c) + arrow
             if c.startswith("metrics."):
                 label += " ↓" if self.lower_better(c[8:]) else " ↑"
-            head.append(f"<th>{label}</th>")
+            attr = f' data-col="{esc(c)}" title="sort by {esc(c)}"' if interactive else ""
+            head.append(f"<th{attr}>{label}</th>")
         body = []
         for row in self.rows[start:stop]:
             classes = []
@@ -290,8 +347,21 @@ class TableView:
                 style = ""
                 if c == "name":
                     level = self.depth.get(row.run_id, 0)
+                    if color is not None and row.run_id in selected:
+                        text = (
+                            f'<span class="nbtrack-swatch" style="background:{esc(color(row.run_id))}"></span>' + text
+                        )
+                    n_children = self.child_count.get(row.run_id)
+                    if n_children:
+                        folded = row.run_id in self.collapsed
+                        mark = "▸" if folded else "▾"
+                        toggle = f' data-toggle="{esc(row.run_id)}"' if interactive else ""
+                        text = (
+                            f'<span class="nbtrack-toggle"{toggle} title="{"show" if folded else "hide"} child runs">'
+                            f"{mark}</span>{text} <span class='nbtrack-delta'>({n_children})</span>"
+                        )
                     if level:
-                        text = "&nbsp;&nbsp;" * level + "↳ " + text
+                        text = "&nbsp;&nbsp;&nbsp;" * level + "↳ " + text
                     if baseline is not None and row.run_id == baseline.run_id:
                         text += " <em>(baseline)</em>"
                 elif c.startswith("metrics."):
@@ -303,7 +373,8 @@ class TableView:
                         style = ' class="nbtrack-best" style="font-weight:bold;background:#c8f0c8"'
                 cells.append(f"<td{style}>{text}</td>")
             cls = f' class="{" ".join(classes)}"' if classes else ""
-            body.append(f"<tr{cls}>{''.join(cells)}</tr>")
+            data = f' data-run="{esc(row.run_id)}"' if interactive else ""
+            body.append(f"<tr{cls}{data}>{''.join(cells)}</tr>")
         return (
             f'{TABLE_STYLE}<table class="jp-nbtrack-RunsGrid" style="border-collapse:collapse;font-size:12px">'
             f"<thead><tr>{''.join(head)}</tr></thead><tbody>{''.join(body)}</tbody></table>"

@@ -16,9 +16,12 @@ import numpy as np
 
 from nbtrack.errors import InvalidParameter
 from nbtrack.tracking.client import TrackingClient
-from nbtrack.widgets._common import FigureHost, StaticHtmlMixin, error_output, esc, guarded, plotly_js_tag
+from nbtrack.widgets._common import FigureHost, StaticHtmlMixin, error_output, guarded, plot_text, plotly_js_tag
 from nbtrack.widgets._live import StorePoller, widget_alive
 from nbtrack.widgets._source import RunRow, RunSource, resolve_experiments
+from nbtrack.widgets._static import _metric_keys, final_values_html, varying_params
+
+__all__ = ["MetricsChart", "final_values_html", "varying_params"]
 
 DEFAULT_MAX_RUNS = 10
 X_AXES = ("step", "wall time", "relative time")
@@ -133,15 +136,19 @@ class _RunChart(StaticHtmlMixin, w.VBox):  # type: ignore[misc]
     def _hosts(self) -> list[FigureHost]:  # pragma: no cover - overridden
         raise NotImplementedError
 
-    def to_html(self, include_plotlyjs: bool | str = True) -> str:
-        """The charts as static HTML with plotly.js inline (works offline).
+    def to_html(self, include_plotlyjs: bool = True) -> str:
+        """The charts as HTML; ``include_plotlyjs`` inlines plotly.js (an export read offline).
 
         Parameters
         ----------
-        include_plotlyjs : bool or "once"
-            Whether to inline plotly.js (see :func:`nbtrack.widgets._common.plotly_js_tag`).
+        include_plotlyjs : bool
+            Whether to inline plotly.js (4 MB).
         """
         return plotly_js_tag(include_plotlyjs) + self.figures_html()
+
+    def static_html(self) -> str:
+        """What a saved notebook keeps: the final values as plain HTML bars (no plotly.js)."""
+        return final_values_html(self.chosen(), getattr(getattr(self, "metric", None), "value", None), self.source)
 
     def figures_html(self) -> str:
         """The charts' HTML without plotly.js (a page that already loaded it)."""
@@ -151,13 +158,6 @@ class _RunChart(StaticHtmlMixin, w.VBox):  # type: ignore[misc]
         """Close the widget and stop its live refresh."""
         self.poller.stop()
         super().close()
-
-
-def _metric_keys(rows: Sequence[RunRow]) -> list[str]:
-    keys: set[str] = set()
-    for r in rows:
-        keys.update(r.metrics)
-    return sorted(keys)
 
 
 class MetricsChart(_RunChart):
@@ -192,18 +192,25 @@ class MetricsChart(_RunChart):
         self.x_axis = w.ToggleButtons(options=list(X_AXES), value="step", style={"button_width": "105px"})
         self.log_y = w.Checkbox(value=False, description="log y", indent=False)
         self.smoothing = w.FloatSlider(value=0.0, min=0.0, max=0.99, step=0.01, description="smoothing")
+        self.against = w.Dropdown(description="against", layout=w.Layout(width="auto", max_width="300px"))
+        self.against.style.description_width = "initial"
         self.history = FigureHost(380)
-        self.bars = FigureHost(300)
+        self.bars = FigureHost(320)
         self._wanted_metric = metric
-        for control in (self.metric, self.x_axis, self.log_y, self.smoothing):
+        for control in (self.metric, self.x_axis, self.log_y, self.smoothing, self.against):
             control.observe(guarded(self.out, self._redraw_on_change), "value")
+        self.history_controls = w.HBox([self.x_axis, self.smoothing], layout=w.Layout(flex_flow="row wrap"))
         self.children = [
-            w.HBox([self.metric, self.x_axis, self.log_y, self.smoothing]),
+            w.HBox(
+                [self.metric, self.against, self.log_y], layout=w.Layout(flex_flow="row wrap", align_items="center")
+            ),
+            self.history_controls,
             self.note,
             self.history.widget,
             self.bars.widget,
             self.out,
         ]
+        self.mode = "history"
         self.add_class("jp-nbtrack-MetricsChart")
         self.redraw()
         self._start()
@@ -212,21 +219,91 @@ class MetricsChart(_RunChart):
         return [self.history, self.bars]
 
     def redraw(self) -> None:
-        """Draw the histories and final values of the chosen runs."""
+        """Draw the chosen runs' metric: lines of its history when it has steps, else a value per run.
+
+        A metric logged once per run (sklearn's training scores) is drawn as bars, one colour per
+        run, or, with "against" set to a param, as a scatter of the value against that param.
+        """
         rows = self.chosen()
         key = self._choose(self.metric, _metric_keys(rows), self._wanted_metric)
+        histories = {
+            r.run_id: h
+            for r in rows
+            if key is not None and key in r.metrics and (h := self.source.histories(r.run_id).get(key, []))
+        }
+        longest = max((len(h) for h in histories.values()), default=0)
+        running = any(r.status == "RUNNING" for r in rows if r.run_id in histories)  # more points to come
+        self.mode = "history" if longest > 1 or running else "values"
+        params = varying_params(rows)
+        self._choose(self.against, ["run", *params], "run")
+        shown = self.mode == "history"
+        self.history.widget.layout.display = "" if shown else "none"
+        self.history_controls.layout.display = "" if shown else "none"
+        title = plot_text(key) if key else ""
+        log = "log" if self.log_y.value else "linear"
+        if shown:
+            self._draw_history(rows, key or "", histories, title, log)
+        elif self.history.figure.data:
+            self.history.show([], {})  # nothing stale behind the hidden chart
+        drawn = [r for r in rows if r.run_id in histories]
+        if self.against.value and self.against.value != "run":
+            self._draw_against(drawn, key or "", self.against.value, title, log)
+            return
+        self.bars.show(
+            [
+                {
+                    "type": "bar",
+                    "x": [plot_text(r.name) for r in drawn],
+                    "y": [r.metrics[key] for r in drawn] if key else [],
+                    "marker": {"color": [self.source.colors(r.run_id) for r in drawn]},
+                    "hovertemplate": "%{x}: %{y:.4g}<extra></extra>",
+                }
+            ]
+            if drawn
+            else [],
+            {
+                "title": {"text": f"final {title}" if shown else f"{title} per run"},
+                "yaxis": {"type": log, "title": {"text": title}},
+                "xaxis": {"type": "category"},
+            },
+        )
+
+    def _draw_against(self, rows: list[RunRow], key: str, param: str, title: str, log: str) -> None:
+        rows = [r for r in rows if param in r.params]
+        raw = [r.params[param] for r in rows]
+        nums = _numeric_values(raw)
+        self.bars.show(
+            [
+                {
+                    "type": "scatter",
+                    "mode": "markers",
+                    "x": nums if nums is not None else [plot_text(x) for x in raw],
+                    "y": [r.metrics[key] for r in rows],
+                    "text": [plot_text(r.name) for r in rows],
+                    "marker": {"size": 11, "color": [self.source.colors(r.run_id) for r in rows]},
+                    "hovertemplate": "%{text}<br>%{x}: %{y:.4g}<extra></extra>",
+                }
+            ]
+            if rows
+            else [],
+            {
+                "title": {"text": f"{title} vs {plot_text(param)}"},
+                "xaxis": {"title": {"text": plot_text(param)}, "type": "linear" if nums is not None else "category"},
+                "yaxis": {"type": log, "title": {"text": title}},
+            },
+        )
+
+    def _draw_history(
+        self, rows: list[RunRow], key: str, histories: dict[str, list[Any]], title: str, log: str
+    ) -> None:
         mode = self.x_axis.value
         smooth = float(self.smoothing.value)
         traces: list[dict[str, Any]] = []
-        names: list[str] = []
-        finals: list[float] = []
         for row in rows:
-            if key is None or key not in row.metrics:
-                continue
-            history = self.source.histories(row.run_id).get(key, [])
+            history = histories.get(row.run_id)
             if not history:
                 continue
-            name = esc(row.name)
+            name = plot_text(row.name)
             # numpy arrays: plotly validates them in one go instead of element by element
             n = len(history)
             if mode == "step":
@@ -245,32 +322,25 @@ class MetricsChart(_RunChart):
                     "x": xs,
                     "y": np.asarray(ys, dtype=float),
                     "name": name,
+                    "line": {"color": self.source.colors(row.run_id)},
+                    "marker": {"color": self.source.colors(row.run_id)},
                     "hovertemplate": f"{name}<br>%{{x}}: %{{y:.4g}}<extra></extra>",
                 }
             )
-            names.append(name)
-            finals.append(row.metrics[key])
-        title = esc(key) if key else ""
         xlabel = {"step": "step", "wall time": "time", "relative time": "seconds since first point"}[mode]
         self.history.show(
             traces,
             {
                 "title": {"text": f"{title} history"},
                 "xaxis": {"title": {"text": xlabel}},
-                "yaxis": {"type": "log" if self.log_y.value else "linear", "title": {"text": title}},
+                "yaxis": {"type": log, "title": {"text": title}},
                 "legend": {"title": {"text": "run"}},
             },
         )
-        self.bars.show(
-            [
-                {
-                    "type": "bar",
-                    "x": names,
-                    "y": finals,
-                    "hovertemplate": "%{x}: %{y:.4g}<extra></extra>",
-                }
-            ]
-            if names
-            else [],
-            {"title": {"text": f"final {title}"}, "yaxis": {"type": "log" if self.log_y.value else "linear"}},
-        )
+
+
+def _numeric_values(values: Sequence[str]) -> list[float] | None:
+    try:
+        return [float(v) for v in values]
+    except ValueError:
+        return None

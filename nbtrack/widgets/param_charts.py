@@ -9,9 +9,13 @@ from typing import Any
 import ipywidgets as w
 
 from nbtrack.tracking.client import TrackingClient
-from nbtrack.widgets._common import FigureHost, esc, guarded
+from nbtrack.widgets._common import FigureHost, guarded, plot_text
 from nbtrack.widgets._source import RunRow, RunSource
-from nbtrack.widgets.charts import _metric_keys, _RunChart
+from nbtrack.widgets._static import _metric_keys, varying_params
+from nbtrack.widgets.charts import _RunChart
+
+DEFAULT_AXES = 6
+esc = plot_text  # labels go to plotly, which reads a small HTML subset: escape markup once, not quotes
 
 
 def _numeric(values: Sequence[str | None]) -> list[float] | None:
@@ -50,6 +54,9 @@ class ParallelCoordinates(_RunChart):
         As for :class:`MetricsChart`.
     max_runs : int
         At most this many runs (default 200: this chart stays readable with many lines).
+    max_axes : int
+        At most this many param axes (default 6); the "axes" slider changes it. Only params that
+        vary among the drawn runs get an axis, those with the most distinct values first.
     """
 
     def __init__(
@@ -63,13 +70,24 @@ class ParallelCoordinates(_RunChart):
         max_runs: int = 200,
         live: bool = True,
         default_rows: Callable[[], list[RunRow]] | None = None,
+        max_axes: int = DEFAULT_AXES,
     ) -> None:
         super().__init__(run_ids, experiment, client, source, max_runs, live, default_rows)
-        self.metric = w.Dropdown(description="metric", layout=w.Layout(width="260px"))
+        self.metric = w.Dropdown(description="metric", layout=w.Layout(width="auto", max_width="300px"))
+        self.max_axes = w.BoundedIntText(
+            value=max_axes, min=1, max=30, description="param axes", layout=w.Layout(width="150px")
+        )
+        self.max_axes.style.description_width = "initial"
         self._wanted_metric = metric
-        self.plot = FigureHost(400)
+        self.plot = FigureHost(420)
         self.metric.observe(guarded(self.out, self._redraw_on_change), "value")
-        self.children = [self.metric, self.note, self.plot.widget, self.out]
+        self.max_axes.observe(guarded(self.out, self._redraw_on_change), "value")
+        self.children = [
+            w.HBox([self.metric, self.max_axes], layout=w.Layout(flex_flow="row wrap")),
+            self.note,
+            self.plot.widget,
+            self.out,
+        ]
         self.add_class("jp-nbtrack-ParallelCoordinates")
         self.redraw()
         self._start()
@@ -82,7 +100,15 @@ class ParallelCoordinates(_RunChart):
         rows = self.chosen()
         key = self._choose(self.metric, _metric_keys(rows), self._wanted_metric)
         rows = [r for r in rows if key is not None and key in r.metrics]
-        params = sorted({p for r in rows for p in r.params})
+        varying = varying_params(rows)
+        distinct = {p: len({r.params.get(p) for r in rows}) for p in varying}
+        params = sorted(varying, key=lambda p: -distinct[p])[: int(self.max_axes.value)]
+        params.sort(key=varying.index)
+        left_out = len(varying) - len(params)
+        if left_out > 0:
+            self.note.value = str(self.note.value) + (
+                f"<i> {len(params)} of {len(varying)} varying params shown (raise 'param axes' for more).</i>"
+            )
         dims = [_dimension(p, [r.params.get(p) for r in rows]) for p in params]
         traces: list[dict[str, Any]] = []
         if key is not None and rows:
@@ -95,7 +121,10 @@ class ParallelCoordinates(_RunChart):
                     "dimensions": dims,
                 }
             )
-        self.plot.show(traces, {"title": {"text": f"params → {esc(key) if key else ''}"}})
+        # room for the axis titles: they are tilted when there are many axes
+        self.plot.show(
+            traces, {"title": {"text": f"params → {esc(key) if key else ''}"}, "margin": {"l": 60, "r": 60, "t": 80}}
+        )
 
 
 class ParamScatter(_RunChart):
@@ -142,7 +171,9 @@ class ParamScatter(_RunChart):
     def redraw(self) -> None:
         """Draw the chosen param against the chosen metric."""
         rows = self.chosen()
-        p = self._choose(self.param, sorted({p for r in rows for p in r.params}), self._wanted[0])
+        varying = varying_params(rows)
+        others = sorted({p for r in rows for p in r.params} - set(varying))
+        p = self._choose(self.param, [*varying, *others], self._wanted[0])
         m = self._choose(self.metric, _metric_keys(rows), self._wanted[1])
         rows = [r for r in rows if p is not None and m is not None and p in r.params and m in r.metrics]
         p, m = p or "", m or ""
@@ -159,7 +190,7 @@ class ParamScatter(_RunChart):
                     "y": [r.metrics[m] for r in rows],
                     "text": names,
                     "hovertemplate": "%{text}<br>%{x}: %{y:.4g}<extra></extra>",
-                    "marker": {"size": 9},
+                    "marker": {"size": 10, "color": [self.source.colors(r.run_id) for r in rows]},
                 }
             )
         self.plot.show(

@@ -14,16 +14,21 @@ names and values) is HTML-escaped.
 
 from __future__ import annotations
 
+import functools
 import html
 import importlib
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
-from nbtrack.entities import Run, RunStatus, ViewType
+from nbtrack.entities import Run, RunStatus, Tags, ViewType
 from nbtrack.tracking.client import TrackingClient
 
 MAX_ITEMS = 12
+SPARK_BARS = 30
+STALE_TAG = Tags.STALE
+STALE_REASON_TAG = Tags.STALE_REASON
 _STATUS_COLORS = {
     RunStatus.FINISHED: "#1a7f37",
     RunStatus.FAILED: "#cf222e",
@@ -68,6 +73,31 @@ def _fmt_duration(start: int | None, end: int | None) -> str:
         return f"{seconds:.2f} s"
     minutes, sec = divmod(int(seconds), 60)
     return f"{minutes} min {sec} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
+
+
+def _slug(text: str) -> str:
+    """``RandomForestClassifier`` → ``random-forest-classifier``; ``Wine quality`` → ``wine-quality``."""
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "-", text.strip())
+    return re.sub(r"[^a-z0-9]+", "-", spaced.lower()).strip("-")
+
+
+def sparkline_html(values: list[float], color: str = "#0969da") -> str:
+    """A metric's history as a row of tiny bars in plain HTML (no SVG: sanitizers keep it)."""
+    finite = [v for v in values if not (math.isnan(v) or math.isinf(v))]
+    if len(finite) < 2:
+        return ""
+    step = max(1, math.ceil(len(values) / SPARK_BARS))
+    points = values[::step]
+    if points[-1] is not values[-1]:
+        points.append(values[-1])
+    low, high = min(finite), max(finite)
+    span = (high - low) or 1.0
+    bars = "".join(
+        f"<span style='display:inline-block;width:3px;margin-right:1px;vertical-align:bottom;background:{color};"
+        f"height:{2 + 12 * ((v - low) / span if v == v and not math.isinf(v) else 0):.0f}px'></span>"
+        for v in points
+    )
+    return f"<span class='jp-nbtrack-Sparkline' style='display:inline-block;height:14px;margin-left:6px'>{bars}</span>"
 
 
 def _find_models(client: TrackingClient, run: Run) -> list[LoggedModel]:
@@ -125,6 +155,46 @@ class RunCard:
             self.experiment_name = client.get_experiment(info.experiment_id).name
         except Exception:
             self.experiment_name = info.experiment_id
+        self.histories: dict[str, list[float]] = {}
+        try:
+            found = client.get_metric_histories(info.run_id) if self.run.data.metrics else {}
+        except Exception:
+            found = {}
+        for key, points in found.items():
+            if len(points) > 1:
+                self.histories[key] = [float(m.value) for m in sorted(points, key=lambda m: (m.step, m.timestamp))]
+
+    @property
+    def stale_reason(self) -> str | None:
+        """Why the run no longer matches the notebook (tag ``nbtrack.stale``), or ``None`` when it does."""
+        tags = self.run.data.tags
+        if tags.get(STALE_TAG) != "true":
+            return None
+        return tags.get(STALE_REASON_TAG) or "a cell this run used has changed since"
+
+    def suggested_model_name(self) -> str:
+        """A registry name worth keeping: the experiment's model if one exists, else experiment + estimator."""
+        from nbtrack.widgets._context import default_model
+
+        try:
+            existing = default_model(self.client, [self.run.info.experiment_id])
+        except Exception:
+            existing = None
+        if existing is not None:
+            try:
+                versions = self.client.search_model_versions(f"name='{existing}'")
+                runs = {v.run_id for v in versions}
+                ours = {self.run.info.experiment_id}
+                if any(r and self.client.get_run(r).info.experiment_id in ours for r in runs):
+                    return existing
+            except Exception:
+                pass
+        estimator = self.models[0].estimator if self.models else ""
+        experiment = "" if self.experiment_name in ("Default", "0") else self.experiment_name
+        parts = [p for p in (_slug(experiment), _slug(estimator)) if p]
+        if not parts:
+            parts = [_slug(self.run.info.run_name) or "model"]
+        return "-".join(parts)
 
     # -- content ---------------------------------------------------------
     @property
@@ -154,6 +224,23 @@ class RunCard:
         more = f"<tr><td colspan='2'><i>+{len(items) - MAX_ITEMS} more</i></td></tr>" if len(items) > MAX_ITEMS else ""
         return f"<table class='jp-nbtrack-RunCard-table'>{cells}{more}</table>"
 
+    def _metric_rows(self, metrics: dict[str, float]) -> str:
+        items = sorted(metrics.items())
+        cells = []
+        for key, value in items[:MAX_ITEMS]:
+            history = self.histories.get(key)
+            extra = ""
+            if history:
+                finite = [v for v in history if not (math.isnan(v) or math.isinf(v))]
+                lo, hi = (min(finite), max(finite)) if finite else (math.nan, math.nan)
+                extra = (
+                    f" <span style='color:#57606a;font-size:11px'>last of {len(history)} "
+                    f"(min {_e(_fmt_number(lo))}, max {_e(_fmt_number(hi))})</span>{sparkline_html(history)}"
+                )
+            cells.append(f"<tr><td>{_e(key)}</td><td><code>{_e(_fmt_number(value))}</code>{extra}</td></tr>")
+        more = f"<tr><td colspan='2'><i>+{len(items) - MAX_ITEMS} more</i></td></tr>" if len(items) > MAX_ITEMS else ""
+        return f"<table class='jp-nbtrack-RunCard-table'>{''.join(cells)}{more}</table>"
+
     def to_html(self) -> str:
         """The card as self-contained HTML (inline styles, no scripts)."""
         info, data = self.run.info, self.run.data
@@ -171,11 +258,18 @@ class RunCard:
                 f"<div style='color:#cf222e'>{_e(data.tags['nbtrack.exception_type'])}: "
                 f"{_e(data.tags.get('nbtrack.exception_message', ''))}</div>"
             )
+        reason = self.stale_reason
+        if reason is not None:
+            parts.append(
+                "<div class='jp-nbtrack-Stale' style='color:#9a6700'>"
+                "<span style='background:#9a6700;color:#fff;border-radius:4px;padding:0 6px;font-size:11px'>stale</span> "
+                f"{_e(reason)}</div>"
+            )
         for warning in self.warnings:
             parts.append(f"<div style='color:#9a6700'>&#9888; {_e(warning)}</div>")
         columns = []
         if data.metrics:
-            columns.append(f"<div><b>Metrics</b>{self._rows(data.metrics, True)}</div>")
+            columns.append(f"<div><b>Metrics</b>{self._metric_rows(data.metrics)}</div>")
         if data.params:
             columns.append(f"<div><b>Params</b>{self._rows(data.params, False)}</div>")
         if columns:
@@ -215,8 +309,14 @@ class RunCard:
         ]
         if data.metrics:
             lines.append(
-                "metrics: " + ", ".join(f"{k}={_fmt_number(v)}" for k, v in sorted(data.metrics.items())[:MAX_ITEMS])
+                "metrics: "
+                + ", ".join(
+                    f"{k}={_fmt_number(v)}" + (f" (last of {len(self.histories[k])})" if k in self.histories else "")
+                    for k, v in sorted(data.metrics.items())[:MAX_ITEMS]
+                )
             )
+        if self.stale_reason is not None:
+            lines.append(f"stale: {self.stale_reason}")
         if data.params:
             lines.append("params: " + ", ".join(f"{k}={v}" for k, v in sorted(data.params.items())[:MAX_ITEMS]))
         lines.extend(f"child run: {c.info.run_name} ({c.info.status})" for c in self.children[:MAX_ITEMS])
@@ -245,20 +345,37 @@ class RunCard:
             return None
         self.output = w.Output()
         compare = w.Button(description="Compare with earlier runs", icon="table", layout=w.Layout(width="auto"))
+        compare.tooltip = "Open the dashboard of this experiment with this run selected"
         compare.on_click(self.compare)
+        reproduce = w.Button(description="Reproduce", icon="refresh", layout=w.Layout(width="auto"))
+        reproduce.tooltip = "Run this run's code slice in a fresh kernel and compare the results"
+        reproduce.on_click(self.reproduce)
         self.model_choice = w.Dropdown(
             options=[(m.uri, m) for m in self.models],
             description="Model",
             layout=w.Layout(display="flex" if len(self.models) > 1 else "none"),
         )
-        default_name = self.models[0].artifact_path if self.models else ""
-        self.model_name = w.Text(value=default_name, placeholder="registered model name", description="Name")
+        default_name = self.suggested_model_name() if self.models else ""
+        self.model_name = w.Text(
+            value=default_name,
+            placeholder="registered model name",
+            description="Name",
+            layout=w.Layout(width=f"{max(18, min(48, len(default_name) + 10))}em"),
+        )
         register = w.Button(description="Register model", icon="archive", disabled=not self.models)
         register.tooltip = "" if self.models else "No model was logged in this run"
         register.on_click(self.register)
+        from nbtrack.widgets._source import is_read_only
+
+        if is_read_only(self.client):
+            register.disabled = True
+            register.tooltip = "The store is read-only"
         self.buttons = {"compare": compare, "register": register}
         row = [compare, self.model_choice, self.model_name, register] if self.models else [compare, register]
-        return w.VBox([w.HBox(row), self.output])
+        if self.stale_reason is not None or self.run.data.tags.get(Tags.SLICE_CELLS):
+            self.buttons["reproduce"] = reproduce
+            row.append(reproduce)
+        return _LiveOnlyBox([w.HBox(row, layout=w.Layout(flex_flow="row wrap")), self.output])
 
     def widget(self) -> Any:
         """The card and its buttons in one ipywidgets ``VBox`` (``None`` without ipywidgets)."""
@@ -283,12 +400,33 @@ class RunCard:
             if show is None:
                 self._say("The comparison view (nbtrack.show) is not available in this installation.")
                 return
-            view = show(experiment=self.experiment_name, client=self.client)
+            view = show(experiment=self.experiment_name, client=self.client, select=[self.run_id])
             out = getattr(self, "output", None)
             if out is not None:
                 out.append_display_data(view)
         except Exception as exc:
             self._say(f"Could not open the comparison: {type(exc).__name__}: {exc}")
+
+    def reproduce(self, _button: Any = None) -> Any:
+        """Re-run this run's code slice in a fresh kernel (``nbtrack.reproduce``) and say whether it matches."""
+        try:
+            reproduce = getattr(importlib.import_module("nbtrack"), "reproduce", None)
+            if reproduce is None:
+                self._say("Reproducing runs (nbtrack.reproduce) is not available in this installation.")
+                return None
+            self._say("Reproducing in a fresh kernel…")
+            result = reproduce(self.run_id)
+            if getattr(result, "error", None):
+                self._say(f"Could not reproduce: {result.error}")
+            elif getattr(result, "matches", False):
+                self._say(f"Reproduced as run {result.run_id}: params and metrics match.")
+            else:
+                diffs = "; ".join(str(d) for d in getattr(result, "diffs", [])[:10])
+                self._say(f"Reproduced as run {result.run_id}, with differences: {diffs}")
+            return result
+        except Exception as exc:
+            self._say(f"Could not reproduce: {type(exc).__name__}: {exc}")
+            return None
 
     def register(self, _button: Any = None) -> Any:
         """Register the chosen logged model under the name typed in the card; return the ModelVersion."""
@@ -313,3 +451,23 @@ class RunCard:
         except Exception as exc:
             self._say(f"Could not register the model: {type(exc).__name__}: {exc}")
             return None
+
+
+@functools.cache
+def _live_only_box_class() -> Any:
+    import ipywidgets as w
+
+    class LiveOnlyBox(w.VBox):  # type: ignore[misc]
+        """The card's buttons: a saved notebook keeps an empty ``text/html`` instead of "model not found"."""
+
+        def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+            bundle: dict[str, Any] = dict(super()._repr_mimebundle_(**kwargs) or {})
+            bundle["text/html"] = "<div class='jp-nbtrack-RunCard-actions-saved'></div>"
+            bundle["text/plain"] = ""
+            return bundle
+
+    return LiveOnlyBox
+
+
+def _LiveOnlyBox(children: list[Any]) -> Any:
+    return _live_only_box_class()(children)

@@ -1,15 +1,12 @@
-"""``RunsTable``: compare runs in a sortable, filterable, paged table.
+"""``RunsTable``: compare runs in a sortable, filterable, paged table; click rows to select them.
 
-Why this table and not a grid widget: itables' ``ITable`` widget and plotly's ``FigureWidget``
-are both anywidget-based, and ``ITable`` sends every row to the browser when built (measured
-0.85 s for 10,000 runs by 21 columns of pre-formatted text, 2 s with floats, before any
-nbtrack work), which misses the 1 s budget for a 10,000-run dashboard; ipydatagrid needs its
-own front-end extension and the bqplot stack. So the table is drawn with core ipywidgets,
-which JupyterLab 4 renders wherever ipywidgets 8 is installed: an ``HTML`` page of rows
-(only the visible page crosses the comm, so 10,000 runs cost what 50 do), controls for sort,
-filter, paging, baseline, best-value direction and the differing-params toggle, and a
-``SelectMultiple`` beside the page to pick the runs the charts show. The same HTML, without
-the controls, is the static form saved in the notebook.
+Why this table and not a grid widget: itables' ``ITable`` sends every row to the browser when
+built (0.85 s for 10,000 runs by 21 columns before any nbtrack work) and ipydatagrid needs its
+own front-end extension and the bqplot stack. So only the visible page crosses the comm, as
+HTML drawn by a tiny anywidget (:mod:`nbtrack.widgets._grid`) that reports row and header
+clicks; 10,000 runs cost what 50 do. Controls: experiment, filter, sort, columns (metrics
+first, then the params that differ; Pipeline bookkeeping folded), baseline, best direction,
+paging. The same HTML, without the controls, is the static form saved in the notebook.
 """
 
 from __future__ import annotations
@@ -22,14 +19,16 @@ import traitlets
 from nbtrack.errors import InvalidParameter, NbtrackError, NotFound
 from nbtrack.tracking.client import TrackingClient
 from nbtrack.widgets._common import StaticHtmlMixin, error_output, esc, guarded
+from nbtrack.widgets._grid import GridView
 from nbtrack.widgets._live import StorePoller, widget_alive
 from nbtrack.widgets._source import RunRow, RunSource, resolve_experiments
+from nbtrack.widgets._table_controls import ColumnChooserMixin, ExperimentPickerMixin, _auto
 from nbtrack.widgets._table_model import TableView
 
-STATIC_MAX_ROWS = 500
+STATIC_MAX_ROWS = 100
 
 
-class RunsTable(StaticHtmlMixin, w.VBox):  # type: ignore[misc]
+class RunsTable(ExperimentPickerMixin, ColumnChooserMixin, StaticHtmlMixin, w.VBox):  # type: ignore[misc]
     """A table of runs: status, name, start, duration, every metric and param.
 
     Parameters
@@ -70,63 +69,84 @@ class RunsTable(StaticHtmlMixin, w.VBox):  # type: ignore[misc]
             client = client or TrackingClient()
             source = RunSource(client, resolve_experiments(client, experiment))
         self.source = source
-        self.view = TableView()
+        self.view = TableView(diff_only=True)
         self.page_size = page_size
         self.page = 0
+        self._anchor: str | None = None  # the row a Shift-click extends from
         self._filter_ids: set[str] | None = None
         self.out = error_output()
+        self._syncing = False
 
+        grow = w.Layout(flex="1 1 260px", min_width="200px", width="auto")
+        self.experiment_picker = w.Dropdown(description="experiment", layout=w.Layout(width="auto"))
+        self.experiment_picker.style.description_width = "initial"
         self.filter_box = w.Text(
-            placeholder="filter, e.g. metrics.accuracy > 0.9 and params.model = 'rf'",
+            placeholder="filter, e.g. metrics.accuracy > 0.9",
             continuous_update=False,
-            layout=w.Layout(width="420px"),
+            layout=grow,
         )
         self.filter_error = w.HTML()
-        self.sort_by = w.Dropdown(description="sort by", layout=w.Layout(width="260px"))
-        self.descending = w.ToggleButton(value=True, description="descending", icon="sort-amount-desc")
-        self.diff_only = w.Checkbox(value=False, description="differing params only", indent=False)
-        self.best_metric = w.Dropdown(description="best", layout=w.Layout(width="220px"))
+        self.sort_by = w.Dropdown(description="sort", layout=w.Layout(width="auto", max_width="300px"))
+        self.sort_by.style.description_width = "initial"
+        self.descending = w.ToggleButton(
+            value=True, description="desc", icon="sort-amount-desc", tooltip="descending order", layout=_auto()
+        )
+        self.best_metric = w.Dropdown(description="best", layout=w.Layout(width="auto", max_width="260px"))
+        self.best_metric.style.description_width = "initial"
         self.best_direction = w.ToggleButtons(
             options=["lower", "higher"],
             tooltips=["lower is better", "higher is better"],
-            style={"button_width": "70px"},
+            style={"button_width": "62px"},
         )
-        wide = w.Layout(width="auto")
+        self.columns_button = w.ToggleButton(value=False, description="Columns", icon="columns", layout=_auto())
+        self._chooser: tuple[Any, Any, Any, Any] | None = None  # built when first opened: a quicker first paint
+        self.chooser_box = w.VBox(layout=w.Layout(display="none"))
         self.set_baseline = w.Button(
-            description="Baseline = first selected", tooltip="show the others relative to this run", layout=wide
+            description="Baseline = first selected", tooltip="show the others relative to this run", layout=_auto()
         )
-        self.clear_baseline = w.Button(description="Clear baseline", layout=wide)
+        self.clear_baseline = w.Button(description="Clear baseline", layout=_auto())
+        self.clear_selection = w.Button(description="Clear selection", layout=_auto())
         self.baseline_label = w.HTML()
-        self.prev_page = w.Button(icon="chevron-left", layout=w.Layout(width="40px"))
-        self.next_page = w.Button(icon="chevron-right", layout=w.Layout(width="40px"))
+        self.prev_page = w.Button(icon="chevron-left", tooltip="previous page", layout=w.Layout(width="36px"))
+        self.next_page = w.Button(icon="chevron-right", tooltip="next page", layout=w.Layout(width="36px"))
         self.page_label = w.HTML()
-        self.table_html = w.HTML(layout=w.Layout(overflow="auto", max_height="600px", flex="1 1 auto"))
-        self.picker = w.SelectMultiple(rows=min(page_size, 20), layout=w.Layout(width="220px"))
+        self.grid = GridView(
+            guarded(self.out, self._on_grid_event), layout=w.Layout(overflow="auto", max_height="600px")
+        )
         self.selection_label = w.HTML()
 
+        self.experiment_picker.observe(guarded(self.out, self._on_experiment), "value")
         self.filter_box.observe(guarded(self.out, self._on_filter), "value")
         self.sort_by.observe(guarded(self.out, self._on_sort), "value")
         self.descending.observe(guarded(self.out, self._on_sort), "value")
-        self.diff_only.observe(guarded(self.out, lambda _: self.rebuild()), "value")
+        self.columns_button.observe(guarded(self.out, self._on_columns_button), "value")
         self.best_metric.observe(guarded(self.out, self._on_best_metric), "value")
         self.best_direction.observe(guarded(self.out, self._on_best_direction), "value")
         self.set_baseline.on_click(guarded(self.out, lambda _: self.set_baseline_run(self._first_selected())))
         self.clear_baseline.on_click(guarded(self.out, lambda _: self.set_baseline_run(None)))
+        self.clear_selection.on_click(guarded(self.out, lambda _: self.select([])))
         self.prev_page.on_click(guarded(self.out, lambda _: self.go_to_page(self.page - 1)))
         self.next_page.on_click(guarded(self.out, lambda _: self.go_to_page(self.page + 1)))
-        self.picker.observe(guarded(self.out, self._on_pick), "value")
 
+        wrap = w.Layout(flex_flow="row wrap", align_items="center", width="100%")
         self.children = [
-            w.HBox([self.filter_box, self.sort_by, self.descending, self.diff_only]),
+            w.HBox(
+                [self.experiment_picker, self.filter_box, self.sort_by, self.descending, self.columns_button],
+                layout=wrap,
+            ),
             self.filter_error,
-            w.HBox([self.best_metric, self.best_direction, self.set_baseline, self.clear_baseline]),
+            self.chooser_box,
+            w.HBox([self.best_metric, self.best_direction, self.set_baseline, self.clear_baseline], layout=wrap),
             self.baseline_label,
-            w.HBox([w.VBox([w.HTML("<b>select runs</b>"), self.picker, self.selection_label]), self.table_html]),
-            w.HBox([self.prev_page, self.page_label, self.next_page]),
+            self.grid,
+            w.HBox(
+                [self.prev_page, self.page_label, self.next_page, self.selection_label, self.clear_selection],
+                layout=wrap,
+            ),
             self.out,
         ]
         self.add_class("jp-nbtrack-RunsTable")
-        self._syncing = False
+        self._init_experiments()
         self.rebuild()
         self.poller = StorePoller(
             source.version,
@@ -146,7 +166,6 @@ class RunsTable(StaticHtmlMixin, w.VBox):  # type: ignore[misc]
 
     def rebuild(self) -> None:
         """Recompute the view from the cached runs and redraw the current page."""
-        self.view.diff_only = self.diff_only.value
         self.view.build(self._shown_source_rows())
         self._sync_controls()
         self.go_to_page(self.page)
@@ -157,10 +176,17 @@ class RunsTable(StaticHtmlMixin, w.VBox):  # type: ignore[misc]
         delta = self.source.reload()
         if not (delta.added or delta.changed or delta.removed):
             return
+        known = self.view.experiment_names
+        if any((row := self.source.get(i)) is not None and row.experiment_id not in known for i in delta.added):
+            self._refresh_experiment_options()
+        if self._follow_active():
+            return
         if self.filter_box.value.strip():
             self._apply_filter(self.filter_box.value)
         elif delta.only_added:
-            new = [row for i in delta.added if (row := self.source.get(i)) is not None]
+            new = [row for i in delta.added if (row := self.source.get(i)) is not None and self._shown(i)]
+            if not new and not delta.changed:
+                return
             if self.view.insert(new):
                 self._sync_controls()
                 self.go_to_page(self.page)
@@ -175,6 +201,15 @@ class RunsTable(StaticHtmlMixin, w.VBox):  # type: ignore[misc]
     def _sync_controls(self) -> None:
         self._syncing = True
         try:
+            params = list(self.view.all_params)
+            if self._chooser is not None:
+                chooser, _, _, folded_label = self._chooser
+                if list(chooser.options) != params:
+                    chooser.options = params
+                chooser.value = tuple(k for k in self.view.param_keys if k in params)
+                folded = len(self.view.folded_params)
+                folded_label.value = f"<i>{folded} more params hidden</i>" if folded else ""
+            self.columns_button.description = f"Columns ({len(self.view.param_keys)}/{len(params)} params)"
             columns = self.view.all_columns()
             if self.view.sort_column not in columns:
                 columns.append(self.view.sort_column)
@@ -240,7 +275,8 @@ class RunsTable(StaticHtmlMixin, w.VBox):  # type: ignore[misc]
         self._syncing = True
         try:
             self.descending.value = descending
-            self.descending.description = "descending" if descending else "ascending"
+            self.descending.description = "desc" if descending else "asc"
+            self.descending.tooltip = "descending order" if descending else "ascending order"
             self.descending.icon = "sort-amount-desc" if descending else "sort-amount-asc"
         finally:
             self._syncing = False
@@ -294,33 +330,61 @@ class RunsTable(StaticHtmlMixin, w.VBox):  # type: ignore[misc]
         if unknown:
             raise NotFound(f"Not runs of this table: {', '.join(map(str, unknown))}.")
         self.selected_run_ids = list(dict.fromkeys(run_ids))
-        self.go_to_page(self.page)
-
-    def _on_pick(self, change: dict[str, Any]) -> None:
-        if self._syncing:
-            return
-        on_page = {r.run_id for r in self._page_rows()}
-        kept = [r for r in self.selected_run_ids if r not in on_page]
-        self.selected_run_ids = kept + list(change["new"])
+        if run_ids:
+            self._anchor = run_ids[-1]
         self._draw()
+
+    def click(self, run_id: str, *, shift: bool = False, ctrl: bool = False) -> None:
+        """Select as a click on a row does: alone, Ctrl/Cmd toggles it, Shift extends from the last click.
+
+        Raises
+        ------
+        NotFound
+            ``run_id`` is not a row of this table.
+        """
+        if self.source.get(run_id) is None:
+            raise NotFound(f"Run {run_id!r} is not in this table.")
+        selected = list(self.selected_run_ids)
+        order = [r.run_id for r in self.view.rows]
+        if shift and self._anchor in order and run_id in order:
+            a, b = sorted((order.index(self._anchor), order.index(run_id)))
+            span = order[a : b + 1]
+            selected = list(dict.fromkeys([*selected, *span])) if ctrl else span
+        elif ctrl:
+            selected = [r for r in selected if r != run_id] if run_id in selected else [*selected, run_id]
+            self._anchor = run_id
+        else:
+            selected = [] if selected == [run_id] else [run_id]
+            self._anchor = run_id
+        self.selected_run_ids = selected
+        self._draw()
+
+    def toggle_children(self, run_id: str) -> None:
+        """Fold or unfold the child runs listed under ``run_id``."""
+        collapsed = self.view.collapsed
+        if run_id in collapsed:
+            collapsed.discard(run_id)
+        else:
+            collapsed.add(run_id)
+        self.rebuild()
+
+    def _on_grid_event(self, event: dict[str, Any]) -> None:
+        kind = event.get("event")
+        if kind == "click":
+            self.click(str(event.get("run_id")), shift=bool(event.get("shift")), ctrl=bool(event.get("ctrl")))
+        elif kind == "sort":
+            column = str(event.get("column"))
+            same = column == self.view.sort_column
+            self.sort(column, descending=not self.view.descending if same else column != "name")
+        elif kind == "toggle":
+            self.toggle_children(str(event.get("run_id")))
 
     def go_to_page(self, page: int) -> None:
         """Show page ``page`` (0-based, clamped)."""
         pages = max(1, -(-len(self.view.rows) // self.page_size))
         self.page = max(0, min(page, pages - 1))
-        rows = self._page_rows()
-        self._syncing = True
-        try:
-            options = [
-                (f"{'↳ ' if self.view.depth.get(r.run_id) else ''}{r.name} · {r.run_id[:6]}", r.run_id) for r in rows
-            ]
-            if list(self.picker.options) != options:
-                self.picker.options = options
-                self.picker.rows = max(4, min(len(options), 20))
-            chosen = set(self.selected_run_ids)
-            self.picker.value = tuple(r.run_id for r in rows if r.run_id in chosen)
-        finally:
-            self._syncing = False
+        self.prev_page.disabled = self.page == 0
+        self.next_page.disabled = self.page >= pages - 1
         self.page_label.value = f"page {self.page + 1} / {pages} · {len(self.view.rows)} runs"
         self._draw()
 
@@ -331,8 +395,17 @@ class RunsTable(StaticHtmlMixin, w.VBox):  # type: ignore[misc]
     def _draw(self) -> None:
         start = self.page * self.page_size
         selected = set(self.selected_run_ids)
-        self.table_html.value = self.view.page_html(start, start + self.page_size, self.baseline, selected)
-        self.selection_label.value = f"{len(selected)} selected"
+        self.grid.html = self.view.page_html(
+            start, start + self.page_size, self.baseline, selected, color=self.source.colors
+        )
+        n = len(selected)
+        hint = "click a row to select it, Ctrl/Cmd-click to add, Shift-click for a range"
+        self.selection_label.value = (
+            f"<span style='color:#57606a'>{n} selected · {hint}</span>"
+            if n
+            else (f"<span style='color:#57606a'>{hint}</span>")
+        )
+        self.clear_selection.layout.display = "" if n else "none"
 
     # -- output --------------------------------------------------------------
     def records(self) -> list[dict[str, Any]]:
@@ -350,7 +423,9 @@ class RunsTable(StaticHtmlMixin, w.VBox):  # type: ignore[misc]
         n = len(self.view.rows)
         shown = min(n, STATIC_MAX_ROWS)
         note = f"<p>{shown} of {n} runs</p>" if n > shown else ""
-        grid = self.view.page_html(0, shown, self.baseline, set(self.selected_run_ids))
+        grid = self.view.page_html(
+            0, shown, self.baseline, set(self.selected_run_ids), color=self.source.colors, interactive=False
+        )
         return f'<div class="jp-nbtrack-RunsTable">{grid}{note}</div>'
 
     def close(self) -> None:

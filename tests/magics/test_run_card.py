@@ -73,7 +73,7 @@ def test_register_button_registers_the_logged_model_and_is_disabled_without_one(
     card = RunCard(run_id)
     card.actions()
     assert not card.buttons["register"].disabled
-    assert card.model_name.value == "model"
+    assert card.model_name.value not in ("", "model")  # a name that says what it is (see tests/widgets)
     card.model_name.value = "churn"
     card.buttons["register"].click()
     text = "".join(o.get("text", "") for o in card.output.outputs)

@@ -17,6 +17,7 @@ import nbtrack
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 FAILING = "def load(path):\n    raise FileNotFoundError(path)\n\nload('data.csv')"
 
 
@@ -114,12 +115,18 @@ def test_tracked_cells_in_a_real_kernel(tmp_path: Path) -> None:
 
     # The run card is in the executed notebook as plain HTML
     train = next(c for c in nb.cells if c.id == "train")
-    html = [o.data["text/html"] for o in train.outputs if o.output_type == "display_data" and "text/html" in o.data]
+    html = [o.data["text/html"] for o in train.outputs if _plain_html(o)]
     assert len(html) == 1 and "jp-nbtrack-RunCard" in html[0] and runs[1].info.run_id in html[0]
     assert any("hi" in o.get("text", "") for o in train.outputs if o.output_type == "stream")
     assert runs[1].data.tags["nbtrack.stdout_bytes"] == "3"
     # In the live kernel the buttons follow the card as their own widget output
     assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in train.outputs)
+
+
+def _plain_html(output: Any) -> bool:
+    # the card itself (plain HTML), not the buttons' widget with its saved HTML beside it
+    data = output.get("data", {})
+    return output.output_type == "display_data" and "text/html" in data and WIDGET_VIEW not in data
 
 
 def test_a_cell_fitting_two_models_gives_one_run_with_a_nested_child(tmp_path: Path) -> None:
@@ -148,6 +155,6 @@ def test_a_cell_fitting_two_models_gives_one_run_with_a_nested_child(tmp_path: P
         "RandomForestClassifier",
     }
     fit = next(c for c in nb.cells if c.id == "fit")
-    (html,) = [o.data["text/html"] for o in fit.outputs if o.output_type == "display_data" and "text/html" in o.data]
+    (html,) = [o.data["text/html"] for o in fit.outputs if _plain_html(o)]
     assert child.info.run_id in html or child.info.run_name in html
     assert f"runs:/{parent.info.run_id}/model" in html

@@ -172,6 +172,6 @@ def test_cli_prints_a_summary_and_refuses_bad_sources(tmp_path: Path, capsys: py
     out = capsys.readouterr().out
     assert "25 run(s) copied" in out and "0 already there" in out
     assert main(["sync", str(tmp_path / "missing"), str(tmp_path / "b")]) == 2
-    assert "does not exist" in capsys.readouterr().out
+    assert "does not exist" in capsys.readouterr().err
     with pytest.raises(InvalidParameter, match="No experiment nope"):
         sync(src, str(tmp_path / "c"), experiments=["nope"])

@@ -19,6 +19,7 @@ ROUTES = [
     ("GET", ("runs", UNKNOWN_RUN)),
     ("GET", ("runs", UNKNOWN_RUN, "metrics")),
     ("GET", ("runs", UNKNOWN_RUN, "metrics", "loss")),
+    ("GET", ("runs", UNKNOWN_RUN, "artifact")),
     ("DELETE", ("runs", UNKNOWN_RUN)),
     ("GET", ("models",)),
     ("GET", ("models", "m", "versions")),

@@ -30,7 +30,7 @@ async def test_version_reports_package_version_and_store(api: Any, store_path: P
     # When the sidebar asks for the version
     body = await api("version")
     # Then it gets the package version and the store the server was configured with
-    assert body == {"version": nbtrack.__version__, "store": str(store_path.resolve())}
+    assert body == {"version": nbtrack.__version__, "store": str(store_path.resolve()), "read_only": False}
 
 
 async def test_experiments_lists_active_experiments(api: Any, tracking: nbtrack.TrackingClient) -> None:

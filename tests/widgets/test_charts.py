@@ -70,13 +70,15 @@ def test_names_escaped_in_legend_hover_and_static_html(runs: dict[str, str]) -> 
     assert XSS not in html and "&lt;img" in html
     assert 'src="http' not in html  # plotly.js is inline, so it works offline
     assert "plotly.js v" in html and "Plotly.newPlot" in html
+    saved = chart._repr_mimebundle_()["text/html"]  # what a saved notebook keeps: no plotly.js
+    assert XSS not in saved and "&lt;img" in saved and "plotly" not in saved.lower()
 
 
 def test_parallel_coordinates_params_to_metric(runs: dict[str, str]) -> None:
     chart = ParallelCoordinates(list(runs.values()), "loss", live=False)
     trace = chart.plot.figure.data[0]
     labels = [d.label for d in trace.dimensions]
-    assert labels == ["C", "kind", "seed", "loss"]
+    assert labels == ["C", "kind", "loss"]  # seed is the same in every run: no axis
     kind = trace.dimensions[1]
     assert XSS_ESCAPED in kind.ticktext and XSS not in kind.ticktext
     chart.set_runs([runs["rf"], runs["gb"]])
@@ -115,3 +117,67 @@ def _as_datetime(value: object) -> dt.datetime:
         return dt.datetime.fromisoformat(value)
     assert isinstance(value, dt.datetime)
     return value
+
+
+def _one_step_runs() -> dict[str, str]:
+    ids = {}
+    for name, c, acc in [("a", 0.1, 0.7), ("b", 1.0, 0.8), ("c", 10.0, 0.9)]:
+        with nbtrack.start_run(run_name=name) as run:
+            nbtrack.log_params({"C": c, "solver": "lbfgs"})
+            nbtrack.log_metric("accuracy", acc)
+        ids[name] = run.info.run_id
+    return ids
+
+
+def test_one_step_metrics_are_bars_coloured_per_run_not_a_dot_history() -> None:
+    ids = _one_step_runs()
+    chart = MetricsChart(list(ids.values()), "accuracy", live=False)
+    assert chart.mode == "values"
+    assert chart.history.widget.layout.display == "none" and chart.history.figure.data == ()
+    bars = chart.bars.figure.data[0]
+    assert bars.type == "bar" and list(bars.x) == ["a", "b", "c"]
+    colors = list(bars.marker.color)
+    assert len(set(colors)) == 3 and colors == [chart.source.colors(ids[n]) for n in "abc"]
+
+
+def test_one_step_metric_against_a_param_is_a_scatter() -> None:
+    ids = _one_step_runs()
+    chart = MetricsChart(list(ids.values()), "accuracy", live=False)
+    assert list(chart.against.options) == ["run", "C"]  # solver is the same everywhere
+    chart.against.value = "C"
+    trace = chart.bars.figure.data[0]
+    assert trace.type == "scatter" and list(trace.x) == [0.1, 1.0, 10.0]
+
+
+def test_histories_are_lines_in_the_runs_colours(runs: dict[str, str]) -> None:
+    chart = MetricsChart([runs["rf"], runs["gb"]], "accuracy", live=False)
+    assert chart.mode == "history"
+    lines = chart.history.figure.data
+    assert [t.line.color for t in lines] == list(chart.bars.figure.data[0].marker.color)
+
+
+def test_parallel_coordinates_cap_axes_to_varying_params() -> None:
+    for i in range(4):
+        with nbtrack.start_run(run_name=f"r{i}"):
+            nbtrack.log_params({f"p{k}": i * k for k in range(1, 9)} | {"fixed": 1})
+            nbtrack.log_metric("score", i)
+    chart = ParallelCoordinates(live=False)
+    dims = chart.plot.figure.data[0].dimensions
+    assert len(dims) == 6 + 1  # six param axes by default, then the metric
+    assert "fixed" not in [d.label for d in dims]
+    assert "6 of 8 varying params" in chart.note.value
+    chart.max_axes.value = 3
+    assert len(chart.plot.figure.data[0].dimensions) == 4
+
+
+def test_scatter_defaults_to_a_param_that_varies() -> None:
+    _one_step_runs()
+    chart = ParamScatter(live=False)
+    assert chart.param.value == "C"
+
+
+def test_labels_escape_markup_once_and_keep_quotes() -> None:
+    with nbtrack.start_run(run_name="it's <b>"):
+        nbtrack.log_metric("accuracy", 1.0)
+    chart = MetricsChart(live=False)
+    assert list(chart.bars.figure.data[0].x) == ["it's &lt;b&gt;"]

@@ -7,8 +7,6 @@ import subprocess
 import sys
 import textwrap
 
-import pytest
-
 import nbtrack
 from nbtrack.widgets import Dashboard, MetricsChart
 
@@ -23,8 +21,30 @@ def test_show_returns_dashboard_with_three_tabs(runs: dict[str, str]) -> None:
     assert len(dash.table.view.rows) == 5
 
 
+def test_charts_are_built_when_their_tab_opens(runs: dict[str, str]) -> None:
+    dash = nbtrack.show(live=False)
+    assert dash.metrics_chart is None and dash.models is None  # the Runs tab does not wait for them
+    dash.selected_index = 1
+    assert dash.metrics_chart is not None and dash.charts.children[0] is dash.metrics_chart
+    dash.selected_index = 2
+    assert dash.models is not None
+
+
+def test_show_does_not_import_plotly(tmp_path: object) -> None:
+    code = (
+        "import sys, nbtrack\n"
+        "with nbtrack.start_run(run_name='r'):\n"
+        "    nbtrack.log_metric('loss', 1.0)\n"
+        "d = nbtrack.show(live=False); d._repr_mimebundle_()\n"
+        "print('plotly' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    assert out.strip() == "False"
+
+
 def test_selecting_rows_changes_chart_traces(runs: dict[str, str]) -> None:
     dash = nbtrack.show(live=False)
+    dash.selected_index = 1
     before = [t.name for t in dash.metrics_chart.history.figure.data]
     assert len(before) == 5
     dash.table.select([runs["rf"], runs["gb"]])
@@ -39,7 +59,9 @@ def test_static_html_has_table_and_charts_escaped(runs: dict[str, str]) -> None:
     html = bundle["text/html"]
     assert "application/vnd.jupyter.widget-view+json" in bundle
     assert XSS_ESCAPED in html and XSS not in html
-    assert "jp-nbtrack-RunsTable" in html and "Plotly.newPlot" in html
+    assert "jp-nbtrack-RunsTable" in html and "jp-nbtrack-StaticBars" in html
+    assert "<script" not in html and "plotly" not in html.lower()  # small: no plotly.js per output
+    assert len(html.encode()) < 200_000
 
 
 def test_live_refresh_picks_up_run_from_another_process(runs: dict[str, str]) -> None:
@@ -56,14 +78,15 @@ def test_live_refresh_picks_up_run_from_another_process(runs: dict[str, str]) ->
     subprocess.run([sys.executable, "-c", code], check=True)
     assert dash.poller.poll() is True
     assert "from-another-process" in [r.name for r in dash.table.view.rows]
-    assert "from-another-process" in dash.table.table_html.value
-    assert "from-another-process" not in [t.name for t in dash.metrics_chart.history.figure.data]
+    assert "from-another-process" in dash.table.grid.html
     dash.selected_index = 1  # charts redraw when their tab is shown; with no selection, the newest runs
     assert dash.metrics_chart.history.figure.data[0].name == "from-another-process"
     dash.table.sort("metrics.accuracy")
     new_id = dash.table.view.rows[0].run_id
     dash.table.select([new_id])
-    assert [t.name for t in dash.metrics_chart.history.figure.data] == ["from-another-process"]
+    assert dash.metrics_chart.mode == "values"  # one point: a value per run, not a one-dot history
+    assert list(dash.metrics_chart.bars.figure.data[0].x) == ["from-another-process"]
+    assert dash.metrics_chart.history.figure.data == ()
 
 
 def test_live_task_runs_on_event_loop_and_stops_when_closed(runs: dict[str, str]) -> None:
@@ -75,9 +98,9 @@ def test_live_task_runs_on_event_loop_and_stops_when_closed(runs: dict[str, str]
             pass
         for _ in range(200):  # the task refreshes on its own
             await asyncio.sleep(0.01)
-            if "while-open" in dash.table.table_html.value:
+            if "while-open" in dash.table.grid.html:
                 break
-        seen = "while-open" in dash.table.table_html.value
+        seen = "while-open" in dash.table.grid.html
         dash.close()
         await asyncio.sleep(0.05)
         polls = dash.poller.polls
@@ -140,23 +163,28 @@ def test_models_tab_lists_registered_models(runs: dict[str, str]) -> None:
     with nbtrack.start_run(run_name="train") as run:
         nbtrack.log_text("flavor: sklearn\n", "model/MLmodel")
     dash = Dashboard(live=False)
+    dash.selected_index = 2
     assert dash.models.model.options == ()
+    dash.selected_index = 0
     nbtrack.register_model(f"runs:/{run.info.run_id}/model", "churn")
     dash.poller.poll()
     dash.selected_index = 2  # the Models tab refreshes when shown
     assert dash.models.model.options == ("churn",)
+    assert dash.models.model.value == "churn"  # the model just registered is the one shown
     assert "churn" in dash.to_html()
 
 
-def test_saved_outputs_inline_plotlyjs_once_per_kernel(runs: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
-    from nbtrack.widgets import _common
-
-    monkeypatch.setattr(_common, "_plotlyjs_sent", False)
-    first = Dashboard(live=False)._repr_mimebundle_()["text/html"]
-    second = Dashboard(live=False)._repr_mimebundle_()["text/html"]
-    assert "plotly.js v" in first and "plotly.js v" not in second
-    assert "Plotly.newPlot" in second and len(second) < len(first) / 5
+def test_saved_outputs_never_inline_plotlyjs_but_exports_do(runs: dict[str, str]) -> None:
+    saved = [Dashboard(live=False)._repr_mimebundle_()["text/html"] for _ in range(2)]
+    assert all("plotly.js v" not in html and len(html) < 200_000 for html in saved)
     assert "plotly.js v" in Dashboard(live=False).to_html()  # an explicit export is self-contained
+
+
+def test_show_with_select_opens_with_the_run_selected(runs: dict[str, str]) -> None:
+    dash = nbtrack.show(live=False, select=[runs["rf"]])
+    assert dash.table.selected_run_ids == [runs["rf"]]
+    dash.selected_index = 1
+    assert [t.name for t in dash.metrics_chart.history.figure.data] == ["rf"]
 
 
 def test_all_experiments_view_picks_up_a_new_experiment(runs: dict[str, str]) -> None:

@@ -30,9 +30,9 @@ code = "import nbtrack\\nwith nbtrack.start_run(run_name='from-outside'):\\n    
 subprocess.run([sys.executable, "-c", code], check=True)
 for _ in range(400):  # yield to the kernel's event loop until the poll task has refreshed the table
     await asyncio.sleep(0.05)
-    if "from-outside" in dash.table.table_html.value:
+    if "from-outside" in dash.table.grid.html:
         break
-print('refreshed:', "from-outside" in dash.table.table_html.value)
+print('refreshed:', "from-outside" in dash.table.grid.html)
 dash.close()
 print('after close:', dash.poller.running)
 """,
@@ -51,7 +51,8 @@ def test_show_renders_in_a_real_kernel(tmp_path: Path, monkeypatch: pytest.Monke
     assert "application/vnd.jupyter.widget-view+json" in data
     html = data["text/html"]
     assert "&lt;img src=x onerror=alert(1)&gt;" in html and "<img src=x" not in html
-    assert "jp-nbtrack-RunsTable" in html and "Plotly.newPlot" in html
+    assert "jp-nbtrack-RunsTable" in html and "jp-nbtrack-StaticBars" in html
+    assert "<script" not in html and len(html.encode()) < 200_000  # no plotly.js in the saved form
     text = "".join(o.get("text", "") for cell in nb.cells[1:] for o in cell.outputs)
     assert "polling: True" in text
     assert "refreshed: True" in text
@@ -65,5 +66,6 @@ def test_show_renders_in_a_real_kernel(tmp_path: Path, monkeypatch: pytest.Monke
     # outside <script> blocks (the saved widget state is JSON there, with "</" escaped), the name is text only
     markup = re.sub(r"<script\b.*?</script>", "", exported, flags=re.S)
     assert "jp-nbtrack-RunsTable" in markup
-    assert "Plotly.newPlot" in exported and "plotly.js v" in exported  # charts drawn by the inline plotly.js
+    assert "jp-nbtrack-StaticBars" in markup  # the charts' saved form: plain HTML bars
+    assert "&amp;lt;" not in markup and "&amp;#x27;" not in markup  # escaped once, not twice
     assert "&lt;img src=x onerror=alert(1)&gt;" in markup and "<img src=x onerror" not in markup

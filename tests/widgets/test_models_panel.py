@@ -113,3 +113,54 @@ def test_model_names_escaped_and_refresh_sees_new_model(churn: nbtrack.TrackingC
     html = panel.to_html()
     assert XSS_ESCAPED in html and XSS not in html
     assert panel.code.value.endswith(f'load_model("models:/{XSS}/1")')
+
+
+def test_promote_confirmation_compares_with_current_production(churn: nbtrack.TrackingClient) -> None:
+    worse = model_run(0.5)
+    nbtrack.register_model(f"runs:/{worse}/model", "churn")  # v3 scores below the Production v1
+    panel = ModelRegistryPanel("churn", live=False)
+    assert panel.archive_current.value is True  # the same default as the sidebar
+    panel.version.value = "3"
+    panel.to_production.click()
+    question = panel.confirm_text.value
+    assert "archive v1" in question
+    assert "scores worse than the current Production v1" in question
+    assert "0.5" in question and "0.8" in question
+    panel.cancel.click()
+    panel.version.value = "2"  # v2 scores better: no warning
+    panel.to_production.click()
+    assert "scores worse" not in panel.confirm_text.value and "0.9" in panel.confirm_text.value
+
+
+def test_no_promote_button_for_the_stage_a_version_is_in(churn: nbtrack.TrackingClient) -> None:
+    panel = ModelRegistryPanel("churn", live=False)
+    panel.version.value = "1"  # already in Production
+    assert panel.to_production.disabled and panel.to_production.button_style == ""
+    assert not panel.to_staging.disabled
+    panel.version.value = "2"
+    assert not panel.to_production.disabled and panel.to_production.button_style == "warning"
+
+
+def test_audit_trail_names_the_alias_and_fits_one_line(churn: nbtrack.TrackingClient) -> None:
+    churn.set_registered_model_alias("churn", "champion", "2")
+    panel = ModelRegistryPanel("churn", live=False)
+    html = panel.events_html.value
+    assert "alias @champion → v2" in html
+    assert "v1 None → Production" in html
+    assert "white-space:nowrap" in html
+
+
+def test_static_html_lists_every_model(churn: nbtrack.TrackingClient) -> None:
+    nbtrack.register_model(f"runs:/{model_run(0.7)}/model", "fraud")
+    panel = ModelRegistryPanel("churn", live=False)
+    html = panel._repr_mimebundle_()["text/html"]
+    assert "churn" in html and "fraud" in html
+
+
+def test_opens_on_the_model_registered_last(churn: nbtrack.TrackingClient) -> None:
+    nbtrack.register_model(f"runs:/{model_run(0.7)}/model", "aaa-first-alphabetically")
+    panel = ModelRegistryPanel(live=False)
+    assert panel.model.value == "aaa-first-alphabetically"
+    nbtrack.register_model(f"runs:/{model_run(0.7)}/model", "zzz-newer")
+    panel.refresh()
+    assert panel.model.value == "zzz-newer"  # a model registered meanwhile is opened

@@ -29,9 +29,9 @@ def test_columns_hold_status_name_start_duration_metrics_and_params(runs: dict[s
         "metrics.loss",
         "params.C",
         "params.kind",
-        "params.seed",
-    ]
-    html = table.table_html.value
+    ]  # seed is 0 in every run: folded away by default (the column chooser shows it)
+    assert table.view.folded_params == ["seed"]
+    html = table.grid.html
     assert "FINISHED" in html and "lr-small" in html and "metrics.accuracy" in html
 
 
@@ -73,13 +73,38 @@ def test_bad_filter_shows_inline_error_and_keeps_rows(runs: dict[str, str]) -> N
 
 def test_diff_only_hides_params_that_never_change(runs: dict[str, str]) -> None:
     table = RunsTable(live=False)
-    assert "params.seed" in table.view.columns
-    table.diff_only.value = True
+    assert table.diff_only.value is True  # the default
     assert "params.seed" not in table.view.columns
     assert "params.C" in table.view.columns and "params.kind" in table.view.columns
-    assert "params.seed" not in table.table_html.value
+    assert "params.seed" not in table.grid.html
     table.diff_only.value = False
     assert "params.seed" in table.view.columns
+
+
+def test_column_chooser_picks_params_and_resets_to_defaults(runs: dict[str, str]) -> None:
+    table = RunsTable(live=False)
+    assert set(table.param_chooser.options) == {"C", "kind", "seed"}
+    assert table.param_chooser.value == ("C", "kind")
+    table.param_chooser.value = ("seed",)
+    assert [c for c in table.view.columns if c.startswith("params.")] == ["params.seed"]
+    assert "params.seed" in table.grid.html and "params.kind" not in table.grid.html
+    table.reset_columns.click()
+    assert [c for c in table.view.columns if c.startswith("params.")] == ["params.C", "params.kind"]
+
+
+def test_pipeline_params_are_folded_and_nested_ones_shown_when_they_vary() -> None:
+    steps = "[('scaler', StandardScaler()), ('clf', LogisticRegression(C=1))]"
+    for c in (0.1, 1.0, 10.0):
+        with nbtrack.start_run(run_name=f"pipe-{c}"):
+            nbtrack.log_params(
+                {"steps": steps, "memory": "None", "scaler": "StandardScaler()", "clf__C": c, "clf__tol": 1e-4}
+            )
+            nbtrack.log_metric("accuracy", c / 10)
+    table = RunsTable(live=False)
+    params = [c for c in table.view.columns if c.startswith("params.")]
+    assert params == ["params.clf__C"]
+    assert {"steps", "memory", "scaler", "clf__tol"} <= set(table.view.folded_params)
+    assert table.view.columns[4] == "metrics.accuracy"  # metrics first, then params
 
 
 def test_baseline_deltas(runs: dict[str, str]) -> None:
@@ -89,7 +114,7 @@ def test_baseline_deltas(runs: dict[str, str]) -> None:
     records = {r["name"]: r for r in table.records()}
     assert records["rf"]["Δ metrics.accuracy"] == 0.95 - 0.70
     assert records["lr-small"]["Δ metrics.accuracy"] is None
-    assert "(baseline)" in table.table_html.value and "(+0.25)" in table.table_html.value
+    assert "(baseline)" in table.grid.html and "(+0.25)" in table.grid.html
     table.clear_baseline.click()
     assert "Δ metrics.accuracy" not in table.records()[0]
 
@@ -107,7 +132,7 @@ def test_best_value_highlight_follows_direction(runs: dict[str, str]) -> None:
     assert table.view.is_best(rows["rf"], "accuracy")  # higher is better
     assert table.view.is_best(rows["rf"], "loss")  # loss: lower is better
     assert abs(table.view.best["loss"] - 0.11) < 1e-9  # last point of rf: 0.1 * 1/10 + 0.1
-    assert table.table_html.value.count("nbtrack-best") == 2
+    assert table.grid.html.count("nbtrack-best") == 2
     table.best_metric.value = "loss"
     table.best_direction.value = "higher"  # switch per metric
     rows = {r.name: r for r in table.view.rows}
@@ -125,25 +150,62 @@ def test_children_grouped_under_parent() -> None:
     assert order.index("child-a") == order.index("parent") + 1
     assert table.view.depth[next(r.run_id for r in table.view.rows if r.name == "child-a")] == 1
     assert parent.info.run_id in table.source._rows
-    assert "↳ child-a" in table.table_html.value
+    assert "↳ " in table.grid.html and "child-a" in table.grid.html
+    table.grid._receive(table.grid, {"event": "toggle", "run_id": parent.info.run_id}, [])
+    assert "child-a" not in names(table) and "▸" in table.grid.html
+    table.toggle_children(parent.info.run_id)
+    assert "child-a" in names(table)
 
 
-def test_selection_from_picker_and_across_pages(runs: dict[str, str]) -> None:
+def _click(table: RunsTable, run_id: str, shift: bool = False, ctrl: bool = False) -> None:
+    # what the grid's JavaScript sends on a row click
+    table.grid._receive(table.grid, {"event": "click", "run_id": run_id, "shift": shift, "ctrl": ctrl}, [])
+
+
+def test_row_click_ctrl_click_and_shift_click_select(runs: dict[str, str]) -> None:
+    table = RunsTable(live=False)
+    order = [r.run_id for r in table.view.rows]
+    assert f'data-run="{order[1]}"' in table.grid.html
+    _click(table, order[1])
+    assert table.selected_run_ids == [order[1]]
+    assert "nbtrack-selected" in table.grid.html and "nbtrack-swatch" in table.grid.html
+    _click(table, order[3], ctrl=True)
+    assert table.selected_run_ids == [order[1], order[3]]
+    _click(table, order[1], ctrl=True)  # Ctrl-click again drops it
+    assert table.selected_run_ids == [order[3]]
+    _click(table, order[4], shift=True)  # a range from the last click
+    assert table.selected_run_ids == order[1:5]
+    _click(table, order[2])  # a plain click selects that run alone
+    assert table.selected_run_ids == [order[2]]
+    _click(table, order[2])  # and a second plain click clears it
+    assert table.selected_run_ids == []
+    assert "click a row" in table.selection_label.value
+
+
+def test_header_click_sorts_and_toggles_direction(runs: dict[str, str]) -> None:
+    table = RunsTable(live=False)
+    assert 'data-col="metrics.accuracy"' in table.grid.html
+    table.grid._receive(table.grid, {"event": "sort", "column": "metrics.accuracy"}, [])
+    assert names(table)[0] == "rf"
+    table.grid._receive(table.grid, {"event": "sort", "column": "metrics.accuracy"}, [])
+    assert names(table)[0] == XSS
+
+
+def test_selection_across_pages(runs: dict[str, str]) -> None:
     table = RunsTable(live=False, page_size=2)
-    first_page = [v for _, v in table.picker.options]
-    table.picker.value = (first_page[0],)
-    assert table.selected_run_ids == [first_page[0]]
+    first = [r.run_id for r in table.view.rows[:2]]
+    _click(table, first[0])
     table.next_page.click()
-    second = [v for _, v in table.picker.options]
-    assert set(second).isdisjoint(first_page)
-    table.picker.value = (second[1],)
-    assert table.selected_run_ids == [first_page[0], second[1]]
+    second = [r.run_id for r in table.view.rows[2:4]]
+    assert f'data-run="{second[1]}"' in table.grid.html and f'data-run="{first[0]}"' not in table.grid.html
+    _click(table, second[1], ctrl=True)
+    assert table.selected_run_ids == [first[0], second[1]]
     assert "2 selected" in table.selection_label.value
 
 
 def test_names_are_escaped_in_html(runs: dict[str, str]) -> None:
     table = RunsTable(live=False)
-    for html in (table.table_html.value, table.to_html()):
+    for html in (table.grid.html, table.to_html()):
         assert XSS_ESCAPED in html
         assert XSS not in html
     bundle = table._repr_mimebundle_()
@@ -156,7 +218,24 @@ def test_experiment_argument(runs: dict[str, str]) -> None:
     with nbtrack.start_run(run_name="elsewhere"):
         pass
     assert names(RunsTable("other", live=False)) == ["elsewhere"]
-    assert len(names(RunsTable(live=False))) == 6
+    table = RunsTable(live=False)
+    assert names(table) == ["elsewhere"]  # opens on the notebook's active experiment
+    assert table.experiment_picker.value == nbtrack.get_experiment_by_name("other").experiment_id
+    table.show_experiment(None)
+    assert len(names(table)) == 6
+    assert "experiment" in table.view.columns  # several experiments: say which run is where
+    table.show_experiment("Default")
+    assert len(names(table)) == 5 and "experiment" not in table.view.columns
+
+
+def test_table_follows_a_new_active_experiment(runs: dict[str, str]) -> None:
+    table = RunsTable(live=False)
+    assert len(names(table)) == 5
+    nbtrack.set_experiment("wine")
+    with nbtrack.start_run(run_name="in-wine"):
+        pass
+    assert table.poller.poll()
+    assert names(table) == ["in-wine"]
 
 
 def test_unknown_experiment_raises_not_found() -> None:
@@ -193,7 +272,7 @@ def test_refresh_inserting_new_runs_matches_a_fresh_table(runs: dict[str, str]) 
         assert table.view.columns == fresh.view.columns
         assert table.view.best == fresh.view.best
         assert names(table) == names(fresh), column
-        assert table.table_html.value == fresh.table_html.value
+        assert table.grid.html == fresh.grid.html
 
 
 def test_bad_arguments_raise_clear_errors(runs: dict[str, str]) -> None:

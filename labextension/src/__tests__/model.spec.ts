@@ -34,12 +34,19 @@ function page(
  * An API whose run listings come from a queue of pages; every call's
  * options are recorded.
  */
-function fakeApi(pages: Nbtrack.IRunsPage[]) {
+function fakeApi(pages: Nbtrack.IRunsPage[], newest: Nbtrack.IRunSummary[] = []) {
+  let last: Nbtrack.IRunSummary[] = [];
   const listRuns = jest.fn(async (options: IListRunsOptions = {}) => {
+    if (options.experimentId === undefined) {
+      // the newest run of the whole store (the panel follows its experiment)
+      const found = newest.shift();
+      return page(found ? [found] : last.slice(0, 1), 0, 1);
+    }
     const next = pages.shift();
     if (!next) {
       throw new Error(`no page left for ${JSON.stringify(options)}`);
     }
+    last = next.runs.length ? next.runs : last;
     return next;
   });
   const api = {
@@ -55,7 +62,11 @@ function fakeApi(pages: Nbtrack.IRunsPage[]) {
     listModels: jest.fn(async () => []),
     listRuns
   };
-  return { api: api as unknown as NbtrackAPI, listRuns };
+  const scoped = () =>
+    listRuns.mock.calls
+      .map(c => c[0] as IListRunsOptions)
+      .filter(o => o.experimentId !== undefined);
+  return { api: api as unknown as NbtrackAPI, listRuns, scoped };
 }
 
 function byId(model: TrackModel): Record<string, Nbtrack.IRunSummary> {
@@ -71,7 +82,7 @@ describe('TrackModel', () => {
   });
 
   it('loads the first page, then merges the runs changed since its cursor', async () => {
-    const { api, listRuns } = fakeApi([
+    const { api, scoped } = fakeApi([
       page([run('a'), run('b', { status: 'RUNNING' }), run('c')], 10, 3),
       page(
         [
@@ -89,13 +100,13 @@ describe('TrackModel', () => {
     expect(model.status).toBe('ok');
     expect(model.experimentId).toBe('1');
     expect(Object.keys(byId(model)).sort()).toEqual(['a', 'b', 'c']);
-    expect(listRuns.mock.calls[0][0]).toEqual({
+    expect(scoped()[0]).toEqual({
       experimentId: '1',
       maxResults: 200
     });
 
     await model.refresh();
-    expect(listRuns.mock.calls[1][0]).toEqual({ experimentId: '1', since: 10 });
+    expect(scoped()[1]).toEqual({ experimentId: '1', since: 10 });
     const runs = byId(model);
     // new run added
     expect(runs.d.run_name).toBe('new one');
@@ -110,7 +121,7 @@ describe('TrackModel', () => {
   });
 
   it('drops a run that comes back deleted and keeps the newest cursor', async () => {
-    const { api, listRuns } = fakeApi([
+    const { api, scoped } = fakeApi([
       page([run('a'), run('b')], 5, 2),
       page([run('a', { lifecycle_stage: 'deleted' })], 6, 1),
       page([], 6, 1)
@@ -122,7 +133,7 @@ describe('TrackModel', () => {
     expect(model.total).toBe(1);
 
     await model.refresh();
-    expect(listRuns.mock.calls[2][0]).toEqual({ experimentId: '1', since: 6 });
+    expect(scoped()[2]).toEqual({ experimentId: '1', since: 6 });
     expect(model.runs.map(r => r.run_id)).toEqual(['b']);
   });
 
@@ -144,5 +155,56 @@ describe('TrackModel', () => {
     expect(model.status).toBe('missing');
     expect(listRuns).not.toHaveBeenCalled();
     logged.mockRestore();
+  });
+
+  it('follows the experiment that the newest run went to', async () => {
+    const { api, scoped } = fakeApi(
+      [
+        page([run('a')], 1, 1),
+        page([], 2, 1),
+        page([run('q', { experiment_id: '2' })], 3, 1)
+      ],
+      [run('a'), run('q', { experiment_id: '2' })]
+    );
+    model = new TrackModel(api);
+    await model.refresh();
+    expect(model.experimentId).toBe('1');
+    // then the notebook creates "quickstart" and logs a run there
+    (api.listExperiments as jest.Mock).mockResolvedValue([
+      { experiment_id: '1', name: 'exp', lifecycle_stage: 'active', creation_time: 1 },
+      { experiment_id: '2', name: 'quickstart', lifecycle_stage: 'active', creation_time: 2 }
+    ]);
+    // a run lands in "quickstart": the panel switches there by itself
+    await model.refresh();
+    expect(model.experimentId).toBe('2');
+    expect(scoped()[2]).toEqual({ experimentId: '2', maxResults: 200 });
+    expect(model.runs.map(r => r.run_id)).toEqual(['q']);
+  });
+
+  it('opens the registered model that changed last', async () => {
+    const { api } = fakeApi([page([run('a')], 1, 1)]);
+    const model_ = (name: string, time: number) => ({
+      name,
+      creation_timestamp: time,
+      last_updated_timestamp: time,
+      description: '',
+      latest_versions: [],
+      tags: {},
+      aliases: {}
+    });
+    (api.listModels as jest.Mock).mockResolvedValue([model_('aaa', 1), model_('wine', 5)]);
+    (api as unknown as Record<string, unknown>).listVersions = jest.fn(async () => []);
+    (api as unknown as Record<string, unknown>).listEvents = jest.fn(async () => []);
+    model = new TrackModel(api);
+    await model.refresh();
+    expect(model.selectedModel).toBe('wine');
+  });
+
+  it('reads whether the store is read-only', async () => {
+    const { api } = fakeApi([page([run('a')], 1, 1)]);
+    (api.version as jest.Mock).mockResolvedValue({ version: '0.1.0', store: '/s', read_only: true });
+    model = new TrackModel(api);
+    await model.refresh();
+    expect(model.readOnly).toBe(true);
   });
 });

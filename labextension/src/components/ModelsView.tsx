@@ -1,7 +1,7 @@
 import * as React from 'react';
 
 import { Nbtrack } from '../tokens';
-import { formatTime } from './format';
+import { compactTime, eventText, formatTime } from './format';
 
 /**
  * The stage buttons offered for a version, depending on its current stage.
@@ -56,12 +56,28 @@ function AliasForm(props: {
   );
 }
 
-function describeEvent(e: Nbtrack.IRegistryEvent): string {
-  const version = e.version ? ` v${e.version}` : '';
-  if (e.from_value !== null || e.to_value !== null) {
-    return `${e.action}${version}: ${e.from_value ?? '—'} → ${e.to_value ?? '—'}`;
-  }
-  return `${e.action}${version}`;
+/**
+ * A run id as a link to the run's details (the first 8 characters shown).
+ */
+export function RunLink(props: {
+  runId: string;
+  onOpenRun: (runId: string) => void;
+  label?: string;
+}): JSX.Element {
+  return (
+    <a
+      href="#"
+      className="jp-nbtrack-RunLink"
+      data-run-id={props.runId}
+      title={`Open run ${props.runId}`}
+      onClick={event => {
+        event.preventDefault();
+        props.onOpenRun(props.runId);
+      }}
+    >
+      {props.label ?? props.runId.slice(0, 8)}
+    </a>
+  );
 }
 
 /**
@@ -80,6 +96,10 @@ export function ModelsView(props: {
   onSetAlias: (version: Nbtrack.IModelVersion, alias: string) => Promise<boolean>;
   onRemoveAlias: (version: Nbtrack.IModelVersion, alias: string) => void;
   onInsertLoadCode: (modelUri: string) => void;
+  /** Open a run's details (a version's source run, an event's run). */
+  onOpenRun: (runId: string) => void;
+  /** A read-only store: no promote or alias controls. */
+  readOnly?: boolean;
 }): JSX.Element {
   if (props.models.length === 0) {
     return (
@@ -105,9 +125,7 @@ export function ModelsView(props: {
             }
             data-model-name={m.name}
             tabIndex={0}
-            onClick={() =>
-              props.onSelect(m.name === props.selected ? null : m.name)
-            }
+            onClick={() => props.onSelect(m.name)}
             onKeyDown={event => {
               if (event.key === 'Enter') {
                 props.onSelect(m.name);
@@ -146,14 +164,14 @@ export function ModelsView(props: {
                     {v.aliases.map(a => (
                       <span key={a} className="jp-nbtrack-Alias" data-alias={a}>
                         @{a}
-                        <button
+                        {!props.readOnly && (<button
                           className="jp-nbtrack-RemoveAlias"
                           title={`Remove alias @${a}`}
                           aria-label={`Remove alias ${a}`}
                           onClick={() => props.onRemoveAlias(v, a)}
                         >
                           ×
-                        </button>
+                        </button>)}
                       </span>
                     ))}
                   </span>
@@ -162,10 +180,19 @@ export function ModelsView(props: {
                   className="jp-nbtrack-VersionSource"
                   title={v.run_id ? `run ${v.run_id}` : v.source}
                 >
-                  {v.run_id ? `run ${v.run_id}` : v.source}
+                  {v.run_id ? (
+                    <>
+                      run{' '}
+                      <RunLink runId={v.run_id} onOpenRun={props.onOpenRun} />
+                    </>
+                  ) : (
+                    v.source
+                  )}
                 </div>
                 <div className="jp-nbtrack-Actions">
-                  {TRANSITIONS.filter(([s]) => s !== v.current_stage).map(
+                  {TRANSITIONS.filter(
+                    ([s]) => !props.readOnly && s !== v.current_stage
+                  ).map(
                     ([stage, label]) => (
                       <button
                         key={stage}
@@ -194,7 +221,9 @@ export function ModelsView(props: {
                     Insert load code
                   </button>
                 </div>
-                <AliasForm version={v} onSetAlias={props.onSetAlias} />
+                {!props.readOnly && (
+                  <AliasForm version={v} onSetAlias={props.onSetAlias} />
+                )}
               </li>
             ))}
           </ul>
@@ -205,12 +234,23 @@ export function ModelsView(props: {
           ) : (
             <ol className="jp-nbtrack-Events">
               {[...props.events].reverse().map((e, i) => (
-                <li key={i}>
-                  <span className="jp-nbtrack-EventTime">
-                    {formatTime(e.timestamp)}
+                <li key={i} className="jp-nbtrack-Event">
+                  <span
+                    className="jp-nbtrack-EventTime"
+                    title={formatTime(e.timestamp)}
+                  >
+                    {compactTime(e.timestamp)}
                   </span>{' '}
-                  {describeEvent(e)}
-                  {e.user ? ` (${e.user})` : ''}
+                  <span className="jp-nbtrack-EventText">{eventText(e)}</span>
+                  {e.user ? (
+                    <span className="jp-nbtrack-EventUser"> {e.user}</span>
+                  ) : null}
+                  {e.run_id ? (
+                    <>
+                      {' '}
+                      <RunLink runId={e.run_id} onOpenRun={props.onOpenRun} />
+                    </>
+                  ) : null}
                 </li>
               ))}
             </ol>

@@ -1,13 +1,52 @@
 import * as React from 'react';
 
+import { PARENT_TAG, staleReason } from '../runs';
 import { Nbtrack } from '../tokens';
+import { ArtifactsView } from './ArtifactsView';
+import { RunLink } from './ModelsView';
 import { Sparkline } from './Sparkline';
 import { formatDuration, formatMetric, formatTime } from './format';
 
 /**
  * Tags that are shown in their own section rather than in the tag table.
  */
-const HIDDEN_TAGS = new Set(['nbtrack.cell_source']);
+const HIDDEN_TAGS = new Set<string>([Nbtrack.Tags.CELL_SOURCE]);
+
+/**
+ * Tags whose value is a run id (shown as a link to that run).
+ */
+const RUN_ID_TAGS = new Set<string>([PARENT_TAG, Nbtrack.Tags.REPRODUCED_FROM]);
+
+/**
+ * Tags as a list of full keys, each value under its key: a narrow sidebar
+ * keeps long keys such as `mlflow.source.git.commit` whole.
+ */
+function TagList(props: { rows: [string, React.ReactNode][] }): JSX.Element {
+  return (
+    <dl className="jp-nbtrack-Tags">
+      {props.rows.map(([k, v]) => (
+        <div key={k} className="jp-nbtrack-Tag">
+          <dt>{k}</dt>
+          <dd>{v}</dd>
+        </div>
+      ))}
+    </dl>
+  );
+}
+
+/**
+ * What the run detail asks for beyond showing the run.
+ */
+export interface IRunDetailActions {
+  onBack: () => void;
+  onOpenCell: (notebookPath: string, cellId: string | null) => void;
+  onOpenRun: (runId: string) => void;
+  onPreview: (path: string) => Promise<Nbtrack.IArtifactPreview>;
+  onBlob: (path: string) => Promise<Blob>;
+  onReproduce: () => void;
+  onOpenSlice: () => void;
+  onError: (title: string) => (error: unknown) => void;
+}
 
 function KeyValueTable(props: {
   rows: [string, React.ReactNode][];
@@ -31,13 +70,18 @@ function KeyValueTable(props: {
  * One run: params, metrics with sparklines, tags, datasets and the cell that
  * produced it, with "Open cell".
  */
-export function RunDetail(props: {
-  runId: string;
-  detail: Nbtrack.IRunDetail | null;
-  histories: Record<string, Nbtrack.IMetric[]>;
-  onBack: () => void;
-  onOpenCell: (notebookPath: string, cellId: string | null) => void;
-}): JSX.Element {
+export function RunDetail(
+  props: {
+    runId: string;
+    detail: Nbtrack.IRunDetail | null;
+    histories: Record<string, Nbtrack.IMetric[]>;
+    /** Runs listed with this one as their parent. */
+    childRuns?: Nbtrack.IRunSummary[];
+    /** A reproduce request is under way. */
+    reproducing?: boolean;
+    reproduceResult?: Nbtrack.IReproduceResult | null;
+  } & IRunDetailActions
+): JSX.Element {
   const { detail } = props;
   const back = (
     <button
@@ -76,7 +120,20 @@ export function RunDetail(props: {
   const tags = Object.keys(data.tags)
     .filter(k => !HIDDEN_TAGS.has(k))
     .sort()
-    .map(k => [k, data.tags[k]] as [string, React.ReactNode]);
+    .map(
+      k =>
+        [
+          k,
+          RUN_ID_TAGS.has(k) ? (
+            <RunLink runId={data.tags[k]} onOpenRun={props.onOpenRun} label={data.tags[k]} />
+          ) : (
+            data.tags[k]
+          )
+        ] as [string, React.ReactNode]
+    );
+  const stale = staleReason(data.tags);
+  const hasSlice = Boolean(data.tags[Nbtrack.Tags.SLICE_CELLS]) || stale !== null;
+  const result = props.reproduceResult;
   const notebookPath = detail.notebook_path;
 
   return (
@@ -94,6 +151,51 @@ export function RunDetail(props: {
         <br />
         <code className="jp-nbtrack-runid">{info.run_id}</code>
       </div>
+      {stale !== null && (
+        <div className="jp-nbtrack-Stale">
+          <span className="jp-nbtrack-StaleBadge">stale</span> {stale}
+        </div>
+      )}
+      {hasSlice && (
+        <div className="jp-nbtrack-LineageActions">
+          <button
+            className="jp-Button jp-mod-styled jp-nbtrack-Reproduce"
+            disabled={props.reproducing}
+            title="Run this run's code slice in a fresh kernel and compare params and metrics"
+            onClick={props.onReproduce}
+          >
+            {props.reproducing ? 'Reproducing…' : 'Reproduce'}
+          </button>
+          <button
+            className="jp-Button jp-mod-styled jp-nbtrack-OpenSlice"
+            title="A new notebook holding just the cells this run's code came from"
+            onClick={props.onOpenSlice}
+          >
+            Open slice as notebook
+          </button>
+        </div>
+      )}
+      {result && (
+        <div
+          className={
+            result.error || !result.matches
+              ? 'jp-nbtrack-ReproduceResult jp-mod-warn'
+              : 'jp-nbtrack-ReproduceResult'
+          }
+        >
+          {result.error
+            ? `Could not reproduce: ${result.error}`
+            : result.matches
+              ? 'Reproduced: params and metrics match.'
+              : `Reproduced with differences: ${result.diffs.map(d => JSON.stringify(d)).join('; ')}`}
+          {result.run_id && (
+            <>
+              {' '}
+              <RunLink runId={result.run_id} onOpenRun={props.onOpenRun} />
+            </>
+          )}
+        </div>
+      )}
 
       <h4>Parameters</h4>
       {params.length ? (
@@ -116,7 +218,7 @@ export function RunDetail(props: {
             <tbody>
               {inputs.dataset_inputs.map((d, i) => (
                 <tr key={i}>
-                  <th>{d.tags['mlflow.data.context'] ?? d.dataset.name}</th>
+                  <th>{d.tags[Nbtrack.Tags.DATASET_CONTEXT] ?? d.dataset.name}</th>
                   <td>
                     {d.dataset.name} <code>{d.dataset.digest}</code>
                   </td>
@@ -129,7 +231,7 @@ export function RunDetail(props: {
 
       <h4>Tags</h4>
       {tags.length ? (
-        <KeyValueTable rows={tags} className="jp-nbtrack-Tags" />
+        <TagList rows={tags} />
       ) : (
         <p className="jp-nbtrack-empty">No tags.</p>
       )}
@@ -152,17 +254,29 @@ export function RunDetail(props: {
         </>
       )}
 
-      {detail.artifacts.length > 0 && (
+      {props.childRuns && props.childRuns.length > 0 && (
         <>
-          <h4>Artifacts</h4>
-          <ul className="jp-nbtrack-Artifacts">
-            {detail.artifacts.map(a => (
-              <li key={a.path}>
-                {a.path}
-                {a.is_dir ? '/' : ''}
+          <h4>Child runs</h4>
+          <ul className="jp-nbtrack-Children">
+            {props.childRuns.map(c => (
+              <li key={c.run_id}>
+                <RunLink runId={c.run_id} onOpenRun={props.onOpenRun} label={c.run_name} />{' '}
+                <span className="jp-nbtrack-empty">{c.status.toLowerCase()}</span>
               </li>
             ))}
           </ul>
+        </>
+      )}
+
+      {detail.artifacts.some(a => !a.is_dir) && (
+        <>
+          <h4>Artifacts</h4>
+          <ArtifactsView
+            artifacts={detail.artifacts}
+            onPreview={props.onPreview}
+            onBlob={props.onBlob}
+            onError={props.onError}
+          />
         </>
       )}
     </div>

@@ -1,5 +1,6 @@
 import * as React from 'react';
 
+import { nestRuns, staleReason } from '../runs';
 import { Nbtrack } from '../tokens';
 import { formatMetric, formatTime, metricNumber, statusMark } from './format';
 
@@ -12,7 +13,8 @@ interface ISort {
 
 /**
  * The runs of an experiment: status, name, start time and one chosen metric,
- * sortable by clicking a column header.
+ * sortable by clicking a column header. Child runs (a search's candidates)
+ * are listed under their parent, which folds them with ▾/▸.
  */
 export function RunsTable(props: {
   runs: Nbtrack.IRunSummary[];
@@ -32,6 +34,18 @@ export function RunsTable(props: {
     key: 'time',
     ascending: false
   });
+  const [collapsed, setCollapsed] = React.useState<ReadonlySet<string>>(
+    new Set()
+  );
+  const toggle = (runId: string) => {
+    const next = new Set(collapsed);
+    if (next.has(runId)) {
+      next.delete(runId);
+    } else {
+      next.add(runId);
+    }
+    setCollapsed(next);
+  };
   const chosenMetric = metricKeys.includes(metric)
     ? metric
     : (metricKeys[0] ?? '');
@@ -65,6 +79,10 @@ export function RunsTable(props: {
       return b.start_time - a.start_time;
     });
   }, [props.runs, sort, chosenMetric]);
+  const nested = React.useMemo(
+    () => nestRuns(sorted, collapsed),
+    [sorted, collapsed]
+  );
 
   const header = (key: SortKey, label: React.ReactNode) => {
     const active = sort.key === key;
@@ -132,11 +150,14 @@ export function RunsTable(props: {
           </tr>
         </thead>
         <tbody>
-          {sorted.map(run => (
+          {nested.map(({ run, depth, children }) => (
             <tr
               key={run.run_id}
-              className="jp-nbtrack-RunRow"
+              className={
+                depth ? 'jp-nbtrack-RunRow jp-nbtrack-ChildRun' : 'jp-nbtrack-RunRow'
+              }
               data-run-id={run.run_id}
+              data-depth={depth}
               tabIndex={0}
               onClick={() => props.onSelect(run.run_id)}
               onKeyDown={event => {
@@ -152,7 +173,37 @@ export function RunsTable(props: {
                 {statusMark(run.status)}
               </td>
               <td className="jp-nbtrack-RunName" title={run.run_name}>
+                <span style={{ paddingLeft: `${depth * 1.1}em` }} />
+                {children > 0 && (
+                  <button
+                    className="jp-nbtrack-Toggle"
+                    aria-label={
+                      collapsed.has(run.run_id)
+                        ? `Show the ${children} child runs`
+                        : `Hide the ${children} child runs`
+                    }
+                    aria-expanded={!collapsed.has(run.run_id)}
+                    onClick={event => {
+                      event.stopPropagation();
+                      toggle(run.run_id);
+                    }}
+                  >
+                    {collapsed.has(run.run_id) ? '▸' : '▾'}
+                  </button>
+                )}
+                {depth > 0 && <span className="jp-nbtrack-ChildMark">↳ </span>}
                 {run.run_name}
+                {children > 0 && (
+                  <span className="jp-nbtrack-ChildCount"> ({children})</span>
+                )}
+                {staleReason(run.tags) !== null && (
+                  <span
+                    className="jp-nbtrack-StaleBadge"
+                    title={staleReason(run.tags) ?? ''}
+                  >
+                    stale
+                  </span>
+                )}
               </td>
               <td>{formatTime(run.start_time)}</td>
               {chosenMetric && (

@@ -9,7 +9,9 @@ import { ModelsView } from '../components/ModelsView';
 import { RunDetail } from '../components/RunDetail';
 import { RunsTable } from '../components/RunsTable';
 import { StatusBanner } from '../components/StatusBanner';
+import { IMetricComparison, compareMetrics, formatMetric } from '../components/format';
 import { TrackModel } from '../model';
+import { PARENT_TAG } from '../runs';
 import { Nbtrack } from '../tokens';
 
 /**
@@ -31,22 +33,35 @@ export interface ITrackPanelActions {
   openCell(notebookPath: string, cellId: string | null): Promise<void>;
   /** Insert a cell loading `modelUri` into the active notebook. */
   insertLoadCode(modelUri: string): Promise<void>;
+  /** Open a new notebook holding a run's code slice. */
+  openSlice(runId: string, slice: Nbtrack.ISlice): Promise<void>;
 }
 
 /**
- * Dialog body asking whether to archive the versions already in the stage.
+ * Dialog body of a stage change: the question, for Production a comparison
+ * of the candidate's metrics with the current Production version's (worse
+ * ones marked), and "archive the versions now in the stage", checked by
+ * default as in the notebook's registry panel (one Production version).
  */
-class ArchiveChoice extends Widget implements Dialog.IBodyWidget<boolean> {
-  constructor(message: string, stage: string) {
+export class PromoteBody extends Widget implements Dialog.IBodyWidget<boolean> {
+  constructor(
+    message: string,
+    stage: string,
+    comparison: { current: string; rows: IMetricComparison[] } | null = null
+  ) {
     super();
     this.addClass('jp-nbtrack-ConfirmBody');
     const text = document.createElement('p');
     text.textContent = message;
     this.node.appendChild(text);
+    if (comparison) {
+      this.node.appendChild(PromoteBody.comparisonNode(comparison.current, comparison.rows));
+    }
     if (stage === 'Production' || stage === 'Staging') {
       const label = document.createElement('label');
       this._checkbox = document.createElement('input');
       this._checkbox.type = 'checkbox';
+      this._checkbox.checked = true;
       this._checkbox.className = 'jp-nbtrack-ArchiveExisting';
       label.appendChild(this._checkbox);
       label.appendChild(
@@ -54,6 +69,42 @@ class ArchiveChoice extends Widget implements Dialog.IBodyWidget<boolean> {
       );
       this.node.appendChild(label);
     }
+  }
+
+  /**
+   * A table of candidate vs current metrics, with a warning when the
+   * candidate is worse on any of them.
+   */
+  static comparisonNode(current: string, rows: IMetricComparison[]): HTMLElement {
+    const box = document.createElement('div');
+    box.className = 'jp-nbtrack-PromoteCompare';
+    if (rows.length === 0) {
+      box.textContent = `No metric in common with the current Production version ${current}.`;
+      return box;
+    }
+    if (rows.some(r => r.worse)) {
+      const warn = document.createElement('p');
+      warn.className = 'jp-nbtrack-PromoteWarning';
+      warn.textContent = `⚠ This version scores worse than the current Production version ${current} on the metrics marked below.`;
+      box.appendChild(warn);
+    }
+    const table = document.createElement('table');
+    const head = table.createTHead().insertRow();
+    for (const label of ['metric', 'this version', `Production ${current}`]) {
+      const th = document.createElement('th');
+      th.textContent = label;
+      head.appendChild(th);
+    }
+    const body = table.createTBody();
+    for (const row of rows) {
+      const tr = body.insertRow();
+      tr.className = row.worse ? 'jp-nbtrack-worse' : '';
+      tr.insertCell().textContent = row.key;
+      tr.insertCell().textContent = `${formatMetric(row.candidate)}${row.worse ? ' ▼' : ''}`;
+      tr.insertCell().textContent = formatMetric(row.current);
+    }
+    box.appendChild(table);
+    return box;
   }
 
   getValue(): boolean {
@@ -77,12 +128,42 @@ function TrackView(props: {
     void showErrorMessage(title, error as Error);
   };
 
+  const [reproducing, setReproducing] = React.useState(false);
+  const [reproduced, setReproduced] = React.useState<Nbtrack.IReproduceResult | null>(null);
+
+  const openRun = (runId: string) => {
+    setTab('runs');
+    setReproduced(null);
+    void model.selectRun(runId).catch(report('Cannot load the run'));
+  };
+
+  const comparisonWith = async (
+    v: Nbtrack.IModelVersion
+  ): Promise<{ current: string; rows: IMetricComparison[] } | null> => {
+    const current = model.versions.find(
+      o => o.current_stage === 'Production' && o.version !== v.version
+    );
+    if (!current || !current.run_id || !v.run_id) {
+      return null;
+    }
+    const [mine, theirs] = await Promise.all([
+      model.api.getRun(v.run_id),
+      model.api.getRun(current.run_id)
+    ]);
+    return {
+      current: `v${current.version}`,
+      rows: compareMetrics(mine.run.data.metrics, theirs.run.data.metrics)
+    };
+  };
+
   const transition = async (v: Nbtrack.IModelVersion, stage: string) => {
+    const comparison = stage === 'Production' ? await comparisonWith(v) : null;
     const result = await showDialog<boolean>({
       title: stage === 'Archived' ? 'Archive model version' : 'Promote model version',
-      body: new ArchiveChoice(
+      body: new PromoteBody(
         `Move ${v.name} version ${v.version} from ${v.current_stage} to ${stage}?`,
-        stage
+        stage,
+        comparison
       ),
       buttons: [
         Dialog.cancelButton(),
@@ -162,12 +243,50 @@ function TrackView(props: {
               runId={model.selectedRunId}
               detail={model.runDetail}
               histories={model.metricHistories}
-              onBack={() => void model.selectRun(null)}
+              childRuns={model.runs.filter(
+                r => r.tags[PARENT_TAG] === model.selectedRunId
+              )}
+              reproducing={reproducing}
+              reproduceResult={reproduced}
+              onBack={() => {
+                setReproduced(null);
+                void model.selectRun(null);
+              }}
               onOpenCell={(path, cellId) =>
                 void actions
                   .openCell(path, cellId)
                   .catch(report('Cannot open the cell'))
               }
+              onOpenRun={openRun}
+              onPreview={path => model.api.previewArtifact(model.selectedRunId ?? '', path)}
+              onBlob={path => model.api.artifactBlob(model.selectedRunId ?? '', path)}
+              onError={report}
+              onReproduce={() => {
+                const runId = model.selectedRunId;
+                if (!runId) {
+                  return;
+                }
+                setReproducing(true);
+                setReproduced(null);
+                void model.api
+                  .reproduce(runId)
+                  .then(r => {
+                    setReproduced(r);
+                    return model.refreshNow();
+                  })
+                  .catch(report('Cannot reproduce the run'))
+                  .finally(() => setReproducing(false));
+              }}
+              onOpenSlice={() => {
+                const runId = model.selectedRunId;
+                if (!runId) {
+                  return;
+                }
+                void model.api
+                  .getSlice(runId)
+                  .then(slice => actions.openSlice(runId, slice))
+                  .catch(report('Cannot open the slice'));
+              }}
             />
           ) : (
             <>
@@ -207,6 +326,8 @@ function TrackView(props: {
           onRemoveAlias={(v, alias) =>
             void removeAlias(v, alias).catch(report('Cannot remove the alias'))
           }
+          onOpenRun={openRun}
+          readOnly={model.readOnly}
           onInsertLoadCode={uri =>
             void actions
               .insertLoadCode(uri)

@@ -1,0 +1,385 @@
+"""A columnar copy of the runs table, kept up to date write by write.
+
+``search_runs`` builds its DataFrame from these columns (numpy arrays picked
+by row number) instead of walking every run document, and a fresh process
+loads them from the store's index file (see :mod:`nbtrack.store._index`)
+instead of parsing every document. Text columns are dictionary-coded: an
+``int32`` code per row into a list of distinct values (``-1`` where a run
+lacks the key); metric columns are ``float64`` with a presence mask.
+
+Each write touches one row: the cost depends on the number of distinct keys,
+never on the number of runs.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+#: Text attributes of a run kept as columns (frame columns, filters, liveness checks).
+TEXT = ("run_id", "experiment_id", "status", "artifact_uri", "lifecycle_stage", "run_name", "user_id", "host", "pstart")
+#: Integer attributes (``MISSING`` where absent).
+INTS = ("start_time", "end_time", "pid")
+GROUPS = ("metrics", "params", "tags")
+MISSING = np.iinfo(np.int64).min
+_MIN_CAPACITY = 1024
+
+
+def _padded(size: int) -> int:
+    return (size + 7) & ~7
+
+
+def _pad(data: bytes) -> bytes:
+    return data + b"\0" * (_padded(len(data)) - len(data))
+
+
+#: text columns with more distinct values than this are stored as one blob (no Python string each until needed)
+BLOB_MIN = 1024
+
+
+class Strings:
+    """A dictionary-coded text column.
+
+    Loaded from an index file, a column of many distinct values (run ids, names) keeps
+    them as one UTF-8 blob plus offsets: the frame takes them straight into pyarrow, and
+    the Python strings are made only when something reads or writes them one by one. Such
+    a column stops de-duplicating (``unique``): a new row appends its value.
+    """
+
+    __slots__ = ("_arrow", "_blob", "_lookup", "_objects", "_values", "codes", "unique")
+
+    def __init__(
+        self,
+        capacity: int,
+        values: list[str] | None = None,
+        codes: np.ndarray | None = None,
+        blob: tuple[np.ndarray, Any] | None = None,
+    ) -> None:
+        self._values: list[str] | None = values if values is not None or blob is not None else []
+        self._blob = blob
+        self.codes: np.ndarray = codes if codes is not None else np.full(capacity, -1, dtype=np.int32)
+        self._lookup: dict[str, int] | None = None
+        self._objects: np.ndarray | None = None
+        self._arrow: Any = None
+        self.unique = False
+
+    @property
+    def values(self) -> list[str]:
+        """The distinct values, by code."""
+        values = self._values
+        if values is None:
+            assert self._blob is not None
+            offsets, data = self._blob
+            text = bytes(data)
+            bounds = offsets.tolist()
+            values = self._values = [text[bounds[i] : bounds[i + 1]].decode() for i in range(len(bounds) - 1)]
+        return values
+
+    def count(self) -> int:
+        """How many values (without making their strings)."""
+        if self._values is None and self._blob is not None:
+            return len(self._blob[0]) - 1
+        return len(self.values)
+
+    def set(self, row: int, value: Any) -> None:
+        """Store ``value`` (text, or ``None`` for missing) at ``row``."""
+        if value is None:
+            self.codes[row] = -1
+            return
+        if value.__class__ is not str:
+            value = str(value)
+        if self.unique:
+            values = self.values
+            current = int(self.codes[row])
+            if current < 0 or values[current] != value:
+                self.codes[row] = len(values)
+                values.append(value)
+            return
+        lookup = self._lookup
+        if lookup is None:
+            lookup = self._lookup = {v: i for i, v in enumerate(self.values)}
+        code = lookup.get(value)
+        if code is None:
+            code = lookup[value] = len(self.values)
+            self.values.append(value)
+        self.codes[row] = code
+
+    def get(self, row: int) -> str | None:
+        code = int(self.codes[row])
+        if code < 0:
+            return None
+        if self._values is None and self._blob is not None:
+            offsets, data = self._blob
+            return bytes(data[int(offsets[code]) : int(offsets[code + 1])]).decode()
+        return self.values[code]
+
+    def objects(self) -> np.ndarray:
+        """The distinct values as an object array with ``None`` last (so code ``-1`` reads ``None``)."""
+        objs = self._objects
+        count = len(self.values)
+        if objs is None or len(objs) != count + 1:
+            old = 0 if objs is None else len(objs) - 1
+            grown = np.empty(count + 1, dtype=object)
+            if objs is not None:
+                grown[:old] = objs[:old]
+            grown[old:count] = self.values[old:]
+            grown[-1] = None
+            self._objects = objs = grown
+        return objs
+
+    def arrow(self, pa: Any) -> Any:
+        """The distinct values as a pyarrow ``large_string`` array (extended, not rebuilt, as values grow)."""
+        cached = self._arrow
+        count = self.count()
+        if cached is None and self._values is None and self._blob is not None:
+            offsets, data = self._blob
+            cached = pa.LargeStringArray.from_buffers(count, pa.py_buffer(offsets), pa.py_buffer(data))
+            self._arrow = cached
+        if cached is None or len(cached) != count:
+            old = 0 if cached is None else len(cached)
+            tail = pa.array(self.values[old:], type=pa.large_string())
+            self._arrow = cached = tail if cached is None else pa.concat_arrays([cached, tail])
+        return cached
+
+    def encoded(self) -> tuple[np.ndarray, bytes]:
+        """The values as offsets (int64, one more than values) and one UTF-8 blob."""
+        if self._values is None and self._blob is not None:
+            offsets, data = self._blob
+            return offsets, bytes(data)
+        parts = [v.encode() for v in self.values]
+        offsets = np.zeros(len(parts) + 1, dtype=np.int64)
+        np.cumsum(np.fromiter(map(len, parts), dtype=np.int64, count=len(parts)), out=offsets[1:])
+        return offsets, b"".join(parts)
+
+    def grow(self, capacity: int) -> None:
+        codes = np.full(capacity, -1, dtype=np.int32)
+        codes[: len(self.codes)] = self.codes
+        self.codes = codes
+
+
+class Numbers:
+    """A metric column: float64 values (NaN where missing) and a presence mask."""
+
+    __slots__ = ("present", "values")
+
+    def __init__(self, capacity: int, values: np.ndarray | None = None, present: np.ndarray | None = None) -> None:
+        self.values: np.ndarray = values if values is not None else np.full(capacity, np.nan)
+        self.present: np.ndarray = present if present is not None else np.zeros(capacity, dtype=bool)
+
+    def set(self, row: int, value: Any) -> None:
+        if value is None:
+            self.values[row] = math.nan
+            self.present[row] = False
+            return
+        self.values[row] = float(value)  # "NaN", "Infinity" and "-Infinity" parse as such
+        self.present[row] = True
+
+    def grow(self, capacity: int) -> None:
+        values = np.full(capacity, np.nan)
+        values[: len(self.values)] = self.values
+        present = np.zeros(capacity, dtype=bool)
+        present[: len(self.present)] = self.present
+        self.values, self.present = values, present
+
+
+class RunColumns:
+    """Every run of a store as columns; rows are never moved, deleted runs are masked out."""
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.capacity = 0
+        self._pos: dict[str, int] | None = {}
+        self.alive = np.zeros(0, dtype=bool)
+        self.text: dict[str, Strings] = {name: Strings(0) for name in TEXT}
+        self.ints: dict[str, np.ndarray] = {name: np.zeros(0, dtype=np.int64) for name in INTS}
+        self.fields: dict[str, dict[str, Any]] = {group: {} for group in GROUPS}
+        #: bumped on every change, so callers can cache what they derive
+        self.version = 0
+
+    @property
+    def pos(self) -> dict[str, int]:
+        """Run id → row number (built on first use after a load)."""
+        pos = self._pos
+        if pos is None:
+            n = self.n
+            ids = self.text["run_id"]
+            codes = ids.codes[:n]
+            if len(ids.values) == n and np.array_equal(codes, np.arange(n, dtype=np.int32)):
+                pos = dict(zip(ids.values, range(n), strict=True))
+            else:
+                values = ids.values
+                pos = {values[c]: row for row, c in enumerate(codes.tolist()) if c >= 0}
+            self._pos = pos
+        return pos
+
+    # -- changes ---------------------------------------------------------
+    def _grow(self, need: int) -> None:
+        capacity = max(_MIN_CAPACITY, self.capacity * 2, need)
+        alive = np.zeros(capacity, dtype=bool)
+        alive[: self.n] = self.alive[: self.n]
+        self.alive = alive
+        for column in self.text.values():
+            column.grow(capacity)
+        for name, array in self.ints.items():
+            grown = np.full(capacity, MISSING, dtype=np.int64)
+            grown[: len(array)] = array
+            self.ints[name] = grown
+        for group in self.fields.values():
+            for column in group.values():
+                column.grow(capacity)
+        self.capacity = capacity
+
+    def _new_column(self, group: str) -> Any:
+        return Numbers(self.capacity) if group == "metrics" else Strings(self.capacity)
+
+    def put(self, key: str, doc: dict[str, Any]) -> None:
+        """Insert or replace the row of run ``key``."""
+        row = self.pos.get(key)
+        fresh = row is None
+        if row is None:
+            if self.n >= self.capacity:
+                self._grow(self.n + 1)
+            row = self.pos[key] = self.n
+            self.n += 1
+        self.alive[row] = True
+        get = doc.get
+        for name, column in self.text.items():
+            column.set(row, get(name))
+        for name, array in self.ints.items():
+            value = get(name)
+            array[row] = MISSING if value is None else int(value)
+        for group, columns in self.fields.items():
+            values = get(group) or {}
+            if not fresh:
+                for k, old in columns.items():
+                    if k not in values:
+                        old.set(row, None)
+            for k, value in values.items():
+                field = columns.get(k)
+                if field is None:
+                    field = columns[k] = self._new_column(group)
+                field.set(row, value)
+        self.version += 1
+
+    def delete(self, key: str) -> None:
+        """Mask out the row of run ``key``."""
+        row = self.pos.get(key)
+        if row is not None:
+            self.alive[row] = False
+            self.version += 1
+
+    def keys(self) -> list[str]:
+        """The ids of the runs held (deleted ones excluded)."""
+        ids = self.text["run_id"]
+        return [ids.values[int(c)] for c in ids.codes[: self.n][self.alive[: self.n]]]
+
+    def rows_where(self, name: str, value: str) -> np.ndarray:
+        """Row numbers of live runs whose text attribute ``name`` equals ``value``."""
+        column = self.text[name]
+        try:
+            code = column.values.index(value)
+        except ValueError:
+            return np.zeros(0, dtype=np.int64)
+        n = self.n
+        return np.flatnonzero((column.codes[:n] == code) & self.alive[:n])
+
+    def row_doc(self, row: int) -> dict[str, Any]:
+        """The attributes of a row (no params/metrics/tags), as a document would hold them."""
+        doc: dict[str, Any] = {name: column.get(row) for name, column in self.text.items()}
+        for name, array in self.ints.items():
+            value = int(array[row])
+            doc[name] = None if value == MISSING else value
+        return doc
+
+    def full_doc(self, row: int) -> dict[str, Any]:
+        """A row as a run document (no ``metric_meta`` or ``inputs``: the columns do not hold them)."""
+        doc = self.row_doc(row)
+        for group, columns in self.fields.items():
+            values: dict[str, Any] = {}
+            for key, column in columns.items():
+                if group == "metrics":
+                    if column.present[row]:
+                        values[key] = float(column.values[row])
+                else:
+                    value = column.get(row)
+                    if value is not None:
+                        values[key] = value
+            doc[group] = values
+        doc.update(metric_meta={}, inputs=[])
+        return doc
+
+    # -- (de)serialisation ---------------------------------------------------
+    def dump(self) -> tuple[dict[str, Any], list[bytes]]:
+        """A JSON-able header and the raw arrays it refers to (in order)."""
+        n = self.n
+        arrays: list[bytes] = [_pad(self.alive[:n].tobytes())]
+        columns: list[list[Any]] = []
+
+        def text(kind: str, name: str, column: Strings) -> None:
+            arrays.append(_pad(column.codes[:n].tobytes()))
+            if column.count() <= BLOB_MIN:
+                columns.append([kind, name, column.values])
+                return
+            offsets, data = column.encoded()
+            columns.append([kind, name, {"blob": len(offsets) - 1, "bytes": len(data)}])
+            arrays.append(_pad(offsets.tobytes()))
+            arrays.append(_pad(data))
+
+        for name, column in self.text.items():
+            text("text", name, column)
+        for name, array in self.ints.items():
+            columns.append(["int", name, None])
+            arrays.append(_pad(array[:n].tobytes()))
+        for group, cols in self.fields.items():
+            for k, column in cols.items():
+                if group == "metrics":
+                    columns.append([group, k, None])
+                    arrays.append(_pad(column.values[:n].tobytes()))
+                    arrays.append(_pad(column.present[:n].tobytes()))
+                else:
+                    text(group, k, column)
+        return {"n": n, "columns": columns}, arrays
+
+    @classmethod
+    def load(cls, header: dict[str, Any], body: bytearray | memoryview) -> RunColumns:
+        """Rebuild columns from :meth:`dump`'s header and the concatenated arrays."""
+        self = cls()
+        n = self.n = int(header["n"])
+        capacity = self.capacity = n
+        offset = 0
+
+        def take(dtype: Any, fill: Any, count: int = n) -> np.ndarray:
+            # A view into the file's bytes (no copy); the first write past it grows a copy.
+            nonlocal offset
+            array = np.frombuffer(body, dtype=dtype, count=count, offset=offset)
+            offset += _padded(count * np.dtype(dtype).itemsize)
+            return array
+
+        def strings(values: Any) -> Strings:
+            codes = take(np.int32, -1)
+            if isinstance(values, list):
+                return Strings(capacity, list(values), codes)
+            offsets = take(np.int64, 0, int(values["blob"]) + 1)
+            nonlocal offset
+            data = memoryview(body)[offset : offset + int(values["bytes"])]
+            offset += _padded(int(values["bytes"]))
+            column = Strings(capacity, None, codes, (offsets, data))
+            column.unique = column.count() > max(BLOB_MIN, n // 2)
+            return column
+
+        self.alive = take(np.bool_, False)
+        for kind, name, values in header["columns"]:
+            if kind == "text":
+                self.text[name] = strings(values)
+            elif kind == "int":
+                self.ints[name] = take(np.int64, MISSING)
+            elif kind == "metrics":
+                self.fields[kind][name] = Numbers(capacity, take(np.float64, np.nan), take(np.bool_, False))
+            else:
+                self.fields[kind][name] = strings(values)
+        if offset != len(body):
+            raise ValueError(f"index body holds {len(body)} bytes, columns need {offset}")
+        self._pos = None
+        return self

@@ -1,0 +1,148 @@
+"""Low-level file writes of the store: whole writes, atomic replaces, OS errors as NbtrackErrors.
+
+``os.write`` may write part of a buffer (a nearly full disk, a signal); every
+write here loops until all bytes are written or raises. Temporary files are
+created with ``O_EXCL | O_NOFOLLOW`` (a planted symlink is never followed) and
+the process umask (``mkstemp`` would make them 0600, and a compacted store
+unreadable for the group that shares it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import uuid
+from collections.abc import Iterable
+from pathlib import Path
+
+from nbtrack.errors import NbtrackError, StoreFull, StoreIOError, StoreReadOnly
+
+TMP_PREFIX = ".nbtrack-"
+TMP_SUFFIX = ".tmp"
+_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+_READ_ONLY = {errno.EROFS, errno.EACCES, errno.EPERM}
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+
+
+def store_error(exc: OSError, path: Path | str, action: str) -> NbtrackError:
+    """The NbtrackError for an OS error met while ``action`` on ``path``."""
+    where = f"{action} {path}"
+    if exc.errno in _FULL:
+        return StoreFull(
+            f"The disk holding the store is full ({exc.strerror}) while {where}. Nothing half-written was kept: "
+            "free some space (or move the store with NBTRACK_STORE) and call again; this process goes on "
+            "where it stopped."
+        )
+    if exc.errno in _READ_ONLY:
+        return StoreReadOnly(
+            f"The store cannot be written ({exc.strerror}) while {where}. It can still be read; to log to it, "
+            "make the folder writable (chmod u+w, remount read-write) or point NBTRACK_STORE at a writable folder."
+        )
+    return StoreIOError(
+        f"The disk failed ({exc.strerror}, errno {exc.errno}) while {where}. Nothing half-written was kept; "
+        "check the disk (dmesg), then call again, or run `nbtrack doctor` on the store."
+    )
+
+
+class _Partial(OSError):
+    """A write failed after ``written`` bytes had gone out."""
+
+    def __init__(self, exc: OSError, written: int) -> None:
+        super().__init__(exc.errno, exc.strerror)
+        self.written = written
+
+
+def write_all(fd: int, data: bytes | memoryview) -> None:
+    """Write every byte of ``data`` to ``fd`` (looping over short writes)."""
+    written = os.write(fd, data)
+    if written == len(data):  # the usual case: one call
+        return
+    view = memoryview(data)[written:]
+    try:
+        while view:
+            count = os.write(fd, view)
+            if count <= 0:  # pragma: no cover - the kernel reports an error instead
+                raise OSError(errno.EIO, "write returned 0")
+            written += count
+            view = view[count:]
+    except OSError as exc:
+        raise _Partial(exc, written) from None
+
+
+def append(fd: int, data: bytes, path: Path, sync: bool) -> None:
+    """Append ``data`` to the open file ``fd``; on failure cut back what was appended, then raise.
+
+    A cut write would otherwise glue the next record to a partial one.
+    """
+    try:
+        write_all(fd, data)
+        if sync:
+            os.fsync(fd)
+    except OSError as exc:
+        written = exc.written if isinstance(exc, _Partial) else (len(data) if sync else 0)
+        if written:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, os.fstat(fd).st_size - written)
+        raise store_error(exc, path, "writing") from None
+
+
+def open_append(path: Path, mode: int = 0o666) -> int:
+    """Open ``path`` for appending (created with the umask), never through a symlink."""
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | _NOFOLLOW | _CLOEXEC, mode)
+
+
+def tmp_path(folder: Path) -> Path:
+    return folder / f"{TMP_PREFIX}{uuid.uuid4().hex}{TMP_SUFFIX}"
+
+
+def replace_with(path: Path, chunks: Iterable[bytes | memoryview], durable: bool = True) -> None:
+    """Write ``chunks`` to a new file, then rename it over ``path`` (readers see old or new, never half)."""
+    tmp = tmp_path(path.parent)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o666)
+        try:
+            for chunk in chunks:
+                write_all(fd, chunk)
+            if durable:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise store_error(exc, path, "writing") from None
+    if durable:
+        fsync_dir(path.parent)
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a folder's entries (new names, renames) durable; best effort."""
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def remove_leftovers(folder: Path) -> list[Path]:
+    """Delete temporary files left by interrupted writes (``.nbtrack-*.tmp``); return what was removed."""
+    removed: list[Path] = []
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return removed
+    for name in names:
+        if (name.startswith(TMP_PREFIX) and name.endswith(TMP_SUFFIX)) or name.startswith(".wal-"):
+            with contextlib.suppress(OSError):
+                os.unlink(folder / name)
+                removed.append(folder / name)
+    return removed
+
+
+def writable(folder: Path) -> bool:
+    """Whether this process may create files in ``folder``."""
+    return os.access(folder, os.W_OK | os.X_OK)

@@ -1,0 +1,110 @@
+"""Reading the write-ahead log (``wal.jsonl``): checksums, sequence numbers, damage reports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from nbtrack.errors import StoreCorrupted
+from nbtrack.store import _codec
+from nbtrack.store._snapshot import BACKUP
+
+Entry = tuple[int, str, str, str, "dict[str, Any] | None"]
+
+
+class WalReader:
+    """Parses the log of one store folder."""
+
+    def __init__(self, wal: Path, root: Path, snapshot: Path) -> None:
+        self.wal, self.root, self.snapshot = wal, root, snapshot
+
+    def read(
+        self, start: int, after_seq: int, stop: int | None = None, snapshot_seq: int | None = None
+    ) -> tuple[list[Entry], int, bool]:
+        """Entries numbered above ``after_seq`` from byte ``start`` (to ``stop``), the end offset, sealed-ness.
+
+        A partial last line (a writer killed mid-append) is left out; a damaged line,
+        a gap in the numbers or a log newer than its snapshot raise :class:`StoreCorrupted`.
+        """
+        try:
+            with open(self.wal, "rb") as fh:
+                first = fh.readline(256)
+                fh.seek(start)
+                chunk = fh.read() if stop is None else fh.read(max(0, stop - start))
+        except FileNotFoundError:
+            return [], start, True
+        sealed = _codec.is_sealed_file(first)
+        end = chunk.rfind(b"\n") + 1
+        offset = start
+        expect = after_seq
+        entries: list[Entry] = []
+        for line in chunk[:end].splitlines(keepends=True):
+            body = _codec.unseal(line)
+            if body is None:
+                if sealed:
+                    raise self.corrupted(offset, "its checksum does not match")
+                body = line
+            if offset == 0 and sealed:
+                header = orjson.loads(body)
+                base = header.get("base", 0) if isinstance(header, dict) else 0
+                if snapshot_seq is not None and isinstance(base, int) and base > snapshot_seq:
+                    if not self._restored_backup():
+                        raise self.behind(base, snapshot_seq)
+                    # The user copied the last good copy back: replay the log on top of it (each entry
+                    # is a whole document, so every document ends at its newest surviving version).
+                    expect = max(expect, base)
+                offset += len(line)
+                continue
+            try:
+                entry = orjson.loads(body)
+                seq, table, key, kind = entry["s"], entry["t"], entry["k"], entry["o"]
+                doc = entry["d"] if kind == "put" else None
+                if (
+                    not isinstance(seq, int)
+                    or not isinstance(table, str)
+                    or not isinstance(key, str)
+                    or kind not in ("put", "del")
+                    or (kind == "put" and not isinstance(doc, dict))
+                ):
+                    raise TypeError("bad entry")
+            except (ValueError, KeyError, TypeError):
+                raise self.corrupted(offset, "it is not a log entry") from None
+            if seq > expect:
+                if seq != expect + 1:
+                    raise self.corrupted(offset, f"entries {expect + 1} to {seq - 1} are missing before it")
+                expect = seq
+                entries.append((seq, table, key, kind, doc))
+            offset += len(line)
+        return entries, start + end, sealed
+
+    def _restored_backup(self) -> bool:
+        try:
+            backup = (self.root / BACKUP).read_bytes()
+            return backup == self.snapshot.read_bytes()
+        except OSError:
+            return False
+
+    def corrupted(self, offset: int, why: str) -> StoreCorrupted:
+        snapshot = (
+            f"the snapshot {self.snapshot} and the copy before it, {self.root / BACKUP},"
+            if (self.root / BACKUP).exists()
+            else f"the snapshot {self.snapshot} (no older copy {self.root / BACKUP} exists yet)"
+        )
+        return StoreCorrupted(
+            f"The store log {self.wal} has an unreadable entry at byte {offset} ({why}); nbtrack will neither "
+            f"read nor write this store until it is repaired. Entries before that byte are good, and {snapshot} "
+            f"are untouched. To recover, stop every kernel using this store, then run `nbtrack doctor "
+            f"{self.root} --repair` (it keeps every entry before that byte and every run journal), or cut "
+            f"{self.wal.name} at byte {offset} (e.g. `truncate -s {offset} {self.wal}`); changes logged after "
+            "it are lost."
+        )
+
+    def behind(self, base: int, snapshot_seq: int) -> StoreCorrupted:
+        return StoreCorrupted(
+            f"The store file {self.snapshot} is older than its log {self.wal} (change {snapshot_seq}, the log "
+            f"follows change {base}): the snapshot was replaced or damaged. nbtrack will neither read nor write "
+            f"this store until it is repaired: run `nbtrack doctor {self.root} --repair` (it rebuilds the store "
+            f"from {self.root / BACKUP}, the log and the run journals)."
+        )

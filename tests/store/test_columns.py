@@ -1,0 +1,124 @@
+"""The column-built ``search_runs`` frame equals the one built from documents, in every case."""
+
+from __future__ import annotations
+
+import math
+import random
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from nbtrack.entities import Metric, Param, RunTag, ViewType
+from nbtrack.store.frame import runs_frame
+from nbtrack.store.memory_store import MemoryStore
+from nbtrack.store.tinydb_store import TinyDBStore
+from nbtrack.tracking.client import TrackingClient
+
+FILTERS = [
+    None,
+    "",
+    "metrics.acc > 0.5",
+    "metrics.acc >= 0.5 and params.depth = '3'",
+    "metrics.loss != 1.0",
+    "metrics.loss IS NULL",
+    "metrics.acc IS NOT NULL OR tags.team = 'b'",
+    "params.depth IN ('1', '2') AND (tags.team != 'a' OR metrics.acc < 0.2)",
+    "params.depth NOT IN ('1')",
+    "tags.team LIKE 'a%'",
+    "tags.team ILIKE 'B'",
+    "tags.note IS NULL",
+    "params.missing = 'x'",
+    "attributes.status = 'FINISHED'",
+    "status IN ('KILLED', 'RUNNING')",
+    "start_time > 1700000000050",
+    "attributes.end_time <= 1700000000600",
+    "run_name LIKE 'r1%'",
+    "tags.mlflow.runName = 'r3'",
+    "metrics.nothing > 0",
+]
+ORDERS = [None, ["metrics.acc DESC"], ["metrics.acc"], ["start_time"], ["attributes.end_time DESC"], ["params.depth"]]
+
+
+def _fill(store: TinyDBStore, count: int) -> list[str]:
+    client = TrackingClient(store=store)
+    rng = random.Random(count)
+    found = client.get_experiment_by_name("other")
+    exp = found.experiment_id if found is not None else client.create_experiment("other")
+    ids = []
+    for i in range(count):
+        run = client.create_run(exp if i % 7 == 0 else "0", run_name=f"r{i}", start_time=1_700_000_000_000 + i // 2)
+        run_id = run.info.run_id
+        metrics = [Metric("acc", rng.random(), 1, 0)] if i % 5 else []
+        if i % 3 == 0:
+            metrics.append(Metric("loss", math.nan if i % 2 else 1.0, 1, 0))
+        params = [Param("depth", str(i % 4))] if i % 6 else []
+        tags = [RunTag("team", rng.choice(["a", "b", "ab"]))] if i % 4 else [RunTag("note", "x")]
+        client.log_batch(run_id, metrics=metrics, params=params, tags=tags)
+        if i % 11 == 0:
+            continue  # left RUNNING (this process is alive)
+        client.set_terminated(run_id, "FAILED" if i % 13 == 0 else "FINISHED", end_time=1_700_000_000_500 + i)
+        if i % 9 == 0:
+            client.delete_run(run_id)
+        ids.append(run_id)
+    return ids
+
+
+def _assert_frames_agree(store: TinyDBStore, experiment_ids: list[str]) -> None:
+    cases = [(f, o, ViewType.ALL, None) for f in FILTERS for o in ORDERS]
+    cases += [(f, o, v, 5) for f in FILTERS[:4] for o in ORDERS for v in (ViewType.ACTIVE_ONLY, ViewType.DELETED_ONLY)]
+    for filter_string, order_by, view, limit in cases:
+        args = (experiment_ids, filter_string, view, limit, order_by)
+        got = store.search_runs_frame(*args)
+        want = runs_frame(store.search_run_docs(*args))
+        pd.testing.assert_frame_equal(got, want, check_exact=True, obj=str(args))
+
+
+@pytest.mark.parametrize("count", [0, 1, 60])
+def test_column_frame_equals_document_frame(tmp_path: Path, count: int) -> None:
+    # Given a store with varied runs: missing keys, NaN, deleted, running, several experiments
+    store = TinyDBStore(tmp_path / "s")
+    _fill(store, count)
+    # Then every filter, order, view and limit gives the same frame both ways, in this process
+    _assert_frames_agree(store, ["0", "1"])
+    # And in a fresh store object, which opens from the index file
+    _assert_frames_agree(TinyDBStore(tmp_path / "s"), ["0"])
+
+
+def test_column_frame_on_the_memory_store() -> None:
+    store = MemoryStore()
+    _fill(store, 30)
+    _assert_frames_agree(store, ["0", "1"])
+
+
+def test_fresh_process_frame_reads_no_run_document(tmp_path: Path) -> None:
+    # Given a compacted store (so its runs are in the snapshot, not the log tail)
+    store = TinyDBStore(tmp_path / "s")
+    _fill(store, 40)
+    store.compact()
+    # When a new store object searches to a frame, filtered and ordered
+    fresh = TinyDBStore(tmp_path / "s")
+    frame = fresh.search_runs_frame(["0"], "metrics.acc > 0.3", ViewType.ALL, 10, ["metrics.acc DESC"])
+    assert 0 < len(frame) <= 10
+    # Then it answered from the index: no run document was parsed
+    assert not fresh._b.runs.loaded
+    # And the documents, once needed, agree with it
+    assert fresh.get_run(frame["run_id"][0]).info.run_id == frame["run_id"][0]
+    assert fresh._b.runs.loaded
+
+
+def test_column_frame_with_text_columns_stored_as_blobs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given an index whose many-valued text columns are blobs (the layout of stores past 1,024 runs)
+    from nbtrack.store import _columns
+
+    monkeypatch.setattr(_columns, "BLOB_MIN", 2)
+    store = TinyDBStore(tmp_path / "s")
+    _fill(store, 40)
+    store.compact()
+    # Then a fresh store reads the same frames from them, and writes on top of them
+    fresh = TinyDBStore(tmp_path / "s")
+    fresh.version()  # opens it from the index
+    assert fresh._b.runs.columns.text["run_id"]._values is None  # not made into strings yet
+    _assert_frames_agree(fresh, ["0"])
+    _fill(fresh, 12)
+    _assert_frames_agree(TinyDBStore(tmp_path / "s"), ["0", "1"])
