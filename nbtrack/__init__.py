@@ -86,7 +86,7 @@ from nbtrack.tracking.fluent import (
 )
 from nbtrack.version import __version__ as __version__
 
-_LAZY_SUBMODULES = ("sklearn", "widgets", "magics", "server", "store", "registry", "autolog")
+_LAZY_SUBMODULES = ("sklearn", "widgets", "magics", "server", "store", "registry", "autolog", "lineage")
 
 
 _LAZY_FUNCTIONS = {
@@ -97,6 +97,8 @@ _LAZY_FUNCTIONS = {
     "search_model_versions": "nbtrack.registry",
     "flush": "nbtrack.store",
     "sync": "nbtrack.sync",
+    "reproduce": "nbtrack.lineage.reproduce",
+    "slice_notebook": "nbtrack.lineage.notebook",
     "doctor": "nbtrack.store.doctor",
 }
 

@@ -109,3 +109,9 @@ class UntrustedModel(NbtrackError):
     """A model file holds types nbtrack will not load without ``trusted=...``."""
 
     default_code = INVALID_STATE
+
+
+class InvalidModelFile(NbtrackError):
+    """A model file is not a skops file nbtrack can read (not a zip, damaged, or a malformed tree)."""
+
+    default_code = INVALID_PARAMETER_VALUE

@@ -24,6 +24,7 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
 from nbtrack.entities import RunStatus, RunTag, Tags
 from nbtrack.errors import NbtrackError
+from nbtrack.lineage import recorder as lineage_recorder
 from nbtrack.magics import _cell
 from nbtrack.magics._autolog_scope import AutologScope
 from nbtrack.magics._notebook_state import NotebookState, notebook_path
@@ -80,11 +81,13 @@ class TrackMagics(Magics):
         super().__init__(shell)
         self.state = NotebookState(shell)
         self.autolog = AutologScope()
+        self.lineage: Any = None  # the shell's lineage recorder, once the events are registered
 
     def register_events(self) -> None:
         """Listen to the shell's cell events (cell ids, execution order, autolog scope)."""
         shell: Any = self.shell
         self.state.register()
+        self.lineage = lineage_recorder.install(shell)
         shell.events.register("pre_run_cell", self.autolog.pre_run_cell)
         shell.events.register("post_run_cell", self.autolog.post_run_cell)
 
@@ -92,6 +95,7 @@ class TrackMagics(Magics):
         """Stop listening to the shell's cell events."""
         shell: Any = self.shell
         self.state.unregister()
+        lineage_recorder.uninstall(shell)
         for name, callback in (
             ("pre_run_cell", self.autolog.pre_run_cell),
             ("post_run_cell", self.autolog.post_run_cell),
@@ -159,6 +163,11 @@ class TrackMagics(Magics):
         }
         if cell_id:
             tags[Tags.CELL_ID] = cell_id
+        pending = None
+        if self.lineage is not None:
+            with _own_errors("compute the cell's slice"):
+                pending = self.lineage.prepare(raw_cell, count, cell_id)
+                tags.update(pending.tags)
         run = fluent.start_run(run_name=run_name, experiment_id=experiment_id, nested=args.nested, tags=tags)
         run_id = run.info.run_id
         base_id = parent.info.run_id if parent is not None else None
@@ -170,6 +179,9 @@ class TrackMagics(Magics):
                 folder = client.artifact_dir(run_id)
                 (folder / "cell.py").write_text(source, encoding="utf-8")
                 (folder / "session_history.py").write_text(self.state.history_text(count), encoding="utf-8")
+            if pending is not None:
+                with _own_errors("save the cell's slice"):
+                    self.lineage.attach(client, run_id, pending)
             before = _cell.snapshot(shell.user_ns)
             counter = _cell.StreamCounter(shell)
             result = outer if outer is not None else _detached_result()

@@ -186,11 +186,89 @@ def _read_key(src: Source, entity: str, pos: int) -> tuple[str, int]:
 
 
 def like_matcher(pattern: str, ignore_case: bool) -> Callable[[str], bool]:
-    """A SQL LIKE matcher: ``%`` is any run of characters, ``_`` any one character."""
-    parts = (".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern)
-    regex = re.compile("".join(parts), re.DOTALL | (re.IGNORECASE if ignore_case else 0))
-    match = regex.fullmatch
-    return lambda value: match(value) is not None
+    """A SQL LIKE matcher: ``%`` is any run of characters, ``_`` any one character.
+
+    Matching takes time linear in the value's length whatever the pattern (no backtracking): a pattern without
+    ``_`` is matched by its ``%``-separated pieces, each found once, leftmost first, with ``str.find``; a pattern
+    with ``_`` runs a bit-parallel automaton (one big-integer step per character of the value).
+
+    Parameters
+    ----------
+    pattern : str
+        The LIKE pattern.
+    ignore_case : bool
+        ``True`` for ILIKE (both sides compared lower-cased).
+
+    Returns
+    -------
+    callable
+        ``matcher(value) -> bool``; non-string values never match.
+    """
+    if ignore_case:
+        pattern = pattern.lower()
+    while "%%" in pattern:
+        pattern = pattern.replace("%%", "%")
+    match = _pieces_matcher(pattern) if "_" not in pattern else _automaton_matcher(pattern)
+    if ignore_case:
+        return lambda value: isinstance(value, str) and match(value.lower())
+    return lambda value: isinstance(value, str) and match(value)
+
+
+def _pieces_matcher(pattern: str) -> Callable[[str], bool]:
+    """Matcher of a pattern made of literals and ``%`` only: greedy leftmost search of each piece."""
+    pieces = pattern.split("%")
+    if len(pieces) == 1:
+        return lambda value: value == pattern
+    head, middle, tail = pieces[0], pieces[1:-1], pieces[-1]
+    least = sum(len(p) for p in pieces)
+
+    def match(value: str) -> bool:
+        if len(value) < least or not value.startswith(head) or not value.endswith(tail):
+            return False
+        pos, end = len(head), len(value) - len(tail)
+        for piece in middle:
+            found = value.find(piece, pos, end)
+            if found < 0:
+                return False
+            pos = found + len(piece)
+        return True
+
+    return match
+
+
+def _automaton_matcher(pattern: str) -> Callable[[str], bool]:
+    """Matcher of any pattern: the pattern's positions as bits of an integer, advanced once per character.
+
+    Bit ``i`` set means "the value read so far matches the pattern's first ``i`` tokens". On a character ``c``,
+    every position whose token is ``c`` or ``_`` moves one bit up, and every ``%`` position stays; a ``%`` also
+    lets its position skip ahead without reading (no two ``%`` are adjacent, so one step of that closure is enough).
+    """
+    tokens = list(pattern)
+    any_char = 0
+    percent = 0
+    literal: dict[str, int] = {}
+    for i, token in enumerate(tokens):
+        bit = 1 << i
+        if token == "%":
+            percent |= bit
+        elif token == "_":
+            any_char |= bit
+        else:
+            literal[token] = literal.get(token, 0) | bit
+    accept = 1 << len(tokens)
+    start = 1 | ((1 & percent) << 1)
+
+    def match(value: str) -> bool:
+        state = start
+        get = literal.get
+        for ch in value:
+            state = ((state & (get(ch, 0) | any_char)) << 1) | (state & percent)
+            if not state:
+                return False
+            state |= (state & percent) << 1
+        return bool(state & accept)
+
+    return match
 
 
 class Parser:

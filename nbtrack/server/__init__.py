@@ -20,7 +20,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from traitlets import Unicode
+from traitlets import Float, Unicode
 from traitlets.config import Configurable
 
 from nbtrack.config import DEFAULT_STORE
@@ -35,6 +35,14 @@ class NbtrackServer(Configurable):
         help=(
             "Store folder the nbtrack REST API reads and writes. Empty: $NBTRACK_STORE, "
             "else '.nbtrack' in the server's root directory."
+        ),
+    ).tag(config=True)
+
+    request_budget = Float(
+        10.0,
+        help=(
+            "Seconds a REST request may spend on store work before it is answered 503; the work runs in worker "
+            "threads, so the server keeps serving kernels and other requests meanwhile."
         ),
     ).tag(config=True)
 
@@ -78,13 +86,16 @@ def load_jupyter_server_extension(server_app: Any) -> None:
     server_app : jupyter_server.serverapp.ServerApp
         The server being started.
     """
+    from nbtrack.server.lineage_routes import setup_lineage_routes
     from nbtrack.server.routes import setup_route_handlers, warm_up
 
     location = store_location(server_app)
     setup_route_handlers(server_app.web_app, location)
+    setup_lineage_routes(server_app.web_app)
+    server_app.web_app.settings["nbtrack_request_budget"] = NbtrackServer(config=server_app.config).request_budget
     server_app.log.info("nbtrack: REST API at %snbtrack/api/ over the store %s", server_app.base_url, location)
     if os.path.isdir(location):
-        from tornado.ioloop import IOLoop
+        from nbtrack.server._handler import worker_pool
 
         def warm() -> None:
             try:
@@ -92,7 +103,7 @@ def load_jupyter_server_extension(server_app: Any) -> None:
             except Exception as err:  # a broken store is reported by every request, with its message
                 server_app.log.warning("nbtrack: could not read the store %s: %s", location, err)
 
-        IOLoop.current().add_callback(warm)
+        worker_pool().submit(warm)  # a big store is read in a worker thread, never on the server's event loop
 
 
 __all__ = ["NbtrackServer", "load_jupyter_server_extension", "store_location"]

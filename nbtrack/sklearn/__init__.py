@@ -16,7 +16,9 @@ extra argument, while a file changed since, or from elsewhere, needs
 from __future__ import annotations
 
 import functools
+import logging
 import os
+import sys
 import warnings
 from pathlib import Path
 from typing import Any
@@ -208,6 +210,21 @@ def autolog(
         raise
     state.pid = os.getpid()
     state.config = cfg
+    _record_lineage()
+
+
+def _record_lineage() -> None:
+    """In an IPython shell, record the cells run from now on, so that autologged runs get their code slice."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    if shell is None:
+        return
+    try:
+        from nbtrack.lineage.recorder import install
+
+        install(shell)
+    except Exception as exc:  # lineage is a bonus: autolog works without it
+        logging.getLogger("nbtrack").warning("nbtrack could not record the notebook's cells: %s", exc)
 
 
 def log_model(
@@ -355,8 +372,9 @@ def load_model(
         Accepted for MLflow compatibility (the file is read in place).
     trusted : bool or list of str, optional
         Without it, the file loads only if its SHA-256 matches the digest the
-        store recorded when nbtrack wrote it, and then its scikit-learn, NumPy
-        and SciPy types are trusted. A file changed since, or from outside the
+        store recorded when nbtrack wrote it, and then skops' defaults plus a
+        reviewed list of scikit-learn types (trees, kernels, splitters) are
+        trusted, never a function or anything called while loading. A file changed since, or from outside the
         store (e.g. :func:`save_model`), needs ``trusted=[type names]`` or
         ``trusted=True`` (every type); so does any other type, such as a
         user-defined class.
@@ -372,6 +390,8 @@ def load_model(
     ------
     UntrustedModel
         The file holds untrusted types; the message lists them and why.
+    InvalidModelFile
+        The file is not a skops file or is damaged.
     NotFound
         No model at that URI.
     InvalidParameter

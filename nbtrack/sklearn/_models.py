@@ -3,11 +3,13 @@
 A logged model is a folder ``<artifact_path>/`` holding ``model.skops`` and
 ``nbtrack_model.json``. When nbtrack writes the file into a run it records the
 file's SHA-256 as the run tag ``nbtrack.model_sha256.<artifact_path>``. On load,
-a file whose digest matches that record loads with no argument, its types (e.g.
-``sklearn.tree._tree.Tree``) trusted when they belong to scikit-learn, NumPy or
-SciPy; any other type (a user's class, ``builtins.eval``) must be named in
-``trusted=[...]``. A file whose digest does not match, or with no record in the
-store, loads only with an explicit ``trusted=[...]`` or ``trusted=True``.
+a file whose digest matches that record loads with no argument, trusting skops'
+defaults plus the reviewed list of scikit-learn types in
+:mod:`nbtrack.sklearn._trust` (tree structures, kernels, splitters, ...), each
+named in full and never as a callable; any other type (a user's class,
+``builtins.eval``, a NumPy helper) must be named in ``trusted=[...]``. A file
+whose digest does not match, or with no record in the store, loads only with an
+explicit ``trusted=[...]`` or ``trusted=True``.
 """
 
 from __future__ import annotations
@@ -21,12 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nbtrack.errors import InvalidParameter, NotFound, UntrustedModel
+from nbtrack.errors import InvalidModelFile, InvalidParameter, NotFound, UntrustedModel
 
 MODEL_FILE = "model.skops"
 META_FILE = "nbtrack_model.json"
 DIGEST_TAG_PREFIX = "nbtrack.model_sha256."
-_SAFE_ROOTS = ("sklearn", "numpy", "scipy")
 
 
 @dataclass(frozen=True)
@@ -174,16 +175,15 @@ def model_file(local_path: Path) -> Path:
     NotFound
         Neither a model folder nor a ``.skops`` file.
     """
-    if local_path.is_file():
-        return local_path
-    candidate = local_path / MODEL_FILE
-    if candidate.is_file():
-        return candidate
+    try:
+        if local_path.is_file():
+            return local_path
+        candidate = local_path / MODEL_FILE
+        if candidate.is_file():
+            return candidate
+    except (OSError, ValueError) as exc:  # a name too long for the file system, a NUL...
+        raise NotFound(f"No model at {str(local_path)[:80]!r}: {exc}.") from None
     raise NotFound(f"No model at {local_path}: expected a folder with {MODEL_FILE} (written by log_model/save_model).")
-
-
-def _is_safe(type_name: str) -> bool:
-    return type_name.split(".", 1)[0] in _SAFE_ROOTS
 
 
 def load_file(
@@ -207,22 +207,33 @@ def load_file(
     ------
     UntrustedModel
         The file holds types that are not trusted; the message lists them and why.
+    InvalidModelFile
+        The file is not a skops file, is damaged, or holds a malformed tree.
+    InvalidParameter
+        ``trusted`` is neither None, a bool nor a list of type names.
     """
-    import skops.io as sio
+    from nbtrack.sklearn import _trust
 
-    data = path.read_bytes()
-    untrusted = list(sio.get_untrusted_types(data=data))
+    if not (trusted is None or isinstance(trusted, bool)) and (
+        not isinstance(trusted, (list, tuple)) or not all(isinstance(t, str) for t in trusted)
+    ):
+        raise InvalidParameter(
+            f"trusted must be None, True or a list of type names (str), got {type(trusted).__name__}."
+        )
+    try:
+        data = path.read_bytes()
+    except IsADirectoryError:
+        raise InvalidModelFile(f"{origin}: {path} is a folder, not a model file.") from None
+    schema = _trust.read_schema(data, origin)
+    untrusted = _guarded(origin, lambda: list(_sio().get_untrusted_types(data=data)))
     if trusted is True:
-        return sio.loads(data, trusted=untrusted)
-    if trusted not in (None, False) and not isinstance(trusted, (list, tuple)):
-        raise InvalidParameter(f"trusted must be None, True or a list of type names, got {type(trusted).__name__}.")
+        return _guarded(origin, lambda: _sio().loads(data, trusted=untrusted))
     explicit = trusted is not None and trusted is not False
     allowed = set(trusted or ())
     actual = hashlib.sha256(data).hexdigest()
     digest_ok = expected_sha256 is not None and actual == expected_sha256
-    if digest_ok:
-        allowed.update(t for t in untrusted if _is_safe(t))
-    missing = [t for t in untrusted if t not in allowed]
+    widened = _trust.widened(untrusted, schema) if digest_ok else set()
+    missing = [t for t in untrusted if t not in allowed and t not in widened]
     if missing or not (digest_ok or explicit):
         if expected_sha256 is None:
             why = f"{origin} has no digest recorded in this store (the file was not written by nbtrack here)"
@@ -232,13 +243,39 @@ def load_file(
                 "when nbtrack wrote it (the file was changed or replaced)"
             )
         else:
-            why = "these types do not belong to scikit-learn, NumPy or SciPy"
+            why = (
+                "these types do not belong to scikit-learn, or are not among its types that nbtrack reviewed "
+                "and trusts (functions and objects called while loading never are)"
+            )
         listed = f"untrusted types {missing}" if missing else "no types beyond skops' defaults"
         raise UntrustedModel(
             f"Refusing to load {path}: {why}; it holds {listed}. "
             f"If you trust this file, pass trusted={missing!r} (or trusted=True)."
         )
-    return sio.loads(data, trusted=sorted(allowed & set(untrusted)))
+    names = (allowed | widened) & set(untrusted)
+    model = _guarded(origin, lambda: _sio().loads(data, trusted=sorted(names)))
+    _trust.check_content(model, widened, origin)
+    return model
+
+
+def _sio() -> Any:
+    import skops.io as sio
+
+    return sio
+
+
+def _guarded(origin: str, call: Any) -> Any:
+    """Run a skops call; a damaged file (any error but skops' untrusted-types refusal) becomes InvalidModelFile."""
+    from skops.io.exceptions import UntrustedTypesFoundException
+
+    try:
+        return call()
+    except UntrustedTypesFoundException as exc:
+        raise UntrustedModel(f"Refusing to load {origin}: {exc}") from None
+    except (MemoryError, KeyboardInterrupt):
+        raise
+    except Exception as exc:
+        raise InvalidModelFile(f"{origin} is a damaged skops file ({type(exc).__name__}: {exc}).") from None
 
 
 def signature_of(X: Any) -> dict[str, Any] | None:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
+from nbtrack import _validation as v
+from nbtrack._validation import check_text, validate_local_path
 from nbtrack.entities import FileInfo
-from nbtrack.errors import InvalidParameter
+from nbtrack.errors import InvalidParameter, NotFound
 from nbtrack.store.base import AbstractStore
 from nbtrack.tracking import artifacts as _artifacts
 
@@ -15,6 +18,12 @@ class ArtifactsClientMixin:
     """Log, list and fetch a run's files."""
 
     _store: AbstractStore
+
+    def _write(self, run_id: str, artifact_file: str, data: bytes) -> None:
+        if self._store.root is None:  # a tracking server: the store uploads
+            self._store.write_artifact(run_id, artifact_file, data)
+        else:
+            _artifacts.write_bytes(self._artifact_root(run_id), artifact_file, data)
 
     def _artifact_root(self, run_id: str) -> Any:
         return self._store.artifact_dir(run_id)
@@ -31,7 +40,12 @@ class ArtifactsClientMixin:
         artifact_path : str, optional
             Folder inside the run's artifacts (no absolute paths, no ``..``).
         """
-        self._store.log_artifact(run_id, local_path, artifact_path)
+        v.check_args(run_id=run_id)
+        local = validate_local_path(local_path, "local_path", kind="file")
+        if self._store.root is None:  # a tracking server: the store uploads
+            self._store.log_artifact(run_id, local, artifact_path)
+            return
+        _artifacts.log_artifact(self._artifact_root(run_id), local, artifact_path)
 
     def log_artifacts(self, run_id: str, local_dir: str | os.PathLike[str], artifact_path: str | None = None) -> None:
         """Copy a folder's contents into the run's artifacts.
@@ -45,7 +59,12 @@ class ArtifactsClientMixin:
         artifact_path : str, optional
             Folder inside the run's artifacts (no absolute paths, no ``..``).
         """
-        self._store.log_artifacts(run_id, local_dir, artifact_path)
+        v.check_args(run_id=run_id)
+        local = validate_local_path(local_dir, "local_dir", kind="folder")
+        if self._store.root is None:
+            self._store.log_artifacts(run_id, local, artifact_path)
+            return
+        _artifacts.log_artifacts(self._artifact_root(run_id), local, artifact_path)
 
     def log_text(self, run_id: str, text: str, artifact_file: str) -> None:
         """Write text to an artifact file.
@@ -59,9 +78,12 @@ class ArtifactsClientMixin:
         artifact_file : str
             Relative path inside the run's artifacts.
         """
+        v.check_args(run_id=run_id)
         if not isinstance(text, str):
             raise InvalidParameter(f"log_text takes a str, got {type(text).__name__}.")
-        self._store.write_artifact(run_id, artifact_file, text.encode())
+        text = check_text(text, "text")
+        _artifacts.check_artifact_file(artifact_file)
+        self._write(run_id, artifact_file, text.encode())
 
     def log_dict(self, run_id: str, dictionary: Any, artifact_file: str) -> None:
         """Write a dict as JSON (or YAML for ``.yaml``/``.yml``) to an artifact file.
@@ -75,7 +97,8 @@ class ArtifactsClientMixin:
         artifact_file : str
             Relative path inside the run's artifacts.
         """
-        self._store.write_artifact(run_id, artifact_file, _artifacts.dict_bytes(dictionary, artifact_file))
+        v.check_args(run_id=run_id)
+        self._write(run_id, artifact_file, _artifacts.dict_bytes(dictionary, artifact_file))
 
     def log_figure(self, run_id: str, figure: Any, artifact_file: str) -> None:
         """Save a matplotlib figure (PNG/SVG/PDF by extension) or plotly figure (HTML) as an artifact.
@@ -89,7 +112,8 @@ class ArtifactsClientMixin:
         artifact_file : str
             Relative path inside the run's artifacts.
         """
-        self._store.write_artifact(run_id, artifact_file, _artifacts.figure_bytes(figure, artifact_file))
+        v.check_args(run_id=run_id)
+        self._write(run_id, artifact_file, _artifacts.figure_bytes(figure, artifact_file))
 
     def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
         """List a run's artifacts directly under ``path``.
@@ -105,7 +129,10 @@ class ArtifactsClientMixin:
         -------
         list of FileInfo
         """
-        return self._store.list_artifacts(run_id, path)
+        v.check_args(run_id=run_id)
+        if self._store.root is None:
+            return self._store.list_artifacts(run_id, path)
+        return _artifacts.list_artifacts(self._artifact_root(run_id), path)
 
     def download_artifacts(self, run_id: str, path: str = "", dst_path: str | None = None) -> str:
         """Return a local path of an artifact, copied to ``dst_path`` when given.
@@ -128,4 +155,14 @@ class ArtifactsClientMixin:
         NotFound
             No such artifact.
         """
-        return self._store.download_artifacts(run_id, path, dst_path)
+        v.check_args(run_id=run_id)
+        if self._store.root is None:
+            return self._store.download_artifacts(run_id, path, dst_path)
+        src = _artifacts.safe_join(self._artifact_root(run_id), path)
+        if not src.exists():
+            raise NotFound(f"Run {run_id} has no artifact {path!r}.")
+        if dst_path is None:
+            return str(src)
+        dest = Path(dst_path)
+        dest.mkdir(parents=True, exist_ok=True)
+        return str(dest / _artifacts.log_artifact(dest, src))

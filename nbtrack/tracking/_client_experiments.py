@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from nbtrack import _validation as v
 from nbtrack.entities import Experiment, LifecycleStage, ViewType
 from nbtrack.store.base import AbstractStore
 
@@ -39,6 +40,7 @@ class ExperimentsClientMixin:
         InvalidParameter
             The name is empty or too long, or a tag is invalid.
         """
+        v.check_args(name=name, artifact_location=artifact_location, tags=tags)
         return self._store.create_experiment(name, artifact_location, tags)
 
     def get_experiment(self, experiment_id: str) -> Experiment:
@@ -58,6 +60,7 @@ class ExperimentsClientMixin:
         NotFound
             No experiment has that id.
         """
+        v.check_args(experiment_id=experiment_id)
         return self._store.get_experiment(experiment_id)
 
     def get_experiment_by_name(self, name: str) -> Experiment | None:
@@ -72,6 +75,7 @@ class ExperimentsClientMixin:
         -------
         Experiment or None
         """
+        v.check_args(name=name)
         return self._store.get_experiment_by_name(name)
 
     def search_experiments(
@@ -98,6 +102,7 @@ class ExperimentsClientMixin:
         -------
         list of Experiment
         """
+        v.check_args(max_results=max_results, filter_string=filter_string, order_by=order_by)
         from nbtrack.query.search import compile_experiment_filter
 
         experiments = self._store.search_experiments(view_type)
@@ -123,6 +128,7 @@ class ExperimentsClientMixin:
         InvalidParameter
             It is the Default experiment (id ``"0"``).
         """
+        v.check_args(experiment_id=experiment_id)
         self._store.update_experiment(experiment_id, lifecycle_stage=LifecycleStage.DELETED)
 
     def restore_experiment(self, experiment_id: str) -> None:
@@ -133,6 +139,7 @@ class ExperimentsClientMixin:
         experiment_id : str
             The experiment's id (a string of digits).
         """
+        v.check_args(experiment_id=experiment_id)
         self._store.update_experiment(experiment_id, lifecycle_stage=LifecycleStage.ACTIVE)
 
     def rename_experiment(self, experiment_id: str, new_name: str) -> None:
@@ -145,6 +152,7 @@ class ExperimentsClientMixin:
         new_name : str
             The new name; must not be taken.
         """
+        v.check_args(experiment_id=experiment_id, new_name=new_name)
         self._store.update_experiment(experiment_id, name=new_name)
 
     def set_experiment_tag(self, experiment_id: str, key: str, value: Any) -> None:
@@ -159,4 +167,5 @@ class ExperimentsClientMixin:
         value : Any
             Tag value (stringified).
         """
+        v.check_args(experiment_id=experiment_id, key=key)
         self._store.update_experiment(experiment_id, tags={key: value})

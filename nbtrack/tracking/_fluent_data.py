@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from nbtrack import _validation as v
 from nbtrack.entities import DatasetInput, Metric, Param, Run, RunTag
 from nbtrack.errors import InvalidParameter
 from nbtrack.tracking._fluent_runs import run_id_for_logging as _run_id
@@ -31,6 +32,7 @@ def log_param(key: str, value: Any) -> Any:
     InvalidParameter
         Bad key or value, or the key already holds a different value.
     """
+    v.validate_param_value(v.validate_key(key, "param key"), value)  # before a run is started for it
     return _client().log_param(_run_id(), key, value)
 
 
@@ -49,6 +51,8 @@ def log_params(params: dict[str, Any]) -> None:
     """
     if not isinstance(params, dict):
         raise InvalidParameter(f"log_params takes a dict, got {type(params).__name__}.")
+    for k, val in params.items():
+        v.validate_param_value(v.validate_key(k, "param key"), val)
     _client().log_batch(_run_id(), params=[Param(k, val) for k, val in params.items()])
 
 
@@ -62,6 +66,7 @@ def set_tag(key: str, value: Any) -> None:
     value : Any
         Stored as ``str(value)``, at most 8000 characters.
     """
+    v.validate_tag_value(v.validate_key(key, "tag key"), value)
     _client().set_tag(_run_id(), key, value)
 
 
@@ -75,6 +80,8 @@ def set_tags(tags: dict[str, Any]) -> None:
     """
     if not isinstance(tags, dict):
         raise InvalidParameter(f"set_tags takes a dict, got {type(tags).__name__}.")
+    for k, val in tags.items():
+        v.validate_tag_value(v.validate_key(k, "tag key"), val)
     _client().log_batch(_run_id(), tags=[RunTag(k, val) for k, val in tags.items()])
 
 
@@ -91,6 +98,7 @@ def delete_tag(key: str) -> None:
     NotFound
         The run has no tag of that name.
     """
+    v.validate_key(key, "tag key")
     _client().delete_tag(_run_id(), key)
 
 

@@ -6,12 +6,13 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
+from nbtrack._validation import check_args, check_text, validate_local_path
 from nbtrack.entities import Experiment, ViewType
 from nbtrack.errors import InvalidParameter, NotFound
 from nbtrack.tracking import state
 from nbtrack.tracking._fluent_runs import active_experiment_id as _experiment_id
 from nbtrack.tracking._fluent_runs import run_id_for_logging as _run_id
-from nbtrack.tracking.artifacts import safe_join
+from nbtrack.tracking.artifacts import check_artifact_file, safe_join
 from nbtrack.tracking.client import TrackingClient
 
 
@@ -144,6 +145,7 @@ def log_artifact(local_path: str | os.PathLike[str], artifact_path: str | None =
     InvalidParameter
         ``artifact_path`` is absolute or climbs out with ``..``.
     """
+    local_path = validate_local_path(local_path, "local_path", kind="file")
     _client().log_artifact(_run_id(), local_path, artifact_path)
 
 
@@ -157,6 +159,7 @@ def log_artifacts(local_dir: str | os.PathLike[str], artifact_path: str | None =
     artifact_path : str, optional
         A folder inside the run's artifacts; must stay inside them.
     """
+    local_dir = validate_local_path(local_dir, "local_dir", kind="folder")
     _client().log_artifacts(_run_id(), local_dir, artifact_path)
 
 
@@ -170,6 +173,10 @@ def log_text(text: str, artifact_file: str) -> None:
     artifact_file : str
         A relative path such as ``"notes/summary.md"``.
     """
+    if not isinstance(text, str):
+        raise InvalidParameter(f"log_text takes a str, got {type(text).__name__}.")
+    check_text(text, "text")
+    check_artifact_file(artifact_file)
     _client().log_text(_run_id(), text, artifact_file)
 
 
@@ -183,6 +190,7 @@ def log_dict(dictionary: Any, artifact_file: str) -> None:
     artifact_file : str
         A relative path such as ``"config.json"``.
     """
+    check_artifact_file(artifact_file)
     _client().log_dict(_run_id(), dictionary, artifact_file)
 
 
@@ -202,6 +210,7 @@ def log_figure(figure: Any, artifact_file: str) -> None:
     InvalidParameter
         Not a matplotlib or plotly figure, or a plotly figure named other than ``*.html``.
     """
+    check_artifact_file(artifact_file)
     _client().log_figure(_run_id(), figure, artifact_file)
 
 
@@ -263,6 +272,14 @@ def search_runs(
     NotFound
         A named experiment does not exist.
     """
+    check_args(
+        experiment_ids=experiment_ids,
+        experiment_names=experiment_names,
+        filter_string=filter_string,
+        max_results=max_results,
+        order_by=order_by,
+        output_format=output_format,
+    )
     client = _client()
     if output_format not in ("pandas", "list"):
         raise InvalidParameter(f"output_format must be 'pandas' or 'list', got {output_format!r}.")
@@ -280,4 +297,4 @@ def search_runs(
     if output_format == "list":
         return client.search_runs(ids, filter_string, run_view_type, max_results, order_by)
     # the store answers from its columns where it can (no document is read)
-    return client.store.search_runs_frame(ids, filter_string or None, run_view_type, max_results, order_by)
+    return client.search_runs_frame(ids, filter_string or None, run_view_type, max_results, order_by)

@@ -116,6 +116,10 @@ def set_experiment(experiment_name: str | None = None, experiment_id: str | None
     """
     if (experiment_name is None) == (experiment_id is None):
         raise InvalidParameter("set_experiment takes exactly one of experiment_name or experiment_id.")
+    if experiment_name is not None:
+        experiment_name = v.validate_experiment_name(experiment_name)
+    if experiment_id is not None:
+        experiment_id = v.validate_experiment_id(experiment_id)
     client = state.get_client()
     if experiment_id is not None:
         experiment = client.get_experiment(str(experiment_id))
@@ -199,6 +203,16 @@ def start_run(
     ActiveRun
         Use as ``with nbtrack.start_run() as run:``.
     """
+    tags = v.validate_mapping(tags, "tags")
+    nested = v.validate_bool(nested, "nested")
+    run_name = v.validate_optional_text(run_name, "run_name", v.MAX_RUN_NAME_LENGTH)
+    description = v.validate_optional_text(description, "description", v.MAX_TAG_VALUE_LENGTH)
+    if run_id is not None:
+        run_id = v.validate_run_id(run_id)
+    if parent_run_id is not None:
+        parent_run_id = v.validate_run_id(parent_run_id)
+    if experiment_id is not None:
+        experiment_id = v.validate_experiment_id(experiment_id)
     client = state.get_client()
     with state.lock:
         stack = state.active_runs()
@@ -212,7 +226,7 @@ def start_run(
             client.update_run(run_id, status=RunStatus.RUNNING, name=run_name)
             run = client.get_run(existing.info.run_id)
         else:
-            all_tags = {**context_tags(), **{k: str(val) for k, val in (tags or {}).items()}}
+            all_tags = {**context_tags(), **{v.validate_key(k, "tag key"): v.stringify(val) for k, val in tags.items()}}
             inherited = state.inherited_parent_id() if nested else None
             parent = parent_run_id or (stack[-1].info.run_id if nested and stack else inherited)
             if parent:
@@ -251,6 +265,8 @@ def end_run(status: str = RunStatus.FINISHED) -> None:
     status : str
         ``"FINISHED"`` (default), ``"FAILED"`` or ``"KILLED"``.
     """
+    if not isinstance(status, str) or status not in RunStatus.TERMINATED:
+        raise InvalidParameter(f"end_run needs one of {', '.join(RunStatus.TERMINATED)}, got {status!r}.")
     run_id = state.active_run_id()
     if run_id is not None:
         _end_run_id(run_id, status)
@@ -297,6 +313,10 @@ def log_metric(key: str, value: float, step: int | None = None, timestamp: int |
     InvalidParameter
         Bad key, a value that is not a number, or a non-integer step.
     """
+    v.validate_metric_value(v.validate_key(key, "metric key"), value)  # before a run is started for it
+    v.validate_step(step)
+    if timestamp is not None:
+        v.validate_timestamp(timestamp)
     run_id = run_id_for_logging()
     state.get_client().log_metric(run_id, key, value, timestamp, step)
 
@@ -324,6 +344,8 @@ def log_metrics(
         raise InvalidParameter(f"log_metrics takes a dict, got {type(metrics).__name__}.")
     ts = int(time.time() * 1000) if timestamp is None else v.validate_timestamp(timestamp)
     st = v.validate_step(step)
+    for k, val in metrics.items():
+        v.validate_metric_value(v.validate_key(k, "metric key"), val)
     state.get_client().log_batch(run_id_for_logging(), metrics=[Metric(k, val, ts, st) for k, val in metrics.items()])
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from nbtrack import _validation as v
 from nbtrack.entities import ModelVersion, RegisteredModel, RegistryEvent
 from nbtrack.errors import InvalidParameter, InvalidState
 from nbtrack.query import (
@@ -67,30 +68,37 @@ class RegistryClientMixin:
         AlreadyExists
             A model of that name exists.
         """
+        v.check_args(name=name, tags=tags, description=description)
         return self._registry.create_registered_model(name, tags, description)
 
     def get_registered_model(self, name: str) -> RegisteredModel:
         """Return a model with its latest version per stage and its aliases; ``NotFound`` lists the models."""
+        v.check_args(name=name)
         return self._registry.get_registered_model(name)
 
     def rename_registered_model(self, name: str, new_name: str) -> RegisteredModel:
         """Rename a model; its versions, aliases and audit trail follow."""
+        v.check_args(name=name, new_name=new_name)
         return self._registry.rename_registered_model(name, new_name)
 
     def update_registered_model(self, name: str, description: str | None = None) -> RegisteredModel:
         """Set a model's description."""
+        v.check_args(name=name, description=description)
         return self._registry.update_registered_model(name, description)
 
     def delete_registered_model(self, name: str) -> None:
         """Delete a model with all its versions and aliases (its audit trail stays readable)."""
+        v.check_args(name=name)
         self._registry.delete_registered_model(name)
 
     def set_registered_model_tag(self, name: str, key: str, value: Any) -> None:
         """Set a tag on a model (value stringified)."""
+        v.check_args(name=name, key=key)
         self._registry.set_registered_model_tag(name, key, value)
 
     def delete_registered_model_tag(self, name: str, key: str) -> None:
         """Remove a tag from a model."""
+        v.check_args(name=name, key=key)
         self._registry.delete_registered_model_tag(name, key)
 
     def search_registered_models(
@@ -117,6 +125,7 @@ class RegistryClientMixin:
         -------
         list of RegisteredModel
         """
+        v.check_args(filter_string=filter_string, max_results=max_results, order_by=order_by)
         limit = _max_results(max_results)
         predicate = compile_registered_model_filter(filter_string)
         models = self._registry.list_registered_models()
@@ -157,6 +166,7 @@ class RegistryClientMixin:
         -------
         ModelVersion
         """
+        v.check_args(name=name, source=source, run_id=run_id, tags=tags, description=description)
         source, run_id = self._source_of(source, run_id)
         return self._registry.create_model_version(name, source, run_id, tags, description)
 
@@ -179,6 +189,7 @@ class RegistryClientMixin:
         -------
         ModelVersion
         """
+        v.check_args(name=name, model_uri=model_uri, tags=tags)
         resolved = resolve_model_uri(model_uri, self)  # type: ignore[arg-type]
         return self._registry.create_model_version(
             name, str(resolved.local_path), resolved.run_id, tags, create_model=True
@@ -192,27 +203,33 @@ class RegistryClientMixin:
 
     def get_model_version(self, name: str, version: int | str) -> ModelVersion:
         """Return one version; ``NotFound`` lists the versions that exist."""
+        v.check_args(name=name, version=version)
         return self._registry.get_model_version(name, version)
 
     def get_model_version_download_uri(self, name: str, version: int | str) -> str:
         """The folder holding a version's model files."""
+        v.check_args(name=name, version=version)
         mv = self._registry.get_model_version(name, version)
         return str(resolve_version_source(mv, self).local_path)  # type: ignore[arg-type]
 
     def update_model_version(self, name: str, version: int | str, description: str | None = None) -> ModelVersion:
         """Set a version's description."""
+        v.check_args(name=name, version=version, description=description)
         return self._registry.update_model_version(name, version, description)
 
     def delete_model_version(self, name: str, version: int | str) -> None:
         """Delete a version and the aliases pointing at it (its number is not reused)."""
+        v.check_args(name=name, version=version)
         self._registry.delete_model_version(name, version)
 
     def set_model_version_tag(self, name: str, version: int | str, key: str, value: Any) -> None:
         """Set a tag on a version (value stringified)."""
+        v.check_args(name=name, version=version, key=key)
         self._registry.set_model_version_tag(name, version, key, value)
 
     def delete_model_version_tag(self, name: str, version: int | str, key: str) -> None:
         """Remove a tag from a version."""
+        v.check_args(name=name, version=version, key=key)
         self._registry.delete_model_version_tag(name, version, key)
 
     def search_model_versions(
@@ -239,6 +256,7 @@ class RegistryClientMixin:
         -------
         list of ModelVersion
         """
+        v.check_args(filter_string=filter_string, max_results=max_results, order_by=order_by)
         limit = _max_results(max_results)
         predicate = compile_model_version_filter(filter_string)
         versions = self._registry.list_model_versions()
@@ -250,10 +268,12 @@ class RegistryClientMixin:
     # -- stages -----------------------------------------------------------
     def get_latest_versions(self, name: str, stages: Sequence[str] | None = None) -> list[ModelVersion]:
         """The latest version in each of ``stages`` (every stage when omitted); stages in any case."""
+        v.check_args(name=name, stages=stages)
         return self._registry.get_latest_versions(name, stages)
 
     def get_latest_version_in_stage(self, name: str, stage: str) -> ModelVersion:
         """The latest version in one stage; ``NotFound`` lists the stages in use."""
+        v.check_args(name=name, stage=stage)
         return self._registry.get_latest_version_in_stage(name, stage)
 
     def transition_model_version_stage(
@@ -284,19 +304,23 @@ class RegistryClientMixin:
         NotFound
             Unknown model or version.
         """
+        v.check_args(name=name, version=version, stage=stage, archive_existing_versions=archive_existing_versions)
         return self._registry.transition_model_version_stage(name, version, stage, archive_existing_versions)
 
     # -- aliases ----------------------------------------------------------
     def set_registered_model_alias(self, name: str, alias: str, version: int | str) -> None:
         """Point an alias (e.g. ``champion``) at a version; ``latest`` and ``v<number>`` are reserved."""
+        v.check_args(name=name, alias=alias, version=version)
         self._registry.set_registered_model_alias(name, alias, version)
 
     def delete_registered_model_alias(self, name: str, alias: str) -> None:
         """Remove an alias; ``NotFound`` lists the aliases that exist."""
+        v.check_args(name=name, alias=alias)
         self._registry.delete_registered_model_alias(name, alias)
 
     def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
         """The version an alias points at; ``NotFound`` lists the aliases that exist."""
+        v.check_args(name=name, alias=alias)
         return self._registry.get_model_version_by_alias(name, alias)
 
     # -- audit trail ------------------------------------------------------
@@ -306,4 +330,5 @@ class RegistryClientMixin:
         Events recorded before a rename are listed under the new name; a deleted model's trail
         stays readable under its last name.
         """
+        v.check_args(name=name)
         return self._registry.get_model_version_events(name)

@@ -105,7 +105,31 @@ class TrackingClient(ExperimentsClientMixin, ArtifactsClientMixin, RegistryClien
             Documents with ``params``, ``tags``, ``metrics`` and ``metric_meta`` dicts (metric values encoded by
             :mod:`nbtrack._json`).
         """
+        v.check_args(
+            experiment_ids=experiment_ids, filter_string=filter_string, max_results=max_results, order_by=order_by
+        )
         return self._store.search_run_docs(list(experiment_ids), filter_string, run_view_type, max_results, order_by)
+
+    def search_runs_frame(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str | None = None,
+        run_view_type: int = ViewType.ACTIVE_ONLY,
+        max_results: int | None = None,
+        order_by: Sequence[str] | None = None,
+    ) -> Any:
+        """Search runs straight into MLflow's ``search_runs`` DataFrame (the store answers from its column index).
+
+        Parameters
+        ----------
+        experiment_ids, filter_string, run_view_type, max_results, order_by
+            As in :meth:`search_run_docs`.
+
+        Returns
+        -------
+        pandas.DataFrame
+        """
+        return self._store.search_runs_frame(list(experiment_ids), filter_string, run_view_type, max_results, order_by)
 
     def artifact_dir(self, run_id: str) -> Path:
         """The local folder of a run's artifacts, created on demand.
@@ -124,6 +148,7 @@ class TrackingClient(ExperimentsClientMixin, ArtifactsClientMixin, RegistryClien
         NotFound
             No run has that id.
         """
+        v.check_args(run_id=run_id)
         return self._store.artifact_dir(run_id)
 
     # -- runs -------------------------------------------------------------
@@ -158,7 +183,9 @@ class TrackingClient(ExperimentsClientMixin, ArtifactsClientMixin, RegistryClien
         InvalidState
             The experiment is deleted.
         """
-        tags = dict(tags or {})
+        v.check_args(experiment_id=experiment_id)
+        tags = v.validate_mapping(tags, "tags")
+        run_name = v.validate_optional_text(run_name, "run_name")
         name = run_name or tags.get(Tags.RUN_NAME) or random_run_name()
         user = str(tags.get(Tags.USER) or current_user())
         return self._store.create_run(
@@ -189,6 +216,7 @@ class TrackingClient(ExperimentsClientMixin, ArtifactsClientMixin, RegistryClien
         InvalidParameter
             The id is malformed.
         """
+        v.check_args(run_id=run_id)
         return self._store.get_run(run_id)
 
     def get_parent_run(self, run_id: str) -> Run | None:
@@ -203,6 +231,7 @@ class TrackingClient(ExperimentsClientMixin, ArtifactsClientMixin, RegistryClien
         -------
         Run or None
         """
+        v.check_args(run_id=run_id)
         parent = self.get_run(run_id).data.tags.get(Tags.PARENT_RUN_ID)
         return self.get_run(parent) if parent else None
 
@@ -218,6 +247,7 @@ class TrackingClient(ExperimentsClientMixin, ArtifactsClientMixin, RegistryClien
         name : str, optional
             A new run name (also written to the ``mlflow.runName`` tag).
         """
+        v.check_args(run_id=run_id)
         self._store.update_run_info(run_id, status=status, run_name=name)
 
     def set_terminated(self, run_id: str, status: str | None = None, end_time: int | None = None) -> RunInfo:
@@ -241,6 +271,11 @@ class TrackingClient(ExperimentsClientMixin, ArtifactsClientMixin, RegistryClien
         InvalidParameter
             ``status`` is not a final status.
         """
+        v.check_args(run_id=run_id)
+        if status is not None and not isinstance(status, str):
+            raise InvalidParameter(f"status must be a string such as 'FINISHED', got {type(status).__name__}.")
+        if end_time is not None:
+            end_time = v.validate_timestamp(end_time)
         status = status or RunStatus.FINISHED
         if status not in RunStatus.TERMINATED:
             raise InvalidParameter(f"set_terminated needs one of {', '.join(RunStatus.TERMINATED)}, got {status!r}.")
@@ -254,6 +289,7 @@ class TrackingClient(ExperimentsClientMixin, ArtifactsClientMixin, RegistryClien
         run_id : str
             The run's id.
         """
+        v.check_args(run_id=run_id)
         self._store.set_run_lifecycle(run_id, LifecycleStage.DELETED)
 
     def restore_run(self, run_id: str) -> None:
@@ -264,6 +300,7 @@ class TrackingClient(ExperimentsClientMixin, ArtifactsClientMixin, RegistryClien
         run_id : str
             The run's id.
         """
+        v.check_args(run_id=run_id)
         self._store.set_run_lifecycle(run_id, LifecycleStage.ACTIVE)
 
     def log_metric(
@@ -289,6 +326,7 @@ class TrackingClient(ExperimentsClientMixin, ArtifactsClientMixin, RegistryClien
         InvalidParameter
             Bad key, a value that is not a number, or a bad step or timestamp; nothing is written.
         """
+        v.check_args(run_id=run_id, key=key)
         ts = int(time.time() * 1000) if timestamp is None else v.validate_timestamp(timestamp)
         self._store.log_metric(run_id, Metric(key, value, ts, v.validate_step(step)))
 
@@ -314,6 +352,7 @@ class TrackingClient(ExperimentsClientMixin, ArtifactsClientMixin, RegistryClien
         InvalidParameter
             Bad key or value, or the key already holds a different value.
         """
+        v.check_args(run_id=run_id, key=key)
         self._store.log_param(run_id, Param(key, v.stringify(value)))
         return value
 
@@ -329,6 +368,7 @@ class TrackingClient(ExperimentsClientMixin, ArtifactsClientMixin, RegistryClien
         value : Any
             At most 8000 characters once stringified.
         """
+        v.check_args(run_id=run_id, key=key)
         self._store.set_tag(run_id, RunTag(key, v.stringify(value)))
 
     def delete_tag(self, run_id: str, key: str) -> None:
@@ -346,6 +386,7 @@ class TrackingClient(ExperimentsClientMixin, ArtifactsClientMixin, RegistryClien
         NotFound
             The run has no such tag.
         """
+        v.check_args(run_id=run_id, key=key)
         self._store.delete_tag(run_id, key)
 
     def log_batch(
@@ -368,6 +409,10 @@ class TrackingClient(ExperimentsClientMixin, ArtifactsClientMixin, RegistryClien
         tags : sequence of RunTag
             Tags (values stringified).
         """
+        v.check_args(run_id=run_id)
+        v.validate_entities(metrics, Metric, "metrics")
+        v.validate_entities(params, Param, "params")
+        v.validate_entities(tags, RunTag, "tags")
         self._store.log_batch(
             run_id,
             metrics=list(metrics),
@@ -385,6 +430,7 @@ class TrackingClient(ExperimentsClientMixin, ArtifactsClientMixin, RegistryClien
         datasets : sequence of DatasetInput, optional
             The datasets.
         """
+        v.check_args(run_id=run_id)
         self._store.log_inputs(run_id, list(datasets or ()))
 
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
@@ -401,6 +447,7 @@ class TrackingClient(ExperimentsClientMixin, ArtifactsClientMixin, RegistryClien
         -------
         list of Metric
         """
+        v.check_args(run_id=run_id, key=key)
         return self._store.get_metric_history(run_id, key)
 
     def get_metric_histories(self, run_id: str) -> dict[str, list[Metric]]:
@@ -416,6 +463,7 @@ class TrackingClient(ExperimentsClientMixin, ArtifactsClientMixin, RegistryClien
         dict of str to list of Metric
             Each metric key with its points in logging order.
         """
+        v.check_args(run_id=run_id)
         return self._store.get_metric_histories(run_id)
 
     def search_runs(
@@ -450,6 +498,9 @@ class TrackingClient(ExperimentsClientMixin, ArtifactsClientMixin, RegistryClien
         InvalidParameter
             The filter does not parse; the message points at the offending token.
         """
+        v.check_args(
+            experiment_ids=experiment_ids, filter_string=filter_string, max_results=max_results, order_by=order_by
+        )
         ids = [experiment_ids] if isinstance(experiment_ids, str) else list(experiment_ids)
         return self._store.search_runs(ids, filter_string or None, run_view_type, max_results, order_by)
 

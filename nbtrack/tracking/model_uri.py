@@ -190,7 +190,11 @@ def _relative_in_run(path: Path, root: Path, run_id: str) -> str | None:
 
 def _resolve_folder(uri: str, path_text: str, client: TrackingClient) -> ResolvedModelUri:
     path = Path(path_text).expanduser()
-    if not path.exists():
+    try:
+        found = path.exists()
+    except OSError as exc:  # a name too long for the file system, a loop of links
+        raise InvalidParameter(f"Model URI {uri[:80]!r} is not a usable path: {exc.strerror}.") from None
+    if not found:
         raise NotFound(f"No model folder at {str(path)!r} (from {uri!r}). Accepted forms: {ACCEPTED_FORMS}.")
     if not path.is_dir():
         raise InvalidParameter(f"{str(path)!r} is a file; a model URI points at the model's folder.")

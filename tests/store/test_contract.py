@@ -270,7 +270,7 @@ def test_log_inputs_records_datasets_once(client: TrackingClient) -> None:
         lambda c, r: c.log_param(r, "big", "x" * 6001),
         lambda c, r: c.log_metric(r, "m", "high"),
         lambda c, r: c.log_metric(r, "m", None),
-        lambda c, r: c.log_metric(r, "m", True),
+        lambda c, r: c.log_metric(r, "m", 1j),
         lambda c, r: c.log_metric(r, "m", 1.0, step=1.5),
         lambda c, r: c.log_metric(r, "m", 1.0, timestamp="now"),
         lambda c, r: c.set_tag(r, "", "v"),

@@ -126,3 +126,16 @@ def test_a_stale_or_missing_index_is_rebuilt_and_agrees(tmp_path: Path) -> None:
     fresh = TinyDBStore(path)
     assert len(fresh.search_runs_frame(["0"], run_view_type=ViewType.ALL)) == 12
     assert all(s == RunStatus.FINISHED for s in fresh.search_runs_frame(["0"])["status"])
+
+
+def test_after_every_compaction_a_fresh_process_opens_from_the_index(tmp_path: Path) -> None:
+    # Given a store compacted again and again (file inode numbers get reused along the way)
+    path = tmp_path / "s"
+    store = TinyDBStore(path)
+    for round_ in range(8):
+        _runs(path, 3)
+        store.compact()
+        # Then a new store object answers a frame search from the index, without parsing a document
+        fresh = TinyDBStore(path)
+        assert len(fresh.search_runs_frame(["0"])) == 3 * (round_ + 1)
+        assert not fresh._b.runs.loaded, round_
