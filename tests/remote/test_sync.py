@@ -33,7 +33,7 @@ def _fill(client: nbtrack.TrackingClient, tmp_path: Path) -> None:
         )
         (tmp_path / "model").mkdir(exist_ok=True)
         (tmp_path / "model" / "MLmodel").write_text(f"model {i}\n")
-        client.log_artifact(rid, tmp_path / "model")
+        client.log_artifacts(rid, tmp_path / "model", "model")
         client.log_text(rid, f"notes of {i}", "notes/readme.txt")
         client.set_terminated(rid, status, end_time=5_000 + i)
         if i == 2:
