@@ -22,7 +22,7 @@ setup: $(STAMP)
 
 # Rebuild the extension after editing labextension/src.
 build-ext: setup
-	cd labextension && $(JLPM) install && $(JLPM) build:prod
+	cd labextension && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(JLPM) install && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(JLPM) build:prod
 
 lab: setup
 	@mkdir -p notebooks; if [ -f notebooks/quickstart.ipynb ]; then target=quickstart.ipynb; else target=; fi; \

@@ -16,8 +16,14 @@ the cell as a run; ``nbtrack.sklearn.autolog()`` captures scikit-learn fits.
 Where to look
 -------------
 Tracking (this module)
-    ``set_experiment``, ``start_run``, ``log_param(s)``, ``log_metric(s)``, ``set_tag(s)``,
-    ``log_artifact(s)``, ``log_text``, ``log_dict``, ``log_figure``, ``search_runs``, ``get_run``.
+    ``set_experiment``, ``start_run``, ``log_param(s)``, ``log_metric(s)`` (``run_id=`` logs into another run),
+    ``set_tag(s)``, ``set_experiment_tag(s)``, ``log_artifact(s)``, ``log_text``, ``log_dict``, ``log_figure``,
+    ``log_image``, ``log_table`` / ``load_table``, ``log_input``, ``search_runs``, ``get_run``, ``get_parent_run``.
+MLflow's other modules, same names
+    ``nbtrack.models`` (``infer_signature``, ``ModelSignature``, ``ModelInfo``), ``nbtrack.pyfunc``
+    (``load_model(uri).predict(df)``, signature enforced), ``nbtrack.artifacts`` (``download_artifacts``,
+    ``load_text`` / ``load_dict`` / ``load_image``), ``nbtrack.data`` (``from_pandas``, ``from_numpy``),
+    ``nbtrack.exceptions.MlflowException``, ``nbtrack.entities``.
 ``nbtrack.sklearn``
     ``autolog()``, ``log_model``, ``save_model``, ``load_model("models:/Churn/Production")``.
 Registry
@@ -61,24 +67,31 @@ from nbtrack.tracking.fluent import (
     get_experiment,
     get_experiment_by_name,
     get_metric_history,
+    get_parent_run,
     get_run,
     get_tracking_uri,
     last_active_run,
+    load_table,
     log_artifact,
     log_artifacts,
     log_dict,
     log_figure,
+    log_image,
+    log_input,
     log_inputs,
     log_metric,
     log_metrics,
     log_param,
     log_params,
+    log_table,
     log_text,
     restore_experiment,
     restore_run,
     search_experiments,
     search_runs,
     set_experiment,
+    set_experiment_tag,
+    set_experiment_tags,
     set_tag,
     set_tags,
     set_tracking_uri,
@@ -86,7 +99,21 @@ from nbtrack.tracking.fluent import (
 )
 from nbtrack.version import __version__ as __version__
 
-_LAZY_SUBMODULES = ("sklearn", "widgets", "magics", "server", "store", "registry", "autolog", "lineage")
+_LAZY_SUBMODULES = (
+    "sklearn",
+    "widgets",
+    "magics",
+    "server",
+    "store",
+    "registry",
+    "autolog",
+    "pyfunc",
+    "models",
+    "artifacts",
+    "data",
+    "exceptions",
+    "lineage",
+)
 
 
 _LAZY_FUNCTIONS = {
@@ -170,24 +197,31 @@ __all__ = [
     "get_experiment",
     "get_experiment_by_name",
     "get_metric_history",
+    "get_parent_run",
     "get_run",
     "get_tracking_uri",
     "last_active_run",
+    "load_table",
     "log_artifact",
     "log_artifacts",
     "log_dict",
     "log_figure",
+    "log_image",
+    "log_input",
     "log_inputs",
     "log_metric",
     "log_metrics",
     "log_param",
     "log_params",
+    "log_table",
     "log_text",
     "restore_experiment",
     "restore_run",
     "search_experiments",
     "search_runs",
     "set_experiment",
+    "set_experiment_tag",
+    "set_experiment_tags",
     "set_tag",
     "set_tags",
     "set_tracking_uri",

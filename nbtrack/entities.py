@@ -6,8 +6,54 @@ reads the same attributes here, and they are the JSON keys of the REST API.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, fields
+from typing import Any, Generic, TypeVar
+
+_T = TypeVar("_T")
+
+
+class _Entity:
+    """Iterating an entity yields ``(field, value)`` pairs, so ``dict(run.info)`` works as in MLflow."""
+
+    def __iter__(self) -> Iterator[tuple[str, Any]]:
+        for f in fields(self):  # type: ignore[arg-type]
+            yield f.name, getattr(self, f.name)
+
+    def _listify(self, *names: str) -> None:
+        # Sequences MLflow returns as lists are lists here too (stores may pass tuples).
+        for name in names:
+            object.__setattr__(self, name, list(getattr(self, name)))
+
+
+class PagedList(list[_T], Generic[_T]):
+    """One page of search results: a list, plus the ``token`` of the next page (``None`` on the last page).
+
+    Parameters
+    ----------
+    items : iterable
+        The page's items.
+    token : str or None
+        Pass it as ``page_token=`` to get the next page.
+    """
+
+    def __init__(self, items: Sequence[_T] = (), token: str | None = None) -> None:
+        super().__init__(items)
+        self.token = token
+
+    def to_list(self) -> list[_T]:
+        """The page's items as a plain list."""
+        return list(self)
+
+
+class SourceType:
+    """Where a run's code came from (``mlflow.source.type`` tag values), as in MLflow."""
+
+    NOTEBOOK = "NOTEBOOK"
+    JOB = "JOB"
+    PROJECT = "PROJECT"
+    LOCAL = "LOCAL"
+    UNKNOWN = "UNKNOWN"
 
 
 class RunStatus:
@@ -76,6 +122,10 @@ class Tags:
     """The flavor that logged the run (MLflow)."""
     DATASET_CONTEXT = "mlflow.data.context"
     """A dataset input's role: train, eval... (MLflow input tag)."""
+    LOGGED_ARTIFACTS = "mlflow.loggedArtifacts"
+    """JSON list of the tables logged by ``log_table`` (MLflow)."""
+    LOGGED_IMAGES = "mlflow.loggedImages"
+    """``True`` once ``log_image`` logged an image over steps (MLflow)."""
     PYTHON = "nbtrack.python"
     """The Python version."""
     VERSION = "nbtrack.version"
@@ -117,7 +167,7 @@ class Tags:
 
 
 @dataclass(frozen=True)
-class Experiment:
+class Experiment(_Entity):
     """A named group of runs."""
 
     experiment_id: str
@@ -142,7 +192,7 @@ class Experiment:
 
 
 @dataclass(frozen=True)
-class Metric:
+class Metric(_Entity):
     """One point of a metric's history."""
 
     key: str
@@ -156,7 +206,7 @@ class Metric:
 
 
 @dataclass(frozen=True)
-class Param:
+class Param(_Entity):
     """A run parameter; values are strings, as in MLflow."""
 
     key: str
@@ -164,7 +214,7 @@ class Param:
 
 
 @dataclass(frozen=True)
-class RunTag:
+class RunTag(_Entity):
     """A run tag; values are strings."""
 
     key: str
@@ -172,7 +222,15 @@ class RunTag:
 
 
 @dataclass(frozen=True)
-class Dataset:
+class ExperimentTag(_Entity):
+    """An experiment tag; values are strings."""
+
+    key: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Dataset(_Entity):
     """The fingerprint of a data set a run used (never its values)."""
 
     name: str
@@ -195,7 +253,7 @@ class Dataset:
 
 
 @dataclass(frozen=True)
-class InputTag:
+class InputTag(_Entity):
     """A tag on a dataset input, e.g. ``mlflow.data.context = train``."""
 
     key: str
@@ -203,11 +261,14 @@ class InputTag:
 
 
 @dataclass(frozen=True)
-class DatasetInput:
+class DatasetInput(_Entity):
     """A dataset used by a run, with its context (``train``, ``eval``...)."""
 
     dataset: Dataset
-    tags: tuple[InputTag, ...] = ()
+    tags: Sequence[InputTag] = ()
+
+    def __post_init__(self) -> None:
+        self._listify("tags")
 
     @property
     def context(self) -> str | None:
@@ -226,14 +287,17 @@ class DatasetInput:
 
 
 @dataclass(frozen=True)
-class RunInputs:
+class RunInputs(_Entity):
     """The inputs of a run."""
 
-    dataset_inputs: tuple[DatasetInput, ...] = ()
+    dataset_inputs: Sequence[DatasetInput] = ()
+
+    def __post_init__(self) -> None:
+        self._listify("dataset_inputs")
 
 
 @dataclass(frozen=True)
-class RunInfo:
+class RunInfo(_Entity):
     """Metadata of a run."""
 
     run_id: str
@@ -267,7 +331,7 @@ class RunInfo:
 
 
 @dataclass(frozen=True)
-class RunData:
+class RunData(_Entity):
     """Latest metric values, params and tags of a run, as plain dicts (MLflow shape)."""
 
     metrics: dict[str, float] = field(default_factory=dict)
@@ -276,7 +340,7 @@ class RunData:
 
 
 @dataclass(frozen=True)
-class Run:
+class Run(_Entity):
     """A run: its :class:`RunInfo`, :class:`RunData` and :class:`RunInputs`."""
 
     info: RunInfo
@@ -294,6 +358,10 @@ class Run:
             },
             "inputs": {"dataset_inputs": [d.to_dict() for d in self.inputs.dataset_inputs]},
         }
+
+    def to_dictionary(self) -> dict[str, Any]:
+        """MLflow's name of :meth:`to_dict`."""
+        return self.to_dict()
 
 
 class ModelVersionStage:
@@ -315,7 +383,7 @@ class ModelVersionStage:
 
 
 @dataclass(frozen=True)
-class ModelVersion:
+class ModelVersion(_Entity):
     """One version of a registered model."""
 
     name: str
@@ -329,7 +397,10 @@ class ModelVersion:
     run_id: str | None = None
     status: str = "READY"
     tags: dict[str, str] = field(default_factory=dict)
-    aliases: tuple[str, ...] = ()
+    aliases: Sequence[str] = ()
+
+    def __post_init__(self) -> None:
+        self._listify("aliases")
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
@@ -350,16 +421,19 @@ class ModelVersion:
 
 
 @dataclass(frozen=True)
-class RegisteredModel:
+class RegisteredModel(_Entity):
     """A named model with versions."""
 
     name: str
     creation_timestamp: int
     last_updated_timestamp: int
     description: str = ""
-    latest_versions: tuple[ModelVersion, ...] = ()
+    latest_versions: Sequence[ModelVersion] = ()
     tags: dict[str, str] = field(default_factory=dict)
     aliases: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._listify("latest_versions")
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
@@ -375,7 +449,7 @@ class RegisteredModel:
 
 
 @dataclass(frozen=True)
-class RegistryEvent:
+class RegistryEvent(_Entity):
     """One entry of a registered model's audit trail.
 
     ``action`` is one of ``create_model``, ``register``, ``transition``, ``archive``
@@ -414,7 +488,7 @@ class RegistryEvent:
 
 
 @dataclass(frozen=True)
-class FileInfo:
+class FileInfo(_Entity):
     """An artifact: its path relative to the run's artifact root, and size."""
 
     path: str
@@ -424,3 +498,24 @@ class FileInfo:
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
         return {"path": self.path, "is_dir": self.is_dir, "file_size": self.file_size}
+
+
+def _model_registry_module() -> None:
+    """``nbtrack.entities.model_registry``, MLflow's home of the registry entities (``from mlflow.entities.model_registry
+    import ModelVersion``): a module object registered under that name, holding the same classes."""
+    import sys
+    import types
+
+    name = f"{__name__}.model_registry"
+    if name in sys.modules:
+        return
+    module = types.ModuleType(name, "The registry entities under MLflow's module path.")
+    for cls in (ModelVersion, RegisteredModel, ModelVersionStage, RegistryEvent):
+        setattr(module, cls.__name__, cls)
+    module.ModelVersionTag = RunTag  # type: ignore[attr-defined]
+    module.RegisteredModelTag = RunTag  # type: ignore[attr-defined]
+    sys.modules[name] = module
+    globals()["model_registry"] = module
+
+
+_model_registry_module()

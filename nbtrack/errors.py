@@ -38,19 +38,41 @@ class NbtrackError(Exception):
         What went wrong and, where possible, how to fix it.
     code : str, optional
         One of the module's error codes; decides :attr:`http_status`.
+    error_code : str, optional
+        MLflow's name of ``code`` (``MlflowException(message, error_code=...)``).
     """
 
     default_code = INTERNAL_ERROR
 
-    def __init__(self, message: str, code: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code or self.default_code
+    def __init__(self, message: object, code: str | None = None, *, error_code: str | None = None, **_: object) -> None:
+        super().__init__(str(message))
+        self.message = str(message)
+        self.code = str(code or error_code or self.default_code)
+
+    @property
+    def error_code(self) -> str:
+        """The error's code as MLflow spells it, e.g. ``"RESOURCE_DOES_NOT_EXIST"``."""
+        return self.code
 
     @property
     def http_status(self) -> int:
         """The HTTP status a server answers this error with."""
         return CODE_TO_HTTP_STATUS.get(self.code, 500)
+
+    def get_http_status_code(self) -> int:
+        """MLflow's name of :attr:`http_status`."""
+        return self.http_status
+
+    def serialize_as_json(self) -> str:
+        """``{"error_code": ..., "message": ...}`` as JSON, as MLflow serialises its errors."""
+        import json
+
+        return json.dumps({"error_code": self.code, "message": self.message})
+
+    @classmethod
+    def invalid_parameter_value(cls, message: str) -> NbtrackError:
+        """An error with code ``INVALID_PARAMETER_VALUE`` (MLflow's constructor of that name)."""
+        return cls(message, INVALID_PARAMETER_VALUE)
 
 
 # MLflow code catches ``MlflowException``; keep that spelling working.

@@ -20,6 +20,7 @@ def _isolate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("NBTRACK_TESTING", "true")
     monkeypatch.setenv("NBTRACK_STORE", str(tmp_path / "store"))
     monkeypatch.setenv("NBTRACK_SPOOL", str(tmp_path / "spool"))
+    monkeypatch.setenv("NBTRACK_KEY_FILE", str(tmp_path / "model.key"))
     for name in ("MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME", "JPY_SESSION_NAME", "MLFLOW_TRACKING_URI"):
         monkeypatch.delenv(name, raising=False)
     config.reset()

@@ -75,7 +75,9 @@ class ExperimentsRouteHandler(BaseRouteHandler):
     @translate_errors
     def get(self) -> None:
         """Answer ``{"experiments": [...]}`` oldest first."""
-        self.reply({"experiments": [e.to_dict() for e in self.client.search_experiments()]})
+        self.reply(
+            {"experiments": [e.to_dict() for e in self.client.search_experiments(order_by=["creation_time ASC"])]}
+        )
 
 
 class RunsRouteHandler(BaseRouteHandler):

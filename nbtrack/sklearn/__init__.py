@@ -8,9 +8,10 @@
 
     model = nbtrack.sklearn.load_model(f"runs:/{run_id}/model")
 
-Models are saved with skops; a model nbtrack wrote into a run loads with no
-extra argument, while a file changed since, or from elsewhere, needs
-``trusted=...`` (see :func:`load_model`).
+Models are saved with skops (``serialization_format="pickle"`` / ``"cloudpickle"``
+on request); a model nbtrack wrote, into a run or with ``save_model`` to a folder,
+loads with no extra argument, while a file changed since, from elsewhere, or any
+pickle, needs ``trusted=...`` (see :func:`load_model`).
 """
 
 from __future__ import annotations
@@ -27,14 +28,24 @@ from nbtrack.autolog import datasets as _datasets
 from nbtrack.autolog import suspended as autolog_suspended  # public here too, under its name of old
 from nbtrack.autolog.state import Config, state
 from nbtrack.errors import InvalidParameter
+from nbtrack.models import ModelInfo
 from nbtrack.sklearn import _models, _patching, _post_training
-from nbtrack.sklearn._models import ModelInfo
+from nbtrack.sklearn._save import (
+    SERIALIZATION_FORMAT_CLOUDPICKLE,
+    SERIALIZATION_FORMAT_PICKLE,
+    SERIALIZATION_FORMAT_SKOPS,
+    check_format,
+    log_model,
+    save_model,
+)
 from nbtrack.tracking import state as tracking
 
 FLAVOR_NAME = "sklearn"
-SERIALIZATION_FORMAT_SKOPS = "skops"
-SERIALIZATION_FORMAT_PICKLE = "pickle"
-SERIALIZATION_FORMAT_CLOUDPICKLE = "cloudpickle"
+SUPPORTED_SERIALIZATION_FORMATS = [
+    SERIALIZATION_FORMAT_SKOPS,
+    SERIALIZATION_FORMAT_PICKLE,
+    SERIALIZATION_FORMAT_CLOUDPICKLE,
+]
 _CV_FUNCTIONS = (
     "cross_validate",
     "cross_val_predict",
@@ -50,6 +61,7 @@ __all__ = [
     "SERIALIZATION_FORMAT_CLOUDPICKLE",
     "SERIALIZATION_FORMAT_PICKLE",
     "SERIALIZATION_FORMAT_SKOPS",
+    "SUPPORTED_SERIALIZATION_FORMATS",
     "ModelInfo",
     "autolog",
     "autolog_suspended",
@@ -57,19 +69,6 @@ __all__ = [
     "log_model",
     "save_model",
 ]
-
-
-def _check_format(serialization_format: Any) -> None:
-    """Accept MLflow's format names; models are written with skops whatever is asked."""
-    known = (SERIALIZATION_FORMAT_SKOPS, SERIALIZATION_FORMAT_PICKLE, SERIALIZATION_FORMAT_CLOUDPICKLE)
-    if serialization_format not in known:
-        raise InvalidParameter(f"serialization_format must be one of {known}, got {serialization_format!r}.")
-    if serialization_format != SERIALIZATION_FORMAT_SKOPS:
-        warnings.warn(
-            f"nbtrack saves models with skops, never {serialization_format}: a pickle runs code when loaded.",
-            UserWarning,
-            stacklevel=3,
-        )
 
 
 @functools.cache
@@ -133,7 +132,10 @@ def autolog(
     ``estimator_class``, training metrics (``training_accuracy_score``... for
     classifiers, ``training_mean_squared_error``... for regressors, and
     ``training_score``), the training data as a dataset input (context
-    ``train``) and the fitted model under ``model``. Without an active run the
+    ``train``) and the fitted model under ``model`` (for a search: the search, with its best estimator
+    under ``best_estimator``). Classifiers also get ``training_confusion_matrix.png`` and, when binary,
+    ``training_roc_curve.png`` and ``training_precision_recall_curve.png``, drawn in the background after
+    ``fit`` returns (reading the run's artifacts waits for them). Without an active run the
     fit gets its own run (FINISHED, or FAILED if ``fit`` raised); inside an
     active run it logs there, and a second fit in the same run goes to a nested
     child run. Fits inside Pipelines, searches and cross-validation helpers never
@@ -183,7 +185,7 @@ def autolog(
         raise InvalidParameter(f"max_tuning_runs must be None or a non-negative integer, got {max_tuning_runs!r}.")
     if extra_tags is not None and not isinstance(extra_tags, dict):
         raise InvalidParameter(f"extra_tags must be a dict, got {type(extra_tags).__name__}.")
-    _check_format(serialization_format)
+    check_format(serialization_format, autolog=True)
     if registered_model_name is not None and (not isinstance(registered_model_name, str) or not registered_model_name):
         raise InvalidParameter("registered_model_name must be a non-empty string.")
     _patching.unpatch_all()
@@ -225,125 +227,6 @@ def _record_lineage() -> None:
         install(shell)
     except Exception as exc:  # lineage is a bonus: autolog works without it
         logging.getLogger("nbtrack").warning("nbtrack could not record the notebook's cells: %s", exc)
-
-
-def log_model(
-    sk_model: Any,
-    name: str | None = None,
-    *,
-    artifact_path: str | None = None,
-    registered_model_name: str | None = None,
-    signature: Any = None,
-    input_example: Any = None,
-    serialization_format: str = "skops",
-    **_mlflow_options: Any,
-) -> ModelInfo:
-    """Save a fitted estimator into the active run (one is started if none is active).
-
-    Parameters
-    ----------
-    sk_model : estimator
-        The fitted scikit-learn estimator (or pipeline).
-    name : str, optional
-        Artifact folder, ``"model"`` by default; MLflow 2's ``artifact_path``
-        (positional or keyword) is accepted as the same thing.
-    artifact_path : str, optional
-        Alias of ``name``.
-    registered_model_name : str, optional
-        Also register the model under this name (a new version).
-    signature : dict, optional
-        Input signature to record; by default taken from ``input_example`` or
-        from the data the estimator was fitted on under autolog.
-    input_example : array-like, optional
-        A few input rows, stored beside the model.
-    serialization_format : str
-        ``"skops"`` (other MLflow formats warn and use skops).
-
-    Returns
-    -------
-    ModelInfo
-        ``model_uri`` is ``runs:/<run_id>/<name>``.
-
-    Raises
-    ------
-    InvalidParameter
-        Bad name, unsupported format, or the object cannot be saved.
-    """
-    from nbtrack.tracking import fluent
-
-    path = _artifact_name(name, artifact_path)
-    _check_format(serialization_format)
-    if registered_model_name is not None and (not isinstance(registered_model_name, str) or not registered_model_name):
-        raise InvalidParameter("registered_model_name must be a non-empty string.")
-    from nbtrack.sklearn._fit import trained_on
-
-    train, X_sig = trained_on(sk_model)
-    sig = _signature_dict(signature)
-    if sig is None and input_example is not None:
-        sig = _models.signature_of(input_example)
-    client = tracking.get_client()
-    run_id = fluent.run_id_for_logging()
-    return _models.log_to_run(
-        client,
-        run_id,
-        sk_model,
-        path,
-        train=train,
-        input_example=input_example,
-        registered_model_name=registered_model_name,
-        signature=sig if sig is not None else X_sig,
-    )
-
-
-def _artifact_name(name: str | None, artifact_path: str | None) -> str:
-    if name is not None and artifact_path is not None and name != artifact_path:
-        raise InvalidParameter(f"Give either name or artifact_path, not both ({name!r} vs {artifact_path!r}).")
-    path = name if name is not None else artifact_path if artifact_path is not None else "model"
-    if not isinstance(path, str) or not path.strip("/"):
-        raise InvalidParameter(f"The model name must be a non-empty string, got {path!r}.")
-    return path
-
-
-def _signature_dict(signature: Any) -> dict[str, Any] | None:
-    if signature is None:
-        return None
-    if isinstance(signature, dict):
-        return signature
-    to_dict = getattr(signature, "to_dict", None)
-    return dict(to_dict()) if callable(to_dict) else {"repr": repr(signature)}
-
-
-def save_model(
-    sk_model: Any,
-    path: str | os.PathLike[str],
-    *,
-    signature: Any = None,
-    input_example: Any = None,
-    serialization_format: str = "skops",
-    **_mlflow_options: Any,
-) -> None:
-    """Save a fitted estimator to a local folder (``model.skops`` + ``nbtrack_model.json``).
-
-    A folder saved this way is not recorded in any store, so loading it needs
-    ``trusted=[...]`` (the type names, or ``[]`` if it holds only skops' default
-    types) or ``trusted=True``.
-
-    Raises
-    ------
-    InvalidParameter
-        The folder exists and is not empty, or the object cannot be saved.
-    """
-    _check_format(serialization_format)
-    folder = Path(path)
-    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
-        raise InvalidParameter(f"Path '{folder}' already exists and is not empty; pick a new folder.")
-    from nbtrack.sklearn._fit import trained_on
-
-    train, X_sig = trained_on(sk_model)
-    sig = _signature_dict(signature) or (_models.signature_of(input_example) if input_example is not None else X_sig)
-    _models.write_model(
-        sk_model, folder, signature=sig, training_data=_models.training_info(train), input_example=input_example
-    )
 
 
 def _resolve(model_uri: str, client: Any) -> tuple[Path, str | None, str]:
@@ -407,7 +290,14 @@ def load_model(
     expected = None
     if run_id is not None:
         expected = client.get_run(run_id).data.tags.get(_models.digest_tag(artifact_path))
-    model = _models.load_file(path, expected_sha256=expected, origin=model_uri, trusted=trusted)
+    if expected is None:  # a folder outside the store: the digest nbtrack signed beside the file, if any
+        expected = _models.signed_digest(path.parent)
+    if path.name == _models.PICKLE_FILE:
+        from nbtrack.sklearn._pickled import load_pickled
+
+        model = load_pickled(path, origin=model_uri, trusted=trusted)
+    else:
+        model = _models.load_file(path, expected_sha256=expected, origin=model_uri, trusted=trusted)
     if check_data is not None:
         meta = _models.read_meta(path.parent)
         recorded = (meta.get("training_data") or {}).get("digest")

@@ -84,6 +84,7 @@ class _Session:
         self.own = own
         self.X, self.y, self.sample_weight = X, y, sample_weight
         self.train = train
+        self.after_end: Callable[[], Any] | None = None  # work queued once the run ended (the plots)
 
 
 def _client() -> Any:
@@ -170,12 +171,16 @@ def _finish(est: Any, session: _Session, cfg: Config) -> None:
 
     client = _client()
     search = is_search(est)
-    model = getattr(est, "best_estimator_", est) if search else est
-    serializer = _Serializer(model) if cfg.log_models else None
+    best = getattr(est, "best_estimator_", None) if search else None
+    # As MLflow: ``model`` is the fitted estimator (the search itself for a search), ``best_estimator`` its best.
+    serializer = _Serializer(est) if cfg.log_models else None
     if serializer is not None:
         serializer.start()
+    predictions: dict[str, Any] = {}
     try:
-        metrics = _metrics.training_metrics(est, session.X, session.y, session.sample_weight, cfg.pos_label)
+        metrics = _metrics.training_metrics(
+            est, session.X, session.y, session.sample_weight, cfg.pos_label, keep=predictions
+        )
         if search:
             from nbtrack.sklearn import _search_cv
 
@@ -194,7 +199,7 @@ def _finish(est: Any, session: _Session, cfg: Config) -> None:
         _models.log_to_run(
             client,
             session.run_id,
-            model,
+            est,
             "model",
             X=session.X if cfg.log_model_signatures else None,
             train=session.train,
@@ -202,9 +207,26 @@ def _finish(est: Any, session: _Session, cfg: Config) -> None:
             registered_model_name=cfg.registered_model_name,
             data=data,
         )
+        if best is not None:
+            _models.log_to_run(
+                client,
+                session.run_id,
+                best,
+                "best_estimator",
+                X=session.X if cfg.log_model_signatures else None,
+                train=session.train,
+            )
     _remember(est, session.train, session.X)
     if cfg.log_post_training_metrics:
         _post_training.register_model(est, session.run_id)
+    if predictions:
+        from nbtrack.sklearn import _plots
+
+        y, weights = session.y, session.sample_weight
+        if session.own:  # queued after the run ended, so drawing does not compete with the fit's last writes
+            session.after_end = lambda: _plots.submit(client, session.run_id, est, y, predictions, weights, True)
+        else:
+            _plots.submit(client, session.run_id, est, y, predictions, weights, False)
 
 
 def fit_logic(est: Any, call: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -245,6 +267,11 @@ def fit_logic(est: Any, call: Callable[..., Any], args: tuple[Any, ...], kwargs:
                 report(exc, f"logging the fit of {cls.__name__}")
             return result
         _end(session, RunStatus.FINISHED)
+        if session.after_end is not None:
+            try:
+                session.after_end()
+            except Exception as exc:
+                report(exc, "queueing the classifier plots")
         return result
     finally:
         state.depth -= 1

@@ -50,7 +50,9 @@ def _log_loss(y: Any, proba: Any, sample_weight: Any) -> float:
     return float(skm.log_loss(y, proba, sample_weight=sample_weight))
 
 
-def _classifier(est: Any, X: Any, y: Any, sample_weight: Any, pos_label: Any, prefix: str) -> dict[str, float]:
+def _classifier(
+    est: Any, X: Any, y: Any, sample_weight: Any, pos_label: Any, prefix: str, keep: dict[str, Any] | None = None
+) -> dict[str, float]:
     import numpy as np
 
     from nbtrack.sklearn import _fastmetrics
@@ -65,6 +67,8 @@ def _classifier(est: Any, X: Any, y: Any, sample_weight: Any, pos_label: Any, pr
         y_pred = est.classes_.take(np.argmax(proba, axis=1), axis=0)
     else:
         y_pred = est.predict(X)
+    if keep is not None:  # the predictions the classifier plots are drawn from
+        keep.update(y_pred=y_pred, proba=proba)
     fast = _fastmetrics.classification(y, y_pred, proba, getattr(est, "classes_", None), sample_weight, pos_label)
     if fast is None:
         return _sklearn_classifier(y, y_pred, proba, sample_weight, pos_label, prefix)
@@ -144,7 +148,13 @@ def _regressor(est: Any, X: Any, y: Any, sample_weight: Any, prefix: str) -> dic
 
 
 def training_metrics(
-    est: Any, X: Any, y: Any, sample_weight: Any = None, pos_label: Any = None, prefix: str = "training_"
+    est: Any,
+    X: Any,
+    y: Any,
+    sample_weight: Any = None,
+    pos_label: Any = None,
+    prefix: str = "training_",
+    keep: dict[str, Any] | None = None,
 ) -> dict[str, float]:
     """Compute MLflow's training metrics of a fitted estimator.
 
@@ -161,6 +171,8 @@ def training_metrics(
         averages over classes weighted by support.
     prefix : str
         Metric name prefix.
+    keep : dict, optional
+        Receives the classifier's ``y_pred`` and ``proba`` (``None`` without ``predict_proba``).
 
     Returns
     -------
@@ -172,7 +184,7 @@ def training_metrics(
     out: dict[str, float] = {}
     if y is not None and hasattr(est, "predict"):
         if is_classifier(est):
-            out = _classifier(est, X, y, sample_weight, pos_label, prefix)
+            out = _classifier(est, X, y, sample_weight, pos_label, prefix, keep)
         elif is_regressor(est):
             out = _regressor(est, X, y, sample_weight, prefix)
     score_func = getattr(type(est), "score", None)

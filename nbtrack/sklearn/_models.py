@@ -19,27 +19,20 @@ import json
 import os
 import platform
 import time
-from dataclasses import dataclass
+import uuid
 from pathlib import Path
 from typing import Any
 
 from nbtrack.errors import InvalidModelFile, InvalidParameter, NotFound, UntrustedModel
+from nbtrack.models import MLMODEL_FILE, Model, ModelInfo, ModelSignature
+from nbtrack.models.signature import signature_from_description
+from nbtrack.sklearn import _layout, _signing
 
 MODEL_FILE = "model.skops"
+PICKLE_FILE = "model.pkl"
 META_FILE = "nbtrack_model.json"
+FORMATS = ("skops", "pickle", "cloudpickle")
 DIGEST_TAG_PREFIX = "nbtrack.model_sha256."
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """What :func:`nbtrack.sklearn.log_model` wrote (MLflow's ``ModelInfo`` fields)."""
-
-    artifact_path: str
-    run_id: str | None
-    model_uri: str
-    sha256: str
-    local_path: str
-    registered_model_version: str | None = None
 
 
 def digest_tag(artifact_path: str) -> str:
@@ -65,42 +58,89 @@ def write_model(
     input_example: Any = None,
     extra: dict[str, Any] | None = None,
     data: bytes | None = None,
-) -> str:
-    """Serialise ``sk_model`` with skops into ``folder`` plus its JSON description; return the SHA-256.
+    model_signature: ModelSignature | None = None,
+    serialization_format: str = "skops",
+    metadata: dict[str, Any] | None = None,
+) -> tuple[str, Model]:
+    """Serialise ``sk_model`` into ``folder`` with its ``MLmodel`` and JSON description; return the SHA-256 and Model.
 
-    ``data`` are the skops bytes of ``sk_model`` when the caller serialised it already.
+    ``data`` are the skops bytes of ``sk_model`` when the caller serialised it already. ``serialization_format``
+    ``"pickle"`` / ``"cloudpickle"`` write ``model.pkl`` (loading it then always needs ``trusted=True``).
+    The digest is signed with the user's key (see :mod:`nbtrack.sklearn._signing`), so the folder proves it
+    was written by nbtrack wherever it is copied to.
 
     Raises
     ------
     InvalidParameter
-        The object cannot be serialised by skops.
+        The object cannot be serialised in that format.
     """
     import sklearn
-    import skops
 
+    if serialization_format not in FORMATS:
+        raise InvalidParameter(f"serialization_format must be one of {FORMATS}, got {serialization_format!r}.")
+    file_name = MODEL_FILE if serialization_format == "skops" else PICKLE_FILE
     if data is None:
-        data = serialize(sk_model)
+        data = (
+            serialize(sk_model) if serialization_format == "skops" else _layout.pickle(sk_model, serialization_format)
+        )
     sha = hashlib.sha256(data).hexdigest()
     folder.mkdir(parents=True, exist_ok=True)
-    _atomic_write(folder / MODEL_FILE, data)
+    _atomic_write(folder / file_name, data)
+    created = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
+    if model_signature is None:
+        model_signature = signature_from_description(signature)
+    extra = dict(extra or {})
+    mlmodel = Model(
+        artifact_path=extra.get("artifact_path"),
+        run_id=extra.get("run_id"),
+        utc_time_created=created,
+        flavors=_layout.flavors(file_name, serialization_format, sklearn.__version__),
+        signature=model_signature,
+        model_uuid=uuid.uuid4().hex,
+        mlflow_version=_layout.mlflow_version(),
+        metadata=metadata,
+        model_size_bytes=len(data),
+        saved_input_example_info=(
+            {"artifact_path": "input_example.json", "type": "dataframe", "pandas_orient": "split"}
+            if input_example is not None
+            else None
+        ),
+    )
     meta: dict[str, Any] = {
         "flavor": "sklearn",
-        "serialization_format": "skops",
-        "model_file": MODEL_FILE,
+        "serialization_format": serialization_format,
+        "model_file": file_name,
         "sha256": sha,
+        "sha256_hmac": _signing.sign(sha),
         "estimator_class": f"{type(sk_model).__module__}.{type(sk_model).__name__}",
         "sklearn_version": sklearn.__version__,
-        "skops_version": getattr(skops, "__version__", ""),
+        "skops_version": _layout.skops_version(),
         "python_version": platform.python_version(),
         "signature": signature,
         "training_data": training_data,
         "utc_time_created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        **(extra or {}),
+        "mlmodel": mlmodel.to_dict(),
+        **extra,
     }
     if input_example is not None:
         meta["input_example"] = _example_json(input_example)
+        _atomic_write(folder / "input_example.json", json.dumps(meta["input_example"], default=str).encode())
+    _atomic_write(folder / MLMODEL_FILE, mlmodel.to_yaml().encode())
+    requirements = _layout.requirements(serialization_format)
+    _atomic_write(folder / "requirements.txt", requirements.encode())
+    _atomic_write(folder / "python_env.yaml", _layout.python_env().encode())
+    _atomic_write(folder / "conda.yaml", _layout.conda_env(requirements).encode())
     _atomic_write(folder / META_FILE, json.dumps(meta, indent=1, default=str).encode())
-    return sha
+    return sha, mlmodel
+
+
+def signed_digest(folder: Path) -> str | None:
+    """The model digest recorded beside the model in ``folder``, if its HMAC proves nbtrack wrote it for this user."""
+    meta = read_meta(folder)
+    sha = meta.get("sha256")
+    if isinstance(sha, str) and _signing.verify(sha, meta.get("sha256_hmac")):
+        return sha
+    return None
 
 
 def serialize(sk_model: Any) -> bytes:
@@ -168,19 +208,20 @@ def read_meta(folder: Path) -> dict[str, Any]:
 
 
 def model_file(local_path: Path) -> Path:
-    """The skops file of a model folder (or the file itself).
+    """The model file of a model folder (or the file itself): ``model.skops``, or ``model.pkl`` for pickles.
 
     Raises
     ------
     NotFound
-        Neither a model folder nor a ``.skops`` file.
+        Neither a model folder nor a model file.
     """
     try:
         if local_path.is_file():
             return local_path
-        candidate = local_path / MODEL_FILE
-        if candidate.is_file():
-            return candidate
+        for name in (MODEL_FILE, PICKLE_FILE):
+            candidate = local_path / name
+            if candidate.is_file():
+                return candidate
     except (OSError, ValueError) as exc:  # a name too long for the file system, a NUL...
         raise NotFound(f"No model at {str(local_path)[:80]!r}: {exc}.") from None
     raise NotFound(f"No model at {local_path}: expected a folder with {MODEL_FILE} (written by log_model/save_model).")
@@ -309,6 +350,9 @@ def log_to_run(
     registered_model_name: str | None = None,
     signature: dict[str, Any] | None = None,
     data: bytes | None = None,
+    model_signature: ModelSignature | None = None,
+    serialization_format: str = "skops",
+    metadata: dict[str, Any] | None = None,
 ) -> ModelInfo:
     """Write ``sk_model`` into a run's artifacts, record its SHA-256 in the store, register it if asked."""
     from nbtrack.tracking.artifacts import safe_join
@@ -317,7 +361,7 @@ def log_to_run(
         raise InvalidParameter(f"artifact_path must be a non-empty relative path, got {artifact_path!r}.")
     artifact_path = artifact_path.strip("/")
     folder = safe_join(client.artifact_dir(run_id), artifact_path)
-    sha = write_model(
+    sha, mlmodel = write_model(
         sk_model,
         folder,
         signature=signature if signature is not None else signature_of(X),
@@ -325,6 +369,9 @@ def log_to_run(
         input_example=input_example,
         extra={"run_id": run_id, "artifact_path": artifact_path},
         data=data,
+        model_signature=model_signature,
+        serialization_format=serialization_format,
+        metadata=metadata,
     )
     client.set_tag(run_id, digest_tag(artifact_path), sha)
     uri = f"runs:/{run_id}/{artifact_path}"
@@ -333,4 +380,18 @@ def log_to_run(
         from nbtrack.registry import register_model
 
         version = register_model(uri, registered_model_name, client=client).version
-    return ModelInfo(artifact_path, run_id, uri, sha, str(folder), version)
+    return ModelInfo(
+        artifact_path,
+        run_id,
+        uri,
+        sha,
+        str(folder),
+        version,
+        flavors=mlmodel.flavors,
+        signature=mlmodel.signature,
+        utc_time_created=mlmodel.utc_time_created,
+        model_uuid=mlmodel.model_uuid,
+        mlflow_version=mlmodel.mlflow_version,
+        saved_input_example_info=mlmodel.saved_input_example_info,
+        metadata=mlmodel.metadata,
+    )

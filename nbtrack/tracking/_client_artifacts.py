@@ -12,6 +12,7 @@ from nbtrack.entities import FileInfo
 from nbtrack.errors import InvalidParameter, NotFound
 from nbtrack.store.base import AbstractStore
 from nbtrack.tracking import artifacts as _artifacts
+from nbtrack.tracking import pending
 
 
 class ArtifactsClientMixin:
@@ -130,6 +131,7 @@ class ArtifactsClientMixin:
         list of FileInfo
         """
         v.check_args(run_id=run_id)
+        pending.wait(run_id)  # e.g. autolog's plots, still being drawn
         if self._store.root is None:
             return self._store.list_artifacts(run_id, path)
         return _artifacts.list_artifacts(self._artifact_root(run_id), path)
@@ -156,6 +158,7 @@ class ArtifactsClientMixin:
             No such artifact.
         """
         v.check_args(run_id=run_id)
+        pending.wait(run_id)
         if self._store.root is None:
             return self._store.download_artifacts(run_id, path, dst_path)
         src = _artifacts.safe_join(self._artifact_root(run_id), path)

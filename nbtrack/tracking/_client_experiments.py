@@ -5,8 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from nbtrack import _validation as v
-from nbtrack.entities import Experiment, LifecycleStage, ViewType
+from nbtrack.entities import Experiment, LifecycleStage, PagedList, ViewType
 from nbtrack.store.base import AbstractStore
+from nbtrack.tracking._paging import offset_of, page
+
+# MLflow's order of experiments when none is asked for: newest first.
+DEFAULT_EXPERIMENT_ORDER = ("creation_time DESC", "experiment_id ASC")
 
 
 class ExperimentsClientMixin:
@@ -84,8 +88,9 @@ class ExperimentsClientMixin:
         max_results: int | None = None,
         filter_string: str | None = None,
         order_by: list[str] | None = None,
-    ) -> list[Experiment]:
-        """List experiments, oldest first.
+        page_token: str | None = None,
+    ) -> PagedList[Experiment]:
+        """List experiments, newest first (MLflow's order: ``creation_time DESC, experiment_id ASC``).
 
         Parameters
         ----------
@@ -97,23 +102,24 @@ class ExperimentsClientMixin:
             Over ``name`` and ``tags.*``, e.g. ``"name LIKE '%churn%'"``.
         order_by : list of str, optional
             e.g. ``["name DESC"]``.
+        page_token : str, optional
+            The ``token`` of a previous page.
 
         Returns
         -------
-        list of Experiment
+        PagedList of Experiment
+            A list; its ``token`` is set when more experiments follow.
         """
         v.check_args(max_results=max_results, filter_string=filter_string, order_by=order_by)
-        from nbtrack.query.search import compile_experiment_filter
+        from nbtrack.query.search import compile_experiment_filter, sort_experiments
 
+        offset = offset_of(page_token)
         experiments = self._store.search_experiments(view_type)
         predicate = compile_experiment_filter(filter_string)
         if predicate is not None:
             experiments = [e for e in experiments if predicate(e.to_dict())]
-        if order_by:
-            from nbtrack.query.search import sort_experiments
-
-            experiments = sort_experiments(experiments, order_by)
-        return experiments if max_results is None else experiments[:max_results]
+        experiments = sort_experiments(experiments, order_by or list(DEFAULT_EXPERIMENT_ORDER))
+        return page(experiments, max_results, offset)
 
     def delete_experiment(self, experiment_id: str) -> None:
         """Soft-delete an experiment (restore with :meth:`restore_experiment`).

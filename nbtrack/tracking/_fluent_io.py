@@ -8,7 +8,7 @@ from typing import Any
 
 from nbtrack._validation import check_args, check_text, validate_local_path
 from nbtrack.entities import Experiment, ViewType
-from nbtrack.errors import InvalidParameter, NotFound
+from nbtrack.errors import InvalidParameter
 from nbtrack.tracking import state
 from nbtrack.tracking._fluent_runs import active_experiment_id as _experiment_id
 from nbtrack.tracking._fluent_runs import run_id_for_logging as _run_id
@@ -18,6 +18,17 @@ from nbtrack.tracking.client import TrackingClient
 
 def _client() -> TrackingClient:
     return state.get_client()
+
+
+def _target(run_id: str | None) -> str:
+    """The run to write to: ``run_id`` when given (MLflow's ``run_id=``), else the active run."""
+    return run_id if run_id is not None else _run_id()
+
+
+def _empty_frame() -> Any:
+    from nbtrack.tracking._frame import runs_frame
+
+    return runs_frame([])
 
 
 def get_experiment(experiment_id: str) -> Experiment:
@@ -86,7 +97,7 @@ def search_experiments(
     filter_string: str | None = None,
     order_by: list[str] | None = None,
 ) -> list[Experiment]:
-    """List experiments, oldest first.
+    """List experiments, newest first (MLflow's order).
 
     Parameters
     ----------
@@ -128,7 +139,9 @@ def restore_experiment(experiment_id: str) -> None:
     _client().restore_experiment(experiment_id)
 
 
-def log_artifact(local_path: str | os.PathLike[str], artifact_path: str | None = None) -> None:
+def log_artifact(
+    local_path: str | os.PathLike[str], artifact_path: str | None = None, run_id: str | None = None
+) -> None:
     """Copy a file or folder into the active run's artifacts.
 
     Parameters
@@ -137,6 +150,8 @@ def log_artifact(local_path: str | os.PathLike[str], artifact_path: str | None =
         The file or folder to copy.
     artifact_path : str, optional
         A folder inside the run's artifacts; must stay inside them.
+    run_id : str, optional
+        Log into this run instead of the active one.
 
     Raises
     ------
@@ -146,10 +161,12 @@ def log_artifact(local_path: str | os.PathLike[str], artifact_path: str | None =
         ``artifact_path`` is absolute or climbs out with ``..``.
     """
     local_path = validate_local_path(local_path, "local_path", kind="file")
-    _client().log_artifact(_run_id(), local_path, artifact_path)
+    _client().log_artifact(_target(run_id), local_path, artifact_path)
 
 
-def log_artifacts(local_dir: str | os.PathLike[str], artifact_path: str | None = None) -> None:
+def log_artifacts(
+    local_dir: str | os.PathLike[str], artifact_path: str | None = None, run_id: str | None = None
+) -> None:
     """Copy a folder's contents into the active run's artifacts.
 
     Parameters
@@ -158,12 +175,14 @@ def log_artifacts(local_dir: str | os.PathLike[str], artifact_path: str | None =
         The folder whose contents to copy.
     artifact_path : str, optional
         A folder inside the run's artifacts; must stay inside them.
+    run_id : str, optional
+        Log into this run instead of the active one.
     """
     local_dir = validate_local_path(local_dir, "local_dir", kind="folder")
-    _client().log_artifacts(_run_id(), local_dir, artifact_path)
+    _client().log_artifacts(_target(run_id), local_dir, artifact_path)
 
 
-def log_text(text: str, artifact_file: str) -> None:
+def log_text(text: str, artifact_file: str, run_id: str | None = None) -> None:
     """Write text to an artifact file of the active run.
 
     Parameters
@@ -172,15 +191,17 @@ def log_text(text: str, artifact_file: str) -> None:
         The text.
     artifact_file : str
         A relative path such as ``"notes/summary.md"``.
+    run_id : str, optional
+        Log into this run instead of the active one.
     """
     if not isinstance(text, str):
         raise InvalidParameter(f"log_text takes a str, got {type(text).__name__}.")
     check_text(text, "text")
     check_artifact_file(artifact_file)
-    _client().log_text(_run_id(), text, artifact_file)
+    _client().log_text(_target(run_id), text, artifact_file)
 
 
-def log_dict(dictionary: Any, artifact_file: str) -> None:
+def log_dict(dictionary: Any, artifact_file: str, run_id: str | None = None) -> None:
     """Write a dict as JSON (YAML for ``.yaml``/``.yml``) to an artifact file of the active run.
 
     Parameters
@@ -189,12 +210,14 @@ def log_dict(dictionary: Any, artifact_file: str) -> None:
         JSON-serialisable data (other values are stringified).
     artifact_file : str
         A relative path such as ``"config.json"``.
+    run_id : str, optional
+        Log into this run instead of the active one.
     """
     check_artifact_file(artifact_file)
-    _client().log_dict(_run_id(), dictionary, artifact_file)
+    _client().log_dict(_target(run_id), dictionary, artifact_file)
 
 
-def log_figure(figure: Any, artifact_file: str) -> None:
+def log_figure(figure: Any, artifact_file: str, *, save_kwargs: dict[str, Any] | None = None) -> None:
     """Save a figure as an artifact of the active run.
 
     Parameters
@@ -204,6 +227,8 @@ def log_figure(figure: Any, artifact_file: str) -> None:
         plotly figures as self-contained HTML.
     artifact_file : str
         A relative path such as ``"plots/roc.png"`` or ``"plots/roc.html"``.
+    save_kwargs : dict, optional
+        Passed to matplotlib's ``savefig`` (e.g. ``{"dpi": 200}``) or plotly's ``write_html``.
 
     Raises
     ------
@@ -211,7 +236,23 @@ def log_figure(figure: Any, artifact_file: str) -> None:
         Not a matplotlib or plotly figure, or a plotly figure named other than ``*.html``.
     """
     check_artifact_file(artifact_file)
-    _client().log_figure(_run_id(), figure, artifact_file)
+    run_id = _run_id()
+    if not save_kwargs:
+        _client().log_figure(run_id, figure, artifact_file)
+        return
+    import io
+
+    from nbtrack.tracking.artifacts import write_bytes
+
+    buffer = io.BytesIO() if hasattr(figure, "savefig") else io.StringIO()
+    if hasattr(figure, "savefig"):
+        figure.savefig(buffer, format=os.path.splitext(artifact_file)[1].lstrip(".") or "png", **save_kwargs)
+    elif hasattr(figure, "write_html"):
+        figure.write_html(buffer, **save_kwargs)
+    else:
+        raise InvalidParameter(f"log_figure takes a matplotlib or plotly figure, got {type(figure).__name__}.")
+    data = buffer.getvalue()
+    write_bytes(_client().artifact_dir(run_id), artifact_file, data if isinstance(data, bytes) else data.encode())
 
 
 def get_artifact_uri(artifact_path: str | None = None) -> str:
@@ -269,8 +310,7 @@ def search_runs(
     ------
     InvalidParameter
         Bad filter (the message points at the token), order or format.
-    NotFound
-        A named experiment does not exist.
+    An experiment name that matches no experiment is skipped (an empty result when none matches), as in MLflow.
     """
     check_args(
         experiment_ids=experiment_ids,
@@ -286,9 +326,11 @@ def search_runs(
     ids: list[str] = [str(e) for e in (experiment_ids or [])]
     for name in experiment_names or []:
         exp = client.get_experiment_by_name(name)
-        if exp is None:
-            raise NotFound(f"No experiment named {name!r}.")
-        ids.append(exp.experiment_id)
+        if exp is not None:  # MLflow skips names that match no experiment
+            ids.append(exp.experiment_id)
+    if not ids and experiment_names:
+        ids = []  # only unknown names: an empty result, as in MLflow
+        return [] if output_format == "list" else _empty_frame()
     if not ids:
         if search_all_experiments:
             ids = [e.experiment_id for e in client.search_experiments(ViewType.ALL)]

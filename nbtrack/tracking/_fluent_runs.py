@@ -14,14 +14,16 @@ from nbtrack import _validation as v
 from nbtrack import config
 from nbtrack.entities import (
     Experiment,
+    LifecycleStage,
     Metric,
     Run,
     RunInfo,
     RunStatus,
+    RunTag,
     Tags,
 )
 from nbtrack.errors import InvalidParameter, InvalidState
-from nbtrack.tracking import state
+from nbtrack.tracking import pending, state
 from nbtrack.tracking._context import context_tags
 
 
@@ -223,8 +225,23 @@ def start_run(
             )
         if run_id is not None:
             existing = client.get_run(run_id)
+            if existing.info.lifecycle_stage == LifecycleStage.DELETED:
+                raise InvalidState(
+                    f"Cannot start run with ID {run_id} because it is in the deleted state; restore it first "
+                    f"with nbtrack.restore_run({run_id!r})."
+                )
+            if experiment_id is not None and str(experiment_id) != existing.info.experiment_id:
+                raise InvalidParameter(
+                    f"The run {run_id} belongs to experiment {existing.info.experiment_id}, not to the "
+                    f"experiment_id {experiment_id} given to start_run."
+                )
             client.update_run(run_id, status=RunStatus.RUNNING, name=run_name)
-            run = client.get_run(existing.info.run_id)
+            extra = {k: str(val) for k, val in (tags or {}).items()}
+            if description:
+                extra[Tags.NOTE] = description
+            if extra:
+                client.log_batch(run_id, tags=[RunTag(k, val) for k, val in extra.items()])
+            run = client.get_run(existing.info.run_id)  # keeps every tag the run had
         else:
             all_tags = {**context_tags(), **{v.validate_key(k, "tag key"): v.stringify(val) for k, val in tags.items()}}
             inherited = state.inherited_parent_id() if nested else None
@@ -250,6 +267,7 @@ def _end_run_id(run_id: str, status: str) -> None:
         # End any nested runs still open above this one, then this one.
         while stack:
             top = stack.pop()
+            pending.wait(top.info.run_id, ending=True)  # the run's artifacts are written once end_run returns
             state.get_client().set_terminated(top.info.run_id, status)
             state.set_last_run_id(top.info.run_id)
             state.export_active_run(stack[-1].info.run_id if stack else None)
@@ -294,8 +312,17 @@ def run_id_for_logging() -> str:
     return state.active_run_id() or start_run().info.run_id
 
 
-def log_metric(key: str, value: float, step: int | None = None, timestamp: int | None = None, **_ignored: Any) -> None:
-    """Log one metric point on the active run (a run starts if none is active).
+def log_metric(
+    key: str,
+    value: float,
+    step: int | None = None,
+    synchronous: bool | None = None,
+    timestamp: int | None = None,
+    run_id: str | None = None,
+    model_id: str | None = None,
+    dataset: Any = None,
+) -> None:
+    """Log one metric point (MLflow's signature).
 
     Parameters
     ----------
@@ -305,26 +332,41 @@ def log_metric(key: str, value: float, step: int | None = None, timestamp: int |
         Any real number, numpy scalars included; NaN and ±inf are kept.
     step : int, optional
         Defaults to 0.
+    synchronous : bool, optional
+        Accepted for MLflow compatibility; every write is synchronous.
     timestamp : int, optional
         Milliseconds since the epoch; defaults to now.
+    run_id : str, optional
+        Log into this run (without starting or activating it); the active run by default, and
+        a new run starts if none is active.
+    model_id, dataset : optional
+        Accepted for MLflow compatibility; unused.
 
     Raises
     ------
     InvalidParameter
         Bad key, a value that is not a number, or a non-integer step.
+    NotFound
+        ``run_id`` does not exist.
     """
     v.validate_metric_value(v.validate_key(key, "metric key"), value)  # before a run is started for it
     v.validate_step(step)
     if timestamp is not None:
         v.validate_timestamp(timestamp)
-    run_id = run_id_for_logging()
-    state.get_client().log_metric(run_id, key, value, timestamp, step)
+    target = run_id if run_id is not None else run_id_for_logging()
+    state.get_client().log_metric(target, key, value, timestamp, step)
 
 
 def log_metrics(
-    metrics: dict[str, float], step: int | None = None, timestamp: int | None = None, **_ignored: Any
+    metrics: dict[str, float],
+    step: int | None = None,
+    synchronous: bool | None = None,
+    run_id: str | None = None,
+    timestamp: int | None = None,
+    model_id: str | None = None,
+    dataset: Any = None,
 ) -> None:
-    """Log several metrics at one step and timestamp (all or nothing).
+    """Log several metrics at one step and timestamp, all or nothing (MLflow's signature).
 
     Parameters
     ----------
@@ -332,8 +374,14 @@ def log_metrics(
         Metric names to numbers.
     step : int, optional
         Defaults to 0.
+    synchronous : bool, optional
+        Accepted for MLflow compatibility; every write is synchronous.
+    run_id : str, optional
+        Log into this run instead of the active one.
     timestamp : int, optional
         Milliseconds since the epoch; defaults to now.
+    model_id, dataset : optional
+        Accepted for MLflow compatibility; unused.
 
     Raises
     ------
@@ -346,9 +394,14 @@ def log_metrics(
     st = v.validate_step(step)
     for k, val in metrics.items():
         v.validate_metric_value(v.validate_key(k, "metric key"), val)
-    state.get_client().log_batch(run_id_for_logging(), metrics=[Metric(k, val, ts, st) for k, val in metrics.items()])
+    target = run_id if run_id is not None else run_id_for_logging()
+    state.get_client().log_batch(target, metrics=[Metric(k, val, ts, st) for k, val in metrics.items()])
 
 
 def reset() -> None:
     """End nothing, forget everything: every thread's active runs, the experiment, the client (tests)."""
+    try:
+        pending.wait()
+    except Exception:  # a failed background write belongs to what came before the reset
+        pass
     state.reset()

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from nbtrack import _validation as v
-from nbtrack.entities import ModelVersion, RegisteredModel, RegistryEvent
+from nbtrack.entities import ModelVersion, PagedList, RegisteredModel, RegistryEvent
 from nbtrack.errors import InvalidParameter, InvalidState
 from nbtrack.query import (
     compile_model_version_filter,
@@ -21,6 +21,7 @@ from nbtrack.query import (
     sort_registered_models,
 )
 from nbtrack.store.base import AbstractRegistryStore, AbstractStore
+from nbtrack.tracking._paging import offset_of, page
 from nbtrack.tracking.model_uri import resolve_model_uri, resolve_version_source
 
 
@@ -107,7 +108,7 @@ class RegistryClientMixin:
         max_results: int | None = None,
         order_by: Sequence[str] | None = None,
         page_token: str | None = None,
-    ) -> list[RegisteredModel]:
+    ) -> PagedList[RegisteredModel]:
         """Search registered models.
 
         Parameters
@@ -119,11 +120,12 @@ class RegistryClientMixin:
         order_by : list of str, optional
             e.g. ``["last_updated_timestamp DESC"]``; then by name.
         page_token : str, optional
-            Accepted for MLflow compatibility; every match is returned at once.
+            The ``token`` of a previous page.
 
         Returns
         -------
-        list of RegisteredModel
+        PagedList of RegisteredModel
+            A list; its ``token`` is set when more models follow.
         """
         v.check_args(filter_string=filter_string, max_results=max_results, order_by=order_by)
         limit = _max_results(max_results)
@@ -132,7 +134,7 @@ class RegistryClientMixin:
         if predicate is not None:
             models = [m for m in models if predicate(m.to_dict())]
         models = sort_registered_models(models, order_by)
-        return models if limit is None else models[:limit]
+        return page(models, limit, offset_of(page_token))
 
     # -- versions ---------------------------------------------------------
     def create_model_version(
@@ -190,16 +192,26 @@ class RegistryClientMixin:
         ModelVersion
         """
         v.check_args(name=name, model_uri=model_uri, tags=tags)
-        resolved = resolve_model_uri(model_uri, self)  # type: ignore[arg-type]
-        return self._registry.create_model_version(
-            name, str(resolved.local_path), resolved.run_id, tags, create_model=True
-        )
+        source, run_id = self._source_of(model_uri, None)
+        return self._registry.create_model_version(name, source, run_id, tags, create_model=True)
 
     def _source_of(self, source: str, run_id: str | None) -> tuple[str, str | None]:
+        """The version's ``source`` as MLflow records it: the ``runs:/`` URI it was registered from, or the
+        ``models:/<name>/<version>`` it copies (pinned to the number, so a moved stage or alias does not move it);
+        a local folder stays a path."""
         if isinstance(source, str) and source.startswith(("runs:", "models:")):
             resolved = resolve_model_uri(source, self)  # type: ignore[arg-type]
-            return str(resolved.local_path), run_id or resolved.run_id
-        return source, run_id
+            if source.startswith("runs:") and resolved.run_id:
+                pinned = f"runs:/{resolved.run_id}/{resolved.artifact_path}".rstrip("/")
+            elif resolved.model_version is not None:
+                pinned = f"models:/{resolved.model_version.name}/{resolved.model_version.version}"
+            else:
+                pinned = str(resolved.local_path)
+            return pinned, run_id or resolved.run_id
+        if not isinstance(source, str) or not source.strip():
+            raise InvalidParameter(f"model_uri must be a non-empty string, got {source!r}.")
+        resolved = resolve_model_uri(source, self)  # type: ignore[arg-type]
+        return str(resolved.local_path), run_id or resolved.run_id
 
     def get_model_version(self, name: str, version: int | str) -> ModelVersion:
         """Return one version; ``NotFound`` lists the versions that exist."""
@@ -238,7 +250,7 @@ class RegistryClientMixin:
         max_results: int | None = None,
         order_by: Sequence[str] | None = None,
         page_token: str | None = None,
-    ) -> list[ModelVersion]:
+    ) -> PagedList[ModelVersion]:
         """Search versions of all models.
 
         Parameters
@@ -250,11 +262,12 @@ class RegistryClientMixin:
         order_by : list of str, optional
             e.g. ``["version_number DESC"]``; then by name and newest version first.
         page_token : str, optional
-            Accepted for MLflow compatibility; every match is returned at once.
+            The ``token`` of a previous page.
 
         Returns
         -------
-        list of ModelVersion
+        PagedList of ModelVersion
+            A list; its ``token`` is set when more versions follow.
         """
         v.check_args(filter_string=filter_string, max_results=max_results, order_by=order_by)
         limit = _max_results(max_results)
@@ -263,7 +276,7 @@ class RegistryClientMixin:
         if predicate is not None:
             versions = [mv for mv in versions if predicate(mv.to_dict())]
         versions = sort_model_versions(versions, order_by)
-        return versions if limit is None else versions[:limit]
+        return page(versions, limit, offset_of(page_token))
 
     # -- stages -----------------------------------------------------------
     def get_latest_versions(self, name: str, stages: Sequence[str] | None = None) -> list[ModelVersion]:

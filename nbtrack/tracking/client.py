@@ -17,6 +17,7 @@ from nbtrack.entities import (
     DatasetInput,
     LifecycleStage,
     Metric,
+    PagedList,
     Param,
     Run,
     RunInfo,
@@ -31,6 +32,7 @@ from nbtrack.store.base import AbstractStore
 from nbtrack.tracking._client_artifacts import ArtifactsClientMixin
 from nbtrack.tracking._client_experiments import ExperimentsClientMixin
 from nbtrack.tracking._context import current_user, random_run_name
+from nbtrack.tracking._paging import offset_of, page
 from nbtrack.tracking._registry_client import RegistryClientMixin
 
 
@@ -413,6 +415,14 @@ class TrackingClient(ExperimentsClientMixin, ArtifactsClientMixin, RegistryClien
         v.validate_entities(metrics, Metric, "metrics")
         v.validate_entities(params, Param, "params")
         v.validate_entities(tags, RunTag, "tags")
+        keys = [p.key for p in params]
+        if len(set(keys)) != len(keys):
+            seen: set[str] = set()
+            dupes = [k for k in keys if k in seen or seen.add(k)]  # type: ignore[func-returns-value]
+            raise InvalidParameter(
+                f"Duplicate parameter keys have been submitted: {dupes}. Please ensure the request contains only "
+                "one param value per param key."
+            )
         self._store.log_batch(
             run_id,
             metrics=list(metrics),
@@ -473,7 +483,8 @@ class TrackingClient(ExperimentsClientMixin, ArtifactsClientMixin, RegistryClien
         run_view_type: int = ViewType.ACTIVE_ONLY,
         max_results: int = 1000,
         order_by: Sequence[str] | None = None,
-    ) -> list[Run]:
+        page_token: str | None = None,
+    ) -> PagedList[Run]:
         """Search runs with MLflow's filter language (plus ``OR`` and parentheses).
 
         Parameters
@@ -488,10 +499,13 @@ class TrackingClient(ExperimentsClientMixin, ArtifactsClientMixin, RegistryClien
             At most this many runs.
         order_by : list of str
             e.g. ``["metrics.accuracy DESC", "attributes.start_time"]``.
+        page_token : str, optional
+            The ``token`` of a previous page.
 
         Returns
         -------
-        list of Run
+        PagedList of Run
+            A list; its ``token`` is set when more runs follow.
 
         Raises
         ------
@@ -502,7 +516,11 @@ class TrackingClient(ExperimentsClientMixin, ArtifactsClientMixin, RegistryClien
             experiment_ids=experiment_ids, filter_string=filter_string, max_results=max_results, order_by=order_by
         )
         ids = [experiment_ids] if isinstance(experiment_ids, str) else list(experiment_ids)
-        return self._store.search_runs(ids, filter_string or None, run_view_type, max_results, order_by)
+        offset = offset_of(page_token)
+        valid = isinstance(max_results, int) and not isinstance(max_results, bool) and max_results >= 0
+        limit = offset + max_results + 1 if valid else max_results  # the store rejects an invalid one
+        runs = self._store.search_runs(ids, filter_string or None, run_view_type, limit, order_by)
+        return page(runs, max_results, offset)
 
 
 MlflowClient = TrackingClient

@@ -4,6 +4,7 @@
   ``log_metric(s)``.
 * :mod:`nbtrack.tracking._fluent_data`: params, tags, inputs, run look-ups.
 * :mod:`nbtrack.tracking._fluent_io`: experiments, artifacts, ``search_runs``.
+* :mod:`nbtrack.tracking._fluent_media`: ``log_image``, ``log_table``, ``load_table``.
 
 The state they share (the calling thread's run stack, the active experiment, the client) is in
 :mod:`nbtrack.tracking.state`.
@@ -15,11 +16,15 @@ from nbtrack.tracking._fluent_data import (
     delete_run,
     delete_tag,
     get_metric_history,
+    get_parent_run,
     get_run,
+    log_input,
     log_inputs,
     log_param,
     log_params,
     restore_run,
+    set_experiment_tag,
+    set_experiment_tags,
     set_tag,
     set_tags,
 )
@@ -38,6 +43,7 @@ from nbtrack.tracking._fluent_io import (
     search_experiments,
     search_runs,
 )
+from nbtrack.tracking._fluent_media import load_table, log_image, log_table
 from nbtrack.tracking._fluent_runs import (
     ActiveRun,
     active_experiment_id,
@@ -67,18 +73,23 @@ __all__ = [
     "get_experiment",
     "get_experiment_by_name",
     "get_metric_history",
+    "get_parent_run",
     "get_run",
     "get_tracking_uri",
     "last_active_run",
+    "load_table",
     "log_artifact",
     "log_artifacts",
     "log_dict",
     "log_figure",
+    "log_image",
+    "log_input",
     "log_inputs",
     "log_metric",
     "log_metrics",
     "log_param",
     "log_params",
+    "log_table",
     "log_text",
     "reset",
     "restore_experiment",
@@ -87,6 +98,8 @@ __all__ = [
     "search_experiments",
     "search_runs",
     "set_experiment",
+    "set_experiment_tag",
+    "set_experiment_tags",
     "set_tag",
     "set_tags",
     "set_tracking_uri",

@@ -83,15 +83,23 @@ def test_tampered_model_without_special_types_refuses_too(data: Any) -> None:
     np.testing.assert_array_equal(loaded.predict_proba(X_test), swapped.predict_proba(X_test))
 
 
-def test_saved_folder_outside_the_store_needs_trust(data: Any, tmp_path: Path) -> None:
+def test_saved_folder_loads_back_and_an_edited_one_needs_trust(data: Any, tmp_path: Path) -> None:
+    X_test = data[1]
     model = _forest(data)
     nbtrack.sklearn.save_model(model, tmp_path / "m")
-    with pytest.raises(UntrustedModel, match="no digest recorded") as info:
+    loaded = nbtrack.sklearn.load_model(str(tmp_path / "m"))  # the signed digest beside the file proves it is ours
+    np.testing.assert_array_equal(loaded.predict(X_test), model.predict(X_test))
+    other = RandomForestClassifier(n_estimators=4, max_depth=2, random_state=1).fit(data[0], data[2])
+    nbtrack.sklearn.save_model(other, tmp_path / "other")
+    (tmp_path / "m" / "model.skops").write_bytes((tmp_path / "other" / "model.skops").read_bytes())
+    with pytest.raises(UntrustedModel, match="does not match") as info:
         nbtrack.sklearn.load_model(str(tmp_path / "m"))
     assert TREE in str(info.value)
     assert isinstance(nbtrack.sklearn.load_model(str(tmp_path / "m"), trusted=[TREE]), RandomForestClassifier)
-    with pytest.raises(UntrustedModel):
-        nbtrack.sklearn.load_model(str(tmp_path / "m"), trusted=[])
+    meta = tmp_path / "other" / "nbtrack_model.json"
+    meta.write_text(meta.read_text().replace('"sha256_hmac": "', '"sha256_hmac": "0'))
+    with pytest.raises(UntrustedModel, match="no digest recorded"):
+        nbtrack.sklearn.load_model(str(tmp_path / "other"))
     with pytest.raises(InvalidParameter, match="not empty"):
         nbtrack.sklearn.save_model(model, tmp_path / "m")
 
@@ -138,7 +146,7 @@ def test_log_model_names_and_bad_uris(data: Any) -> None:
     with nbtrack.start_run() as run:
         info = nbtrack.sklearn.log_model(model, artifact_path="rf")
         with pytest.raises(InvalidParameter, match="either name or artifact_path"):
-            nbtrack.sklearn.log_model(model, "a", artifact_path="b")
+            nbtrack.sklearn.log_model(model, name="a", artifact_path="b")
         with pytest.raises(InvalidParameter):
             nbtrack.sklearn.log_model(model, "../escape")
     assert info.model_uri == f"runs:/{run.info.run_id}/rf"

@@ -34,8 +34,7 @@ def test_canonical_register_transition_resolve_flow(client: nbtrack.TrackingClie
     assert mv.version == "1"
     assert mv.run_id == run_id
     folder = client.artifact_dir(run_id) / "model"
-    # a server keeps MLflow's form of the source (a runs:/ URI), which MLflow's own client loads too
-    assert mv.source == (str(folder) if client.store_root is not None else f"runs:/{run_id}/model")
+    assert mv.source == f"runs:/{run_id}/model"  # as MLflow records it
     resolved = resolve_model_uri("models:/Churn/Production", client)
     assert resolved.run_id == run_id
     assert resolved.artifact_path == "model"
@@ -149,7 +148,7 @@ def test_aliases_set_move_delete_and_follow_version_deletion(
     client.set_registered_model_alias("Churn", "champion", "2")
     client.set_registered_model_alias("Churn", "challenger", 1)
     assert client.get_model_version_by_alias("Churn", "champion").version == "2"
-    assert client.get_model_version("Churn", 2).aliases == ("champion",)
+    assert client.get_model_version("Churn", 2).aliases == ["champion"]
     assert client.get_registered_model("Churn").aliases == {"challenger": "1", "champion": "2"}
     client.delete_registered_model_alias("Churn", "challenger")
     client.delete_model_version("Churn", 2)
@@ -196,7 +195,7 @@ def test_rename_keeps_versions_aliases_and_events(client: nbtrack.TrackingClient
     client.set_registered_model_alias("Churn", "champion", 1)
     client.update_registered_model("Churn", description="first model")
     client.rename_registered_model("Churn", "Attrition")
-    assert client.get_model_version("Attrition", 1).aliases == ("champion",)
+    assert client.get_model_version("Attrition", 1).aliases == ["champion"]
     assert resolve_model_uri("models:/Attrition@champion", client).run_id == run_id
     events = client.get_model_version_events("Attrition")
     assert [e.action for e in events] == ["create_model", "register", "set_alias", "update_description", "rename"]

@@ -37,7 +37,7 @@ def test_create_get_and_search_experiments_with_path_names(client: TrackingClien
     by_name = client.get_experiment_by_name("churn: v2 (ünïcode)")
     assert by_name is not None and by_name.experiment_id == second
     assert client.get_experiment_by_name("nope") is None
-    names = [e.name for e in client.search_experiments()]
+    names = [e.name for e in client.search_experiments(order_by=["experiment_id"])]
     assert names == ["Default", "/Users/me/churn", "churn: v2 (ünïcode)"]
 
 

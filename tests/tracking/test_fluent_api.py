@@ -71,10 +71,10 @@ def test_experiment_functions_mirror_mlflow() -> None:
     assert nbtrack.get_experiment(exp_id).tags == {"a": "b"}
     found = nbtrack.get_experiment_by_name("made")
     assert found is not None and found.experiment_id == exp_id
-    assert [e.name for e in nbtrack.search_experiments()] == ["Default", "made"]
+    assert [e.name for e in nbtrack.search_experiments()] == ["made", "Default"]  # newest first, as in MLflow
     nbtrack.delete_experiment(exp_id)
     assert [e.name for e in nbtrack.search_experiments(view_type=ViewType.DELETED_ONLY)] == ["made"]
-    assert [e.name for e in nbtrack.search_experiments(max_results=1, view_type=ViewType.ALL)] == ["Default"]
+    assert [e.name for e in nbtrack.search_experiments(max_results=1, view_type=ViewType.ALL)] == ["made"]
 
 
 def test_start_run_arguments_tags_description_and_resume() -> None:
@@ -269,5 +269,4 @@ def test_search_runs_by_experiment_ids_and_names() -> None:
     assert {r.info.run_id for r in both} == {in_a.info.run_id, in_b.info.run_id}
     everything = nbtrack.search_runs(search_all_experiments=True)
     assert set(everything["run_id"]) == {in_a.info.run_id, in_b.info.run_id}
-    with pytest.raises(NotFound, match="nope"):
-        nbtrack.search_runs(experiment_names=["nope"])
+    assert nbtrack.search_runs(experiment_names=["nope"]).empty  # unknown names are skipped, as in MLflow
