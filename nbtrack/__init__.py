@@ -122,6 +122,8 @@ _LAZY_FUNCTIONS = {
     "register_model": "nbtrack.registry",
     "search_registered_models": "nbtrack.registry",
     "search_model_versions": "nbtrack.registry",
+    "flush": "nbtrack.store",
+    "sync": "nbtrack.sync",
     "reproduce": "nbtrack.lineage.reproduce",
     "slice_notebook": "nbtrack.lineage.notebook",
     "doctor": "nbtrack.store.doctor",

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from nbtrack.errors import NbtrackError
+from nbtrack.sync import command as sync_command
 
 
 def _doctor(args: argparse.Namespace) -> int:
@@ -53,6 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="nbtrack", description="nbtrack: experiment tracking in the notebook.")
     subparsers = parser.add_subparsers(dest="command", required=True)
     _register_doctor(subparsers)
+    sync_command.add_parser(subparsers)
     args = parser.parse_args(argv)
     try:
         status: int = args.func(args)

@@ -7,6 +7,7 @@ The client (:class:`nbtrack.tracking.client.TrackingClient`) is written against 
 
 from __future__ import annotations
 
+import os
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -16,6 +17,7 @@ from typing import Any
 from nbtrack.entities import (
     DatasetInput,
     Experiment,
+    FileInfo,
     Metric,
     ModelVersion,
     Param,
@@ -204,6 +206,55 @@ class AbstractStore(ABC):
 
         docs = self.search_run_docs(experiment_ids, filter_string, run_view_type, max_results, order_by)
         return [run_from_doc(doc) for doc in docs]
+
+    # -- artifacts (local folder by default; a server store uploads) ------
+    def artifacts_folder(self) -> Path | None:
+        """The local folder holding each run's artifact folder as ``<folder>/<run_id>/`` (``None``: none here)."""
+        return None if self.root is None else self.root / "artifacts"
+
+    def log_artifact(self, run_id: str, local_path: str | os.PathLike[str], artifact_path: str | None = None) -> str:
+        """Copy a local file or folder into the run's artifacts; return its artifact path.
+
+        Raises
+        ------
+        InvalidParameter
+            ``artifact_path`` is absolute or leaves the run's folder.
+        NotFound
+            ``local_path`` does not exist.
+        """
+        from nbtrack.store.artifacts import copy_in
+
+        return copy_in(self.artifact_dir(run_id), local_path, artifact_path)
+
+    def log_artifacts(self, run_id: str, local_dir: str | os.PathLike[str], artifact_path: str | None = None) -> str:
+        """Copy a folder's contents into the run's artifacts; return the folder's artifact path."""
+        from nbtrack.store.artifacts import copy_tree_in
+
+        return copy_tree_in(self.artifact_dir(run_id), local_dir, artifact_path)
+
+    def write_artifact(self, run_id: str, artifact_file: str, data: bytes) -> None:
+        """Write bytes to an artifact file of the run (replacing it)."""
+        from nbtrack.store.artifacts import write_file
+
+        write_file(self.artifact_dir(run_id), artifact_file, data)
+
+    def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
+        """The run's files and folders directly under ``path``."""
+        from nbtrack.store.artifacts import list_dir
+
+        return list_dir(self.artifact_dir(run_id), path)
+
+    def download_artifacts(self, run_id: str, path: str = "", dst_path: str | os.PathLike[str] | None = None) -> str:
+        """A local path of an artifact (a copy under ``dst_path`` when given).
+
+        Raises
+        ------
+        NotFound
+            The run has no such artifact.
+        """
+        from nbtrack.store.artifacts import copy_out
+
+        return copy_out(self.artifact_dir(run_id), path, dst_path, f"Run {run_id}")
 
 
 class AbstractRegistryStore(ABC):

@@ -20,6 +20,12 @@ class ArtifactsClientMixin:
 
     _store: AbstractStore
 
+    def _write(self, run_id: str, artifact_file: str, data: bytes) -> None:
+        if self._store.root is None:  # a tracking server: the store uploads
+            self._store.write_artifact(run_id, artifact_file, data)
+        else:
+            _artifacts.write_bytes(self._artifact_root(run_id), artifact_file, data)
+
     def _artifact_root(self, run_id: str) -> Any:
         return self._store.artifact_dir(run_id)
 
@@ -37,6 +43,9 @@ class ArtifactsClientMixin:
         """
         v.check_args(run_id=run_id)
         local = validate_local_path(local_path, "local_path", kind="file")
+        if self._store.root is None:  # a tracking server: the store uploads
+            self._store.log_artifact(run_id, local, artifact_path)
+            return
         _artifacts.log_artifact(self._artifact_root(run_id), local, artifact_path)
 
     def log_artifacts(self, run_id: str, local_dir: str | os.PathLike[str], artifact_path: str | None = None) -> None:
@@ -53,6 +62,9 @@ class ArtifactsClientMixin:
         """
         v.check_args(run_id=run_id)
         local = validate_local_path(local_dir, "local_dir", kind="folder")
+        if self._store.root is None:
+            self._store.log_artifacts(run_id, local, artifact_path)
+            return
         _artifacts.log_artifacts(self._artifact_root(run_id), local, artifact_path)
 
     def log_text(self, run_id: str, text: str, artifact_file: str) -> None:
@@ -72,7 +84,7 @@ class ArtifactsClientMixin:
             raise InvalidParameter(f"log_text takes a str, got {type(text).__name__}.")
         text = check_text(text, "text")
         _artifacts.check_artifact_file(artifact_file)
-        _artifacts.write_bytes(self._artifact_root(run_id), artifact_file, text.encode())
+        self._write(run_id, artifact_file, text.encode())
 
     def log_dict(self, run_id: str, dictionary: Any, artifact_file: str) -> None:
         """Write a dict as JSON (or YAML for ``.yaml``/``.yml``) to an artifact file.
@@ -87,9 +99,7 @@ class ArtifactsClientMixin:
             Relative path inside the run's artifacts.
         """
         v.check_args(run_id=run_id)
-        _artifacts.write_bytes(
-            self._artifact_root(run_id), artifact_file, _artifacts.dict_bytes(dictionary, artifact_file)
-        )
+        self._write(run_id, artifact_file, _artifacts.dict_bytes(dictionary, artifact_file))
 
     def log_figure(self, run_id: str, figure: Any, artifact_file: str) -> None:
         """Save a matplotlib figure (PNG/SVG/PDF by extension) or plotly figure (HTML) as an artifact.
@@ -104,9 +114,7 @@ class ArtifactsClientMixin:
             Relative path inside the run's artifacts.
         """
         v.check_args(run_id=run_id)
-        _artifacts.write_bytes(
-            self._artifact_root(run_id), artifact_file, _artifacts.figure_bytes(figure, artifact_file)
-        )
+        self._write(run_id, artifact_file, _artifacts.figure_bytes(figure, artifact_file))
 
     def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
         """List a run's artifacts directly under ``path``.
@@ -124,6 +132,8 @@ class ArtifactsClientMixin:
         """
         v.check_args(run_id=run_id)
         pending.wait(run_id)  # e.g. autolog's plots, still being drawn
+        if self._store.root is None:
+            return self._store.list_artifacts(run_id, path)
         return _artifacts.list_artifacts(self._artifact_root(run_id), path)
 
     def download_artifacts(self, run_id: str, path: str = "", dst_path: str | None = None) -> str:
@@ -149,6 +159,8 @@ class ArtifactsClientMixin:
         """
         v.check_args(run_id=run_id)
         pending.wait(run_id)
+        if self._store.root is None:
+            return self._store.download_artifacts(run_id, path, dst_path)
         src = _artifacts.safe_join(self._artifact_root(run_id), path)
         if not src.exists():
             raise NotFound(f"Run {run_id} has no artifact {path!r}.")

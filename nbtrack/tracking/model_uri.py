@@ -199,10 +199,10 @@ def _resolve_folder(uri: str, path_text: str, client: TrackingClient) -> Resolve
     if not path.is_dir():
         raise InvalidParameter(f"{str(path)!r} is a file; a model URI points at the model's folder.")
     path = path.resolve()
-    root = client.store_root
-    if isinstance(root, Path):
+    artifacts = client.store.artifacts_folder()
+    if artifacts is not None:
         try:
-            parts = path.relative_to((root / "artifacts").resolve()).parts
+            parts = path.relative_to(artifacts.resolve()).parts
         except ValueError:
             parts = ()
         if parts:

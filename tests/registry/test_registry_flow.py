@@ -13,6 +13,8 @@ from nbtrack.errors import NotFound
 from nbtrack.registry import register_model
 from nbtrack.tracking.model_uri import resolve_model_uri
 
+RUN_ON_SERVER = True  # also against a real MLflow tracking server (tests/conftest.py)
+
 MakeRun = Callable[..., str]  # the make_model_run fixture (tests/registry/conftest.py)
 
 

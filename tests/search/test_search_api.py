@@ -10,6 +10,8 @@ import nbtrack
 from nbtrack.entities import Dataset, DatasetInput, InputTag
 from nbtrack.errors import InvalidParameter
 
+RUN_ON_SERVER = True  # also against a real MLflow tracking server (tests/conftest.py)
+
 
 def _log_run(name: str, model: str, acc: float) -> str:
     with nbtrack.start_run(run_name=name) as run:

@@ -10,6 +10,8 @@ import pytest
 from nbtrack.errors import InvalidParameter, NotFound
 from nbtrack.tracking.client import TrackingClient
 
+RUN_ON_SERVER = True  # also against a real MLflow tracking server (tests/conftest.py)
+
 
 def _tree(root: Path) -> set[str]:
     return {p.relative_to(root).as_posix() for p in root.rglob("*")} if root.exists() else set()
