@@ -35,8 +35,19 @@ Widgets
 Magics
     ``%%track [RUN_NAME] [-e EXPERIMENT] [-t KEY=VALUE] [--no-autolog] [--nested] [--quiet]``;
     ``%nbtrack runs|show|experiment|store``.
+Code lineage
+    ``nbtrack.reproduce(run_id)`` re-runs a run's minimal code slice in a fresh kernel and compares;
+    ``nbtrack.slice_notebook(run_id)`` writes the slice as a notebook; stale runs carry ``tags.nbtrack.stale``.
 Store
-    ``./.nbtrack/`` by default; ``NBTRACK_STORE`` or ``set_tracking_uri(path)`` point elsewhere.
+    ``./.nbtrack/`` by default; ``NBTRACK_STORE``, ``MLFLOW_TRACKING_URI`` or ``set_tracking_uri(path)`` point
+    elsewhere, ``set_tracking_uri("http://host:5000")`` at an MLflow tracking server (``pip install
+    "nbtrack[server]"``). ``nbtrack.flush()`` sends buffered points to a server now; ``nbtrack.sync(src, dst)``
+    (``nbtrack sync SRC DST``) copies runs and models between any two stores, MLflow's ``mlruns/`` and
+    ``sqlite:///`` included; ``nbtrack.doctor()`` (``nbtrack doctor [--repair]``) checks and repairs a store.
+How the package is built
+    ``docs/ARCHITECTURE.md``: the layers (``entities`` < ``query`` < ``store`` < ``tracking`` < ``autolog`` <
+    ``sklearn`` < ``widgets``/``server`` < ``magics``), the store and registry contracts
+    (``nbtrack.store.base``), the fluent state (``nbtrack.tracking.state``), the tag keys (``entities.Tags``).
 """
 
 from __future__ import annotations
