@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
 
+from nbtrack.entities import Tags
 from nbtrack.widgets._columns import default_params
 from nbtrack.widgets._common import esc, fmt_delta, fmt_duration, fmt_time, fmt_value, lower_is_better
 from nbtrack.widgets._source import RunRow
@@ -364,6 +365,11 @@ class TableView:
                         text = "&nbsp;&nbsp;&nbsp;" * level + "↳ " + text
                     if baseline is not None and row.run_id == baseline.run_id:
                         text += " <em>(baseline)</em>"
+                    if row.tags.get(Tags.STALE) == "true":
+                        reason = row.tags.get(Tags.STALE_REASON) or "its code changed after this run"
+                        text += (
+                            f' <span class="nbtrack-stale" title="{esc(reason)}" style="color:#9a6700">⚠ stale</span>'
+                        )
                 elif c.startswith("metrics."):
                     key = c[8:]
                     d = self.delta(row, key, baseline)

@@ -289,3 +289,16 @@ def test_bad_arguments_raise_clear_errors(runs: dict[str, str]) -> None:
         RunsTable(page_size=0, live=False)
     with pytest.raises(nbtrack.InvalidParameter):
         RunsTable(experiment=3.5, live=False)
+
+
+def test_a_stale_run_is_marked_with_its_reason_escaped(runs: dict[str, str]) -> None:
+    # Given a run whose code slice changed after it ran (the lineage verdict tags)
+    client = nbtrack.MlflowClient()
+    client.set_tag(runs["rf"], "nbtrack.stale", "true")
+    client.set_tag(runs["rf"], "nbtrack.stale_reason", f"cell [4] `X = {XSS}` changed after this run")
+    # When the table is drawn
+    html = RunsTable(live=False).grid.html
+    # Then that run's name carries the stale mark with the reason as its tooltip, escaped; the others do not
+    assert html.count("⚠ stale") == 1
+    assert f"cell [4] `X = {XSS_ESCAPED}` changed after this run" in html
+    assert XSS not in html
