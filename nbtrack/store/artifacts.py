@@ -7,6 +7,7 @@ and by the tracking client; a server store keeps a local copy of a run's files t
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 from pathlib import Path, PurePosixPath
 
@@ -73,8 +74,19 @@ def write_file(root: Path, artifact_file: str, data: bytes) -> Path:
         raise InvalidParameter("artifact_file must name a file, e.g. 'notes/summary.txt'.")
     dest = safe_join(root, artifact_file)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.tmp")
-    tmp.write_bytes(data)
+    # A fresh temporary name, created exclusively and never through a link: a planted ``.<name>.tmp`` symlink
+    # cannot redirect the write out of the folder. ``os.replace`` swaps the entry itself, never a link's target.
+    tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(6)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    except BaseException:
+        os.close(fd)
+        tmp.unlink(missing_ok=True)
+        raise
+    os.close(fd)
     os.replace(tmp, dest)
     return dest
 

@@ -96,3 +96,18 @@ def test_temporary_files_do_not_linger(run_dir: tuple[str, Path]) -> None:
     nbtrack.log_text("x", "a/b.txt")
     nbtrack.log_dict({"k": 1}, "a/c.json")
     assert sorted(p.name for p in (root / "a").iterdir()) == ["b.txt", "c.json"]
+
+
+def test_the_stores_local_artifact_writes_never_follow_a_planted_temp_link(tmp_path: Path) -> None:
+    from nbtrack.store.artifacts import write_file
+
+    # Given a run folder holding the temporary name of a coming write as a link to a file outside it
+    root = tmp_path / "run"
+    root.mkdir()
+    victim = tmp_path / "outside.txt"
+    (root / ".a.txt.tmp").symlink_to(victim)
+    # When the store writes that artifact
+    write_file(root, "a.txt", b"hello")
+    # Then the artifact is in the folder and nothing was written through the link
+    assert (root / "a.txt").read_bytes() == b"hello"
+    assert not victim.exists()
