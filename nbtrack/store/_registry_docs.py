@@ -97,6 +97,19 @@ def validate_stage(stage: Any) -> str:
     return canonical
 
 
+def validate_transition(name: Any, version: Any, stage: Any, archive_existing_versions: Any) -> tuple[str, int, str]:
+    """Check the arguments of a stage transition; return the clean name, version number and stage."""
+    clean_name, number, clean_stage = validate_model_name(name), validate_version(version), validate_stage(stage)
+    if not isinstance(archive_existing_versions, bool):
+        raise InvalidParameter(f"archive_existing_versions must be True or False, got {archive_existing_versions!r}.")
+    if archive_existing_versions and clean_stage not in ModelVersionStage.ACTIVE:
+        raise InvalidParameter(
+            f"archive_existing_versions=True only applies when moving to an active stage "
+            f"({', '.join(ModelVersionStage.ACTIVE)}), not {clean_stage!r}."
+        )
+    return clean_name, number, clean_stage
+
+
 def validate_alias(alias: Any) -> str:
     """Check an alias name as MLflow does (``v<number>`` and ``latest`` are reserved)."""
     if not isinstance(alias, str) or not alias:

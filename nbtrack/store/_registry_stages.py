@@ -59,18 +59,7 @@ class StagesAliasesMixin(RegistryBase):
         self, name: str, version: int | str, stage: str, archive_existing_versions: bool = False
     ) -> ModelVersion:
         """Move a version to a stage; optionally archive the other versions in that stage."""
-        name = d.validate_model_name(name)
-        number = d.validate_version(version)
-        stage = d.validate_stage(stage)
-        if not isinstance(archive_existing_versions, bool):
-            raise InvalidParameter(
-                f"archive_existing_versions must be True or False, got {archive_existing_versions!r}."
-            )
-        if archive_existing_versions and stage not in ModelVersionStage.ACTIVE:
-            raise InvalidParameter(
-                f"archive_existing_versions=True only applies when moving to an active stage "
-                f"({', '.join(ModelVersionStage.ACTIVE)}), not {stage!r}."
-            )
+        name, number, stage = d.validate_transition(name, version, stage, archive_existing_versions)
         with self._tx() as tx:
             doc = version_doc(tx, name, number)
             model = model_doc(tx, name)
