@@ -116,6 +116,17 @@ def validate_tag_value(key: str, value: Any) -> str:
     return text
 
 
+def validate_tag_dict(tags: dict[Any, Any] | None) -> dict[str, str]:
+    """Check every key and value of a tag dict (``None`` is no tags); return them clean.
+
+    Raises
+    ------
+    InvalidParameter
+        A key or value that MLflow's rules refuse.
+    """
+    return {validate_key(k, "tag key"): validate_tag_value(k, val) for k, val in (tags or {}).items()}
+
+
 def _is_missing(value: Any) -> bool:
     """pandas' ``NA`` / ``NaT`` (stored as NaN where a number is missing)."""
     return type(value).__name__ in ("NAType", "NaTType") and type(value).__module__.startswith("pandas")

@@ -145,7 +145,7 @@ def validate_tags(tags: Any) -> dict[str, str]:
         return {}
     if not isinstance(tags, dict):
         raise InvalidParameter(f"Tags must be a dict of str to str, got {type(tags).__name__}.")
-    return {v.validate_key(k, "tag key"): v.validate_tag_value(k, val) for k, val in tags.items()}
+    return v.validate_tag_dict(tags)
 
 
 def version_from_doc(doc: dict[str, Any], aliases: dict[str, int]) -> ModelVersion:

@@ -198,7 +198,7 @@ class TinyDBStore(RunDataMixin, RegistryStoreMixin, AbstractStore, AbstractRegis
         self, name: str, artifact_location: str | None = None, tags: dict[str, str] | None = None
     ) -> str:
         name = v.validate_experiment_name(name)
-        clean_tags = {v.validate_key(k, "tag key"): v.validate_tag_value(k, val) for k, val in (tags or {}).items()}
+        clean_tags = v.validate_tag_dict(tags)
         with self._tx() as tx:
             rows = tx.rows("experiments")
             for exp_id, doc in rows.items():
@@ -247,7 +247,7 @@ class TinyDBStore(RunDataMixin, RegistryStoreMixin, AbstractStore, AbstractRegis
         experiment_id = v.validate_experiment_id(experiment_id)
         if name is not None:
             name = v.validate_experiment_name(name)
-        clean_tags = {v.validate_key(k, "tag key"): v.validate_tag_value(k, val) for k, val in (tags or {}).items()}
+        clean_tags = v.validate_tag_dict(tags)
         with self._tx() as tx:
             doc = tx.get("experiments", experiment_id)
             if doc is None:

@@ -167,7 +167,7 @@ class MlflowServerStore(ServerArtifactsMixin, ServerRegistryMixin, AbstractStore
         self, name: str, artifact_location: str | None = None, tags: dict[str, str] | None = None
     ) -> str:
         name = v.validate_experiment_name(name)
-        clean = {v.validate_key(k, "tag key"): v.validate_tag_value(k, val) for k, val in (tags or {}).items()}
+        clean = v.validate_tag_dict(tags)
         body: dict[str, Any] = {"name": name, "tags": [{"key": k, "value": val} for k, val in clean.items()]}
         if artifact_location:
             body["artifact_location"] = artifact_location
@@ -228,7 +228,7 @@ class MlflowServerStore(ServerArtifactsMixin, ServerRegistryMixin, AbstractStore
         experiment_id = v.validate_experiment_id(experiment_id)
         if name is not None:
             name = v.validate_experiment_name(name)
-        clean = {v.validate_key(k, "tag key"): v.validate_tag_value(k, val) for k, val in (tags or {}).items()}
+        clean = v.validate_tag_dict(tags)
         if experiment_id == "0" and lifecycle_stage == LifecycleStage.DELETED:
             raise InvalidParameter("The Default experiment (id 0) cannot be deleted.")
         current = self.get_experiment(experiment_id)
