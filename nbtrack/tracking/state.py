@@ -74,8 +74,8 @@ def get_client() -> TrackingClient:
     client = _client
     if client is None or _client_uri != uri:
         with lock:
-            client, _client, _client_uri = TrackingClient(uri), None, uri
-            _client = client
+            client = _client = TrackingClient(uri)
+            _client_uri = uri
     return client
 
 
