@@ -98,13 +98,22 @@ def test_sidebar_opens_a_runs_slice_reproduces_it_and_shows_it_stale(
     picker = panel.get_by_label("Experiment")
     picker.locator("option", has_text="slice-demo").wait_for(state="attached")
     picker.select_option(label="slice-demo")
-    row = panel.locator(".jp-nbtrack-RunRow")
-    row.first.wait_for(timeout=30_000)
-    run_id = row.first.get_attribute("data-run-id")
-    assert run_id
+    client = nbtrack.TrackingClient(str(lab_server.store))
+    experiment = client.get_experiment_by_name("slice-demo")
+    assert experiment is not None
+    for _ in range(150):  # the tracked cell may still be running
+        tracked = client.search_runs([experiment.experiment_id])
+        if tracked:
+            break
+        page.wait_for_timeout(200)
+    assert len(tracked) == 1
+    run_id = tracked[0].info.run_id
+    # (the listing may still show the previously chosen experiment for a moment: wait for this run's own row)
+    row = panel.locator(f'.jp-nbtrack-RunRow[data-run-id="{run_id}"]')
+    row.wait_for(timeout=30_000)
 
     # When: the run is opened and "Open slice as notebook" clicked
-    row.first.click()
+    row.click()
     panel.locator(".jp-nbtrack-OpenSlice").click()
 
     # Then: a notebook of the slice is written beside the notebook: the cells the run used, not the exploratory one
@@ -125,9 +134,6 @@ def test_sidebar_opens_a_runs_slice_reproduces_it_and_shows_it_stale(
 
     # Then: the slice is re-run in a fresh kernel and the sidebar says the params and metrics match
     panel.locator(".jp-nbtrack-ReproduceResult", has_text="params and metrics match").wait_for(timeout=120_000)
-    client = nbtrack.TrackingClient(str(lab_server.store))
-    experiment = client.get_experiment_by_name("slice-demo")
-    assert experiment is not None
     copies = [
         r
         for r in client.search_runs([experiment.experiment_id])
