@@ -19,6 +19,10 @@ from nbtrack.tracking.client import TrackingClient
 from nbtrack.widgets._common import RunColors
 
 PARENT_TAG = Tags.PARENT_RUN_ID
+# The rows last read per (store, experiments): a second dashboard in the same kernel starts from
+# them, so it builds only the rows whose document changed (none, while the store's token is the same).
+_ROWS: dict[tuple[Any, ...] | None, tuple[Any, dict[str, RunRow]]] = {}
+_ROWS_SIZE = 4
 
 
 def is_read_only(client: TrackingClient) -> bool:
@@ -209,10 +213,19 @@ class RunSource:
     def reload(self) -> Delta:
         """Re-read the runs; rows of unchanged documents are kept, the others rebuilt."""
         store_token = self.client.store_version()  # before reading: a change meanwhile shows up next poll
-        docs = self.client.search_run_docs(self.experiment_ids)
+        experiment_ids = self.experiment_ids
+        root = self.client.store_root  # a store without a folder (in memory, a server) is not cached
+        cache_key = (str(root), tuple(experiment_ids)) if root is not None else None
+        old_rows = self._rows
+        if not old_rows and cache_key in _ROWS:
+            cached_token, old_rows = _ROWS[cache_key]
+            if cached_token == store_token and all(r.status != RunStatus.RUNNING for r in old_rows.values()):
+                self._rows = dict(old_rows)
+                self._set_order(store_token)
+                return Delta(added=list(self._rows))
+        docs = self.client.search_run_docs(experiment_ids)
         rows: dict[str, RunRow] = {}
         delta = Delta()
-        old_rows = self._rows
         for doc in docs:
             run_id = doc["run_id"]
             old = old_rows.get(run_id)
@@ -225,11 +238,18 @@ class RunSource:
         if len(rows) - len(delta.added) != len(old_rows):
             delta.removed = [r for r in old_rows if r not in rows]
         self._rows = rows
-        self._order = list(rows.values())
+        if cache_key is not None:
+            if len(_ROWS) >= _ROWS_SIZE and cache_key not in _ROWS:
+                _ROWS.pop(next(iter(_ROWS)))
+            _ROWS[cache_key] = (store_token, rows)
+        self._set_order(store_token)
+        return delta
+
+    def _set_order(self, store_token: Any) -> None:
+        self._order = list(self._rows.values())
         self._shown_rows = None
         self._running = [r.run_id for r in self._order if r.status == RunStatus.RUNNING]
         self._version = self._token(store_token)
-        return delta
 
     def rows(self) -> list[RunRow]:
         """Every run of the shown experiments, newest first."""

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import ipywidgets as w
+from ipywidgets.widgets.widget_description import DescriptionStyle
 
 from nbtrack.errors import InvalidParameter, NotFound
-from nbtrack.widgets._common import guarded
+from nbtrack.widgets._common import esc, guarded
 from nbtrack.widgets._context import active_experiment_id, experiments_with_runs
 from nbtrack.widgets._source import RunSource
 from nbtrack.widgets._table_model import TableView
@@ -140,9 +141,12 @@ class ColumnChooserMixin:
 
     view: TableView
     out: Any
-    chooser_box: Any
     _syncing: bool
     _chooser: tuple[Any, Any, Any, Any] | None
+    _chooser_box: Any
+
+    def _place_children(self) -> None:  # pragma: no cover - RunsTable's
+        raise NotImplementedError
 
     def rebuild(self) -> None:  # pragma: no cover - RunsTable's
         raise NotImplementedError
@@ -166,6 +170,14 @@ class ColumnChooserMixin:
         if change["new"]:
             self._build_chooser()
         self.chooser_box.layout.display = "flex" if change["new"] else "none"
+
+    @property
+    def chooser_box(self) -> Any:
+        """The panel that the "Columns" button opens (built when first opened)."""
+        if self._chooser_box is None:
+            self._chooser_box = w.VBox(layout=w.Layout(display="none"))
+            self._place_children()
+        return self._chooser_box
 
     def _build_chooser(self) -> tuple[Any, Any, Any, Any]:
         if self._chooser is None:
@@ -204,3 +216,138 @@ class ColumnChooserMixin:
     def reset_columns(self) -> Any:
         """The chooser's "Default columns" button."""
         return self._build_chooser()[2]
+
+
+class CompareControlsMixin:
+    """The "Best & baseline" row: the best-value metric and direction, the baseline buttons (built when opened)."""
+
+    view: TableView
+    out: Any
+    selected_run_ids: Any
+    _syncing: bool
+    compare_button: Any
+    _best_ctl: tuple[Any, Any, Any, Any] | None
+    _best_box: Any
+
+    def _place_children(self) -> None:  # pragma: no cover - RunsTable's
+        raise NotImplementedError
+
+    def set_direction(self, metric: str, lower_is_better: bool) -> None:  # pragma: no cover - RunsTable's
+        raise NotImplementedError
+
+    def set_baseline_run(self, run_id: str | None) -> None:  # pragma: no cover - RunsTable's
+        raise NotImplementedError
+
+    def _first_selected(self) -> str | None:  # pragma: no cover - RunsTable's
+        raise NotImplementedError
+
+    def _on_compare_button(self, change: dict[str, Any]) -> None:
+        self._build_compare()
+        self._best_box.layout.display = "flex" if change["new"] else "none"
+
+    def _build_compare(self) -> tuple[Any, Any, Any, Any]:
+        if self._best_ctl is None:
+            labelled = DescriptionStyle(description_width="initial")
+            best_metric = w.Dropdown(
+                description="best", layout=w.Layout(width="auto", max_width="260px"), style=labelled
+            )
+            best_direction = w.ToggleButtons(
+                options=["lower", "higher"],
+                tooltips=["lower is better", "higher is better"],
+                style={"button_width": "62px"},
+            )
+            auto = _auto()
+            set_baseline = w.Button(
+                description="Baseline = first selected", tooltip="show the others relative to this run", layout=auto
+            )
+            clear_baseline = w.Button(description="Clear baseline", layout=auto, style=set_baseline.style)
+            self._best_ctl = (best_metric, best_direction, set_baseline, clear_baseline)
+            best_metric.observe(guarded(self.out, self._on_best_metric), "value")
+            best_direction.observe(guarded(self.out, self._on_best_direction), "value")
+            set_baseline.on_click(guarded(self.out, lambda _: self.set_baseline_run(self._first_selected())))
+            clear_baseline.on_click(guarded(self.out, lambda _: self.set_baseline_run(None)))
+            self._best_box = w.HBox(
+                list(self._best_ctl), layout=w.Layout(flex_flow="row wrap", align_items="center", width="100%")
+            )
+            self._sync_compare()
+            self._place_children()
+            self.compare_button.value = True  # built from code (set_baseline...): shown, the toggle says so
+        return self._best_ctl
+
+    def _sync_compare(self) -> None:
+        """Bring the best-metric choices up to the shown metrics (when the row is built)."""
+        if self._best_ctl is None:
+            return
+        best_metric, best_direction = self._best_ctl[0], self._best_ctl[1]
+        syncing, self._syncing = self._syncing, True
+        try:
+            metrics = list(self.view.metric_keys)
+            if list(best_metric.options) != metrics:
+                best_metric.options = metrics
+            if best_metric.value is None and metrics:
+                best_metric.value = metrics[0]
+            if best_metric.value is not None:
+                best_direction.value = "lower" if self.view.lower_better(best_metric.value) else "higher"
+        finally:
+            self._syncing = syncing
+
+    def _on_best_metric(self, change: dict[str, Any]) -> None:
+        if not self._syncing and change["new"] is not None:
+            self._syncing = True
+            try:
+                self.best_direction.value = "lower" if self.view.lower_better(change["new"]) else "higher"
+            finally:
+                self._syncing = False
+
+    def _on_best_direction(self, change: dict[str, Any]) -> None:
+        if not self._syncing and self.best_metric.value is not None:
+            self.set_direction(self.best_metric.value, change["new"] == "lower")
+
+    @property
+    def best_metric(self) -> Any:
+        """The metric whose best-value direction the row sets."""
+        return self._build_compare()[0]
+
+    @property
+    def best_direction(self) -> Any:
+        """Whether lower or higher values of :attr:`best_metric` are best."""
+        return self._build_compare()[1]
+
+    @property
+    def set_baseline(self) -> Any:
+        """The "Baseline = first selected" button."""
+        return self._build_compare()[2]
+
+    @property
+    def clear_baseline(self) -> Any:
+        """The "Clear baseline" button."""
+        return self._build_compare()[3]
+
+
+_BUTTON = 'class="jupyter-button widget-button" style="width:auto;min-width:32px;padding:0 8px;margin:0"'
+
+
+def footer_html(page: int, pages: int, n_rows: int, n_selected: int, baseline: str | None) -> str:
+    """The grid's footer: pager, runs count, selection hint and its clear button, the baseline in use."""
+    hint = "click a row to select it, Ctrl/Cmd-click to add, Shift-click for a range"
+    prev_off = " disabled" if page <= 0 else ""
+    next_off = " disabled" if page >= pages - 1 else ""
+    parts = [
+        f'<button {_BUTTON} data-action="page" data-page="{page - 1}" title="previous page"{prev_off}>&#8249;</button>',
+        f'<span class="nbtrack-page">page {page + 1} / {pages} · {n_rows} runs</span>',
+        f'<button {_BUTTON} data-action="page" data-page="{page + 1}" title="next page"{next_off}>&#8250;</button>',
+        f'<span class="nbtrack-selection" style="color:#57606a">{f"{n_selected} selected · " if n_selected else ""}'
+        f"{hint}</span>",
+    ]
+    if n_selected:
+        parts.append(f'<button {_BUTTON} data-action="clear">Clear selection</button>')
+    if baseline is not None:
+        parts.append(
+            f'<span class="nbtrack-baseline-note">baseline: <b>{esc(baseline)}</b> — metric cells show '
+            "(Δ vs baseline)</span>"
+            f'<button {_BUTTON} data-action="clear_baseline">Clear baseline</button>'
+        )
+    return (
+        '<div class="jp-nbtrack-GridFooter-bar" style="display:flex;flex-wrap:wrap;align-items:center;gap:6px;'
+        f'margin-top:4px;font-size:12px">{"".join(parts)}</div>'
+    )

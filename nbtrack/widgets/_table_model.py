@@ -12,6 +12,23 @@ from nbtrack.widgets._common import esc, fmt_delta, fmt_duration, fmt_time, fmt_
 from nbtrack.widgets._source import RunRow
 
 BASE_COLUMNS = ("status", "name", "start_time", "duration")
+# What build() derived for the last few (rows, settings): a second table over the same runs (a
+# second dashboard in the kernel, a cell run again) copies it instead of sorting 10,000 rows again.
+_BUILT: dict[tuple[Any, ...], dict[str, Any]] = {}
+_BUILT_SIZE = 4
+_DERIVED = (
+    "all_params", "_param_values", "_param_count", "metric_keys", "param_keys", "folded_params", "best", "rows",
+    "_sort_keys", "child_count", "depth",
+)  # fmt: skip
+
+
+def _copied(value: Any) -> Any:
+    """A copy that insert() may change without touching the cached one (sets inside dicts included)."""
+    if isinstance(value, dict):
+        return {k: set(v) if isinstance(v, set) else v for k, v in value.items()}
+    return list(value) if isinstance(value, list) else value
+
+
 TABLE_STYLE = (
     "<style>"
     ".jp-nbtrack-RunsGrid th,.jp-nbtrack-RunsGrid td{padding:2px 8px;text-align:left;"
@@ -129,7 +146,25 @@ class TableView:
         return keys
 
     def build(self, rows: list[RunRow]) -> None:
-        """Recompute columns, order, grouping and best values for these (already filtered) rows."""
+        """Recompute columns, order, grouping and best values for these (already filtered) rows.
+
+        The same rows (the same row objects, as a shared :class:`RunSource` cache hands out) with
+        the same settings reuse what an earlier build derived.
+        """
+        key = (self._settings(), frozenset(self.collapsed), tuple(map(id, rows)))
+        done = _BUILT.get(key)
+        if done is not None and done["_rows_in"] is not None and len(done["_rows_in"]) == len(rows):
+            for name in _DERIVED:
+                setattr(self, name, _copied(done[name]))
+            self._built_for = self._settings()
+            return
+        self._build(rows)
+        if len(_BUILT) >= _BUILT_SIZE:
+            _BUILT.pop(next(iter(_BUILT)))
+        # the rows are kept with the entry, so the ids in its key stay theirs
+        _BUILT[key] = {"_rows_in": rows, **{name: _copied(getattr(self, name)) for name in _DERIVED}}
+
+    def _build(self, rows: list[RunRow]) -> None:
         metrics: set[str] = set()
         param_values: dict[str, set[Any]] = {}
         param_count: dict[str, int] = {}

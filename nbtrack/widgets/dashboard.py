@@ -7,7 +7,7 @@ from typing import Any
 import ipywidgets as w
 
 from nbtrack.tracking.client import TrackingClient
-from nbtrack.widgets._common import StaticHtmlMixin, error_output, guarded, plotly_js_tag
+from nbtrack.widgets._common import StaticHtmlMixin, guarded, plotly_js_tag
 from nbtrack.widgets._live import StorePoller, widget_alive
 from nbtrack.widgets._source import RunRow, RunSource, resolve_experiments
 from nbtrack.widgets.runs_table import RunsTable
@@ -49,9 +49,9 @@ class Dashboard(StaticHtmlMixin, w.Tab):  # type: ignore[misc]
         super().__init__()
         self.client = client or TrackingClient()
         self.source = RunSource(self.client, resolve_experiments(self.client, experiment))
-        self.out = error_output()
         # one poller for the whole dashboard: the panels share the source
         self.table = RunsTable(source=self.source, live=False)
+        self.out = self.table.out  # one place for callback errors (one widget fewer to send)
         if select:
             row = self.source.get(select[0])
             if row is not None and self.source.shown_experiment_ids not in (None, [row.experiment_id]):
@@ -62,11 +62,13 @@ class Dashboard(StaticHtmlMixin, w.Tab):  # type: ignore[misc]
         self.parallel: Any = None
         self.scatter: Any = None
         self.models: Any = None
-        self.charts = w.VBox([w.HTML("<i>Open this tab to draw the charts.</i>")])
-        self.models_box = w.VBox([w.HTML("<i>Open this tab to see the registered models.</i>")])
+        # empty until their tab is first opened (then filled at once): the first paint sends none of their widgets
+        lazy = w.Layout(width="100%")
+        self.charts = w.VBox(layout=lazy)
+        self.models_box = w.VBox(layout=lazy)
         self.table.observe(guarded(self.out, self._on_selection), "selected_run_ids")
         self.table.observe(guarded(self.out, self._on_table_rows), "shown_version")
-        self.children = [w.VBox([self.table, self.out]), self.charts, self.models_box]
+        self.children = [self.table, self.charts, self.models_box]
         for i, title in enumerate(TAB_TITLES):
             self.set_title(i, title)
         self.add_class("jp-nbtrack-Dashboard")

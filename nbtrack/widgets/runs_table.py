@@ -15,6 +15,8 @@ from typing import Any
 
 import ipywidgets as w
 import traitlets
+from ipywidgets.widgets.widget_bool import ToggleButtonStyle
+from ipywidgets.widgets.widget_description import DescriptionStyle
 
 from nbtrack.errors import InvalidParameter, NbtrackError, NotFound
 from nbtrack.tracking.client import TrackingClient
@@ -22,13 +24,18 @@ from nbtrack.widgets._common import StaticHtmlMixin, error_output, esc, guarded
 from nbtrack.widgets._grid import GridView
 from nbtrack.widgets._live import StorePoller, widget_alive
 from nbtrack.widgets._source import RunRow, RunSource, resolve_experiments
-from nbtrack.widgets._table_controls import ColumnChooserMixin, ExperimentPickerMixin, _auto
+from nbtrack.widgets._table_controls import (
+    ColumnChooserMixin,
+    CompareControlsMixin,
+    ExperimentPickerMixin,
+    footer_html,
+)
 from nbtrack.widgets._table_model import TableView
 
 STATIC_MAX_ROWS = 100
 
 
-class RunsTable(ExperimentPickerMixin, ColumnChooserMixin, StaticHtmlMixin, w.VBox):  # type: ignore[misc]
+class RunsTable(ExperimentPickerMixin, ColumnChooserMixin, CompareControlsMixin, StaticHtmlMixin, w.VBox):  # type: ignore[misc]
     """A table of runs: status, name, start, duration, every metric and param.
 
     Parameters
@@ -77,74 +84,65 @@ class RunsTable(ExperimentPickerMixin, ColumnChooserMixin, StaticHtmlMixin, w.VB
         self.out = error_output()
         self._syncing = False
 
-        grow = w.Layout(flex="1 1 260px", min_width="200px", width="auto")
-        self.experiment_picker = w.Dropdown(description="experiment", layout=w.Layout(width="auto"))
-        self.experiment_picker.style.description_width = "initial"
+        # one Layout and one style shared by the toolbar's controls: every widget model is a message
+        # to the browser and a view to build before the table shows
+        control = w.Layout(width="auto", max_width="300px")
+        labelled = DescriptionStyle(description_width="initial")
+        toggle_style = ToggleButtonStyle()
+        self.experiment_picker = w.Dropdown(description="experiment", layout=control, style=labelled)
         self.filter_box = w.Text(
             placeholder="filter, e.g. metrics.accuracy > 0.9",
             continuous_update=False,
-            layout=grow,
+            layout=w.Layout(flex="1 1 260px", min_width="200px", width="auto"),
         )
-        self.filter_error = w.HTML()
-        self.sort_by = w.Dropdown(description="sort", layout=w.Layout(width="auto", max_width="300px"))
-        self.sort_by.style.description_width = "initial"
+        self.sort_by = w.Dropdown(description="sort", layout=control, style=labelled)
         self.descending = w.ToggleButton(
-            value=True, description="desc", icon="sort-amount-desc", tooltip="descending order", layout=_auto()
+            value=True,
+            description="desc",
+            icon="sort-amount-desc",
+            tooltip="descending order",
+            layout=control,
+            style=toggle_style,
         )
-        self.best_metric = w.Dropdown(description="best", layout=w.Layout(width="auto", max_width="260px"))
-        self.best_metric.style.description_width = "initial"
-        self.best_direction = w.ToggleButtons(
-            options=["lower", "higher"],
-            tooltips=["lower is better", "higher is better"],
-            style={"button_width": "62px"},
+        self.columns_button = w.ToggleButton(
+            value=False, description="Columns", icon="columns", layout=control, style=toggle_style
         )
-        self.columns_button = w.ToggleButton(value=False, description="Columns", icon="columns", layout=_auto())
-        self._chooser: tuple[Any, Any, Any, Any] | None = None  # built when first opened: a quicker first paint
-        self.chooser_box = w.VBox(layout=w.Layout(display="none"))
-        self.set_baseline = w.Button(
-            description="Baseline = first selected", tooltip="show the others relative to this run", layout=_auto()
+        self.compare_button = w.ToggleButton(
+            value=False,
+            description="Best & baseline",
+            icon="trophy",
+            tooltip="which value is best per metric; a baseline run to compare with",
+            layout=control,
+            style=toggle_style,
         )
-        self.clear_baseline = w.Button(description="Clear baseline", layout=_auto())
-        self.clear_selection = w.Button(description="Clear selection", layout=_auto())
-        self.baseline_label = w.HTML()
-        self.prev_page = w.Button(icon="chevron-left", tooltip="previous page", layout=w.Layout(width="36px"))
-        self.next_page = w.Button(icon="chevron-right", tooltip="next page", layout=w.Layout(width="36px"))
-        self.page_label = w.HTML()
-        self.grid = GridView(
-            guarded(self.out, self._on_grid_event), layout=w.Layout(overflow="auto", max_height="600px")
-        )
-        self.selection_label = w.HTML()
+        # built when first needed (a quicker first paint): the filter's error line, the column
+        # chooser, the best/baseline row
+        self._filter_error: Any = None
+        self._chooser: tuple[Any, Any, Any, Any] | None = None
+        self._chooser_box: Any = None
+        self._best_ctl: tuple[Any, Any, Any, Any] | None = None
+        self._best_box: Any = None
+        self.grid = GridView(guarded(self.out, self._on_grid_event))
 
         self.experiment_picker.observe(guarded(self.out, self._on_experiment), "value")
         self.filter_box.observe(guarded(self.out, self._on_filter), "value")
         self.sort_by.observe(guarded(self.out, self._on_sort), "value")
         self.descending.observe(guarded(self.out, self._on_sort), "value")
         self.columns_button.observe(guarded(self.out, self._on_columns_button), "value")
-        self.best_metric.observe(guarded(self.out, self._on_best_metric), "value")
-        self.best_direction.observe(guarded(self.out, self._on_best_direction), "value")
-        self.set_baseline.on_click(guarded(self.out, lambda _: self.set_baseline_run(self._first_selected())))
-        self.clear_baseline.on_click(guarded(self.out, lambda _: self.set_baseline_run(None)))
-        self.clear_selection.on_click(guarded(self.out, lambda _: self.select([])))
-        self.prev_page.on_click(guarded(self.out, lambda _: self.go_to_page(self.page - 1)))
-        self.next_page.on_click(guarded(self.out, lambda _: self.go_to_page(self.page + 1)))
+        self.compare_button.observe(guarded(self.out, self._on_compare_button), "value")
 
-        wrap = w.Layout(flex_flow="row wrap", align_items="center", width="100%")
-        self.children = [
-            w.HBox(
-                [self.experiment_picker, self.filter_box, self.sort_by, self.descending, self.columns_button],
-                layout=wrap,
-            ),
-            self.filter_error,
-            self.chooser_box,
-            w.HBox([self.best_metric, self.best_direction, self.set_baseline, self.clear_baseline], layout=wrap),
-            self.baseline_label,
-            self.grid,
-            w.HBox(
-                [self.prev_page, self.page_label, self.next_page, self.selection_label, self.clear_selection],
-                layout=wrap,
-            ),
-            self.out,
-        ]
+        self.toolbar = w.HBox(
+            [
+                self.experiment_picker,
+                self.filter_box,
+                self.sort_by,
+                self.descending,
+                self.columns_button,
+                self.compare_button,
+            ],
+            layout=w.Layout(flex_flow="row wrap", align_items="center", width="100%"),
+        )
+        self._place_children()
         self.add_class("jp-nbtrack-RunsTable")
         self._init_experiments()
         self.rebuild()
@@ -156,6 +154,11 @@ class RunsTable(ExperimentPickerMixin, ColumnChooserMixin, StaticHtmlMixin, w.VB
         )
         if live:
             self.poller.start()
+
+    def _place_children(self) -> None:
+        """The toolbar, the panels built so far (filter error, columns, best/baseline), the grid."""
+        built = (self._filter_error, self._chooser_box, self._best_box)
+        self.children = [self.toolbar, *(x for x in built if x is not None), self.grid, self.out]
 
     # -- data ----------------------------------------------------------------
     def _shown_source_rows(self) -> list[RunRow]:
@@ -216,19 +219,9 @@ class RunsTable(ExperimentPickerMixin, ColumnChooserMixin, StaticHtmlMixin, w.VB
             if list(self.sort_by.options) != columns:
                 self.sort_by.options = columns
             self.sort_by.value = self.view.sort_column
-            metrics = list(self.view.metric_keys)
-            if list(self.best_metric.options) != metrics:
-                self.best_metric.options = metrics
-            if self.best_metric.value is None and metrics:
-                self.best_metric.value = metrics[0]
-            if self.best_metric.value is not None:
-                self.best_direction.value = "lower" if self.view.lower_better(self.best_metric.value) else "higher"
+            self._sync_compare()
         finally:
             self._syncing = False
-        base = self.baseline
-        self.baseline_label.value = (
-            f"baseline: <b>{esc(base.name)}</b> — metric cells show (Δ vs baseline)" if base is not None else ""
-        )
 
     @property
     def baseline(self) -> RunRow | None:
@@ -248,16 +241,26 @@ class RunsTable(ExperimentPickerMixin, ColumnChooserMixin, StaticHtmlMixin, w.VB
     def _apply_filter(self, text: str) -> None:
         if not text.strip():
             self._filter_ids = None
-            self.filter_error.value = ""
+            self._set_filter_error("")
             return
         try:
             self._filter_ids = self.source.search_ids(text)
         except NbtrackError as err:
-            self.filter_error.value = (
-                f'<span class="nbtrack-error" style="color:#b00020">Filter error: {esc(err)}</span>'
-            )
+            self._set_filter_error(f'<span class="nbtrack-error" style="color:#b00020">Filter error: {esc(err)}</span>')
             return
-        self.filter_error.value = ""
+        self._set_filter_error("")
+
+    def _set_filter_error(self, html: str) -> None:
+        if html or self._filter_error is not None:
+            self.filter_error.value = html
+
+    @property
+    def filter_error(self) -> Any:
+        """The line under the toolbar that says why a filter does not parse (built on first error)."""
+        if self._filter_error is None:
+            self._filter_error = w.HTML()
+            self._place_children()
+        return self._filter_error
 
     def sort(self, column: str, descending: bool = True) -> None:
         """Sort by a column (``"name"``, ``"metrics.accuracy"``, ``"params.C"``, ...).
@@ -291,18 +294,6 @@ class RunsTable(ExperimentPickerMixin, ColumnChooserMixin, StaticHtmlMixin, w.VB
         """Choose whether lower or higher values of ``metric`` are best."""
         self.view.directions[metric] = lower_is_better
         self.rebuild()
-
-    def _on_best_metric(self, change: dict[str, Any]) -> None:
-        if not self._syncing and change["new"] is not None:
-            self._syncing = True
-            try:
-                self.best_direction.value = "lower" if self.view.lower_better(change["new"]) else "higher"
-            finally:
-                self._syncing = False
-
-    def _on_best_direction(self, change: dict[str, Any]) -> None:
-        if not self._syncing and self.best_metric.value is not None:
-            self.set_direction(self.best_metric.value, change["new"] == "lower")
 
     def set_baseline_run(self, run_id: str | None) -> None:
         """Show the other runs' metrics relative to this run (``None`` clears it)."""
@@ -378,15 +369,20 @@ class RunsTable(ExperimentPickerMixin, ColumnChooserMixin, StaticHtmlMixin, w.VB
             self.sort(column, descending=not self.view.descending if same else column != "name")
         elif kind == "toggle":
             self.toggle_children(str(event.get("run_id")))
+        elif kind == "page":
+            self.go_to_page(int(event.get("page") or 0))
+        elif kind == "clear":
+            self.select([])
+        elif kind == "clear_baseline":
+            self.set_baseline_run(None)
 
     def go_to_page(self, page: int) -> None:
         """Show page ``page`` (0-based, clamped)."""
-        pages = max(1, -(-len(self.view.rows) // self.page_size))
-        self.page = max(0, min(page, pages - 1))
-        self.prev_page.disabled = self.page == 0
-        self.next_page.disabled = self.page >= pages - 1
-        self.page_label.value = f"page {self.page + 1} / {pages} · {len(self.view.rows)} runs"
+        self.page = max(0, min(page, self._pages() - 1))
         self._draw()
+
+    def _pages(self) -> int:
+        return max(1, -(-len(self.view.rows) // self.page_size))
 
     def _page_rows(self) -> list[RunRow]:
         start = self.page * self.page_size
@@ -398,14 +394,10 @@ class RunsTable(ExperimentPickerMixin, ColumnChooserMixin, StaticHtmlMixin, w.VB
         self.grid.html = self.view.page_html(
             start, start + self.page_size, self.baseline, selected, color=self.source.colors
         )
-        n = len(selected)
-        hint = "click a row to select it, Ctrl/Cmd-click to add, Shift-click for a range"
-        self.selection_label.value = (
-            f"<span style='color:#57606a'>{n} selected · {hint}</span>"
-            if n
-            else (f"<span style='color:#57606a'>{hint}</span>")
+        base = self.baseline
+        self.grid.footer = footer_html(
+            self.page, self._pages(), len(self.view.rows), len(selected), None if base is None else base.name
         )
-        self.clear_selection.layout.display = "" if n else "none"
 
     # -- output --------------------------------------------------------------
     def records(self) -> list[dict[str, Any]]:

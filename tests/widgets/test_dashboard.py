@@ -241,3 +241,27 @@ def test_without_selection_charts_follow_the_table_filter_and_order(runs: dict[s
     assert "as the table is filtered" in dash.metrics_chart.note.value
     dash.table.select([runs["rf"]])  # a selection wins over the table's order
     assert [t.name for t in dash.metrics_chart.history.figure.data] == ["rf"]
+
+
+def test_a_second_dashboard_reuses_the_rows_read_and_the_order_built(runs: dict[str, str]) -> None:
+    # Given: a dashboard over the store
+    first = Dashboard(live=False)
+    rows = {r.run_id: r for r in first.table.view.rows}
+
+    # When: a second one is shown with the store unchanged
+    second = Dashboard(live=False)
+
+    # Then: it holds the same row objects, in the same order, without rebuilding them
+    assert [r.run_id for r in second.table.view.rows] == [r.run_id for r in first.table.view.rows]
+    assert all(rows[r.run_id] is r for r in second.table.view.rows)
+
+    # When: one run changes and a third dashboard is shown
+    nbtrack.tracking.MlflowClient().log_metric(runs["rf"], "accuracy", 0.99, step=100)
+    third = Dashboard(live=False)
+
+    # Then: only that run's row is new, and the table shows its new value
+    fresh = [r for r in third.table.view.rows if rows.get(r.run_id) is not r]
+    assert [r.run_id for r in fresh] == [runs["rf"]] and fresh[0].metrics["accuracy"] == 0.99
+    assert first.table.view.rows[0] is not third.table.view.rows  # each table keeps its own list
+    for dash in (first, second, third):
+        dash.close()

@@ -179,7 +179,7 @@ def test_row_click_ctrl_click_and_shift_click_select(runs: dict[str, str]) -> No
     assert table.selected_run_ids == [order[2]]
     _click(table, order[2])  # and a second plain click clears it
     assert table.selected_run_ids == []
-    assert "click a row" in table.selection_label.value
+    assert "click a row" in table.grid.footer and "selected" not in table.grid.footer
 
 
 def test_header_click_sorts_and_toggles_direction(runs: dict[str, str]) -> None:
@@ -195,12 +195,45 @@ def test_selection_across_pages(runs: dict[str, str]) -> None:
     table = RunsTable(live=False, page_size=2)
     first = [r.run_id for r in table.view.rows[:2]]
     _click(table, first[0])
-    table.next_page.click()
+    table.grid.send_event("page", page=1)  # the footer's "next page" button
     second = [r.run_id for r in table.view.rows[2:4]]
     assert f'data-run="{second[1]}"' in table.grid.html and f'data-run="{first[0]}"' not in table.grid.html
     _click(table, second[1], ctrl=True)
     assert table.selected_run_ids == [first[0], second[1]]
-    assert "2 selected" in table.selection_label.value
+    assert "2 selected" in table.grid.footer and 'data-action="clear"' in table.grid.footer
+    assert "page 2 / 3 · 5 runs" in table.grid.footer
+    table.grid.send_event("page", page=0)
+    assert table.page == 0 and 'data-page="-1" title="previous page" disabled' in table.grid.footer
+    table.grid.send_event("clear")  # the footer's "Clear selection" button
+    assert table.selected_run_ids == []
+
+
+def test_first_paint_sends_few_widgets_and_builds_the_rest_when_opened(runs: dict[str, str]) -> None:
+    # Given: a count of the widget models made (each one a message to the browser)
+    from ipywidgets import Widget
+
+    made_models: list[object] = []
+    previous = Widget._widget_construction_callback
+    Widget.on_widget_constructed(made_models.append)
+
+    # When: a table is built
+    try:
+        table = RunsTable(live=False)
+    finally:
+        Widget._widget_construction_callback = previous
+
+    # Then: a toolbar, the grid and the error output, with shared layouts and styles (not ~40 models)
+    made = len(made_models)
+    assert made <= 20, f"{made} widget models for one table"
+    assert table._best_ctl is None and table._chooser is None and table._filter_error is None
+
+    # When: the "Best & baseline" toggle is opened
+    table.compare_button.value = True
+
+    # Then: its row is built, shown and synced with the metrics
+    assert table._best_box in table.children and table.best_metric.options == ("accuracy", "loss")
+    table.compare_button.value = False
+    assert table._best_box.layout.display == "none"
 
 
 def test_names_are_escaped_in_html(runs: dict[str, str]) -> None:
