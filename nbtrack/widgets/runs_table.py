@@ -93,7 +93,7 @@ class RunsTable(ExperimentPickerMixin, ColumnChooserMixin, CompareControlsMixin,
         self.filter_box = w.Text(
             placeholder="filter, e.g. metrics.accuracy > 0.9",
             continuous_update=False,
-            layout=w.Layout(flex="1 1 260px", min_width="200px", width="auto"),
+            layout=w.Layout(flex="1 1 200px", min_width="160px", width="auto"),
         )
         self.sort_by = w.Dropdown(description="sort", layout=control, style=labelled)
         self.descending = w.ToggleButton(

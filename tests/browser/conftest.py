@@ -63,8 +63,8 @@ def chromium_path() -> Path:
 
 
 @contextlib.contextmanager
-def _start_lab(base: Path, server_config: dict[str, Any] | None = None) -> Iterator[LabServer]:
-    """Run ``jupyter lab`` on a free port with ``base/root`` as its root folder until the block ends."""
+def _start_lab(base: Path, server_config: dict[str, Any] | None = None, app: str = "lab") -> Iterator[LabServer]:
+    """Run ``jupyter lab`` (or ``app``: ``notebook`` is Notebook 7) on a free port with ``base/root`` as root."""
     root = base / "root"
     root.mkdir()
     store = root / ".nbtrack"
@@ -96,7 +96,7 @@ def _start_lab(base: Path, server_config: dict[str, Any] | None = None) -> Itera
                 sys.executable,
                 "-m",
                 "jupyter",
-                "lab",
+                app,
                 "--no-browser",
                 "--allow-root",
                 "--ServerApp.ip=127.0.0.1",
@@ -115,7 +115,7 @@ def _start_lab(base: Path, server_config: dict[str, Any] | None = None) -> Itera
             deadline = time.monotonic() + SERVER_START_TIMEOUT
             while True:
                 if proc.poll() is not None:
-                    raise RuntimeError(f"jupyter lab exited early:\n{log_path.read_text(errors='replace')}")
+                    raise RuntimeError(f"jupyter {app} exited early:\n{log_path.read_text(errors='replace')}")
                 try:
                     server.api("api/status")
                     break
@@ -141,6 +141,13 @@ def _start_lab(base: Path, server_config: dict[str, Any] | None = None) -> Itera
 def lab_server(chromium_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
     """A ``jupyter lab`` subprocess with nbtrack's server and lab extensions, for the browser tests."""
     with _start_lab(tmp_path_factory.mktemp("lab")) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def notebook7_server(chromium_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
+    """A ``jupyter notebook`` (Notebook 7) subprocess with nbtrack's extensions, for the saved-notebook tests."""
+    with _start_lab(tmp_path_factory.mktemp("notebook7"), app="notebook") as server:
         yield server
 
 
