@@ -127,13 +127,18 @@ class Backend:
             self.tables = {**self.tables, **copies}
 
     # -- per-run journals -------------------------------------------------
-    def journal_append(self, run_id: str, payload: bytes) -> None:
-        """Append encoded journal lines of a run."""
+    def journal_append(self, run_id: str, payload: bytes) -> int:
+        """Append encoded journal lines of a run; return how many bytes the journal grew by."""
         self.journals.setdefault(run_id, []).append(payload)
+        return len(payload)
 
     def journal_read(self, run_id: str) -> bytes:
         """Return a run's whole journal."""
         return b"".join(self.journals.get(run_id, []))
+
+    def journal_remove(self, run_id: str) -> None:
+        """Delete a run's journal (its document holds everything it said)."""
+        self.journals.pop(run_id, None)
 
     def journal_size(self, run_id: str) -> int:
         """Return the journal's size, a cheap change marker."""

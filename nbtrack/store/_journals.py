@@ -75,7 +75,7 @@ class JournalsMixin:
         self._paths[run_id] = path  # grouped layout: the path never changes again
         return path
 
-    def journal_append(self, run_id: str, payload: bytes) -> None:
+    def journal_append(self, run_id: str, payload: bytes) -> int:
         fd = self._fds.get(run_id)
         if fd is None:
             path = self._journal_path(run_id)
@@ -88,6 +88,7 @@ class JournalsMixin:
             if os.fstat(fd).st_size == 0:
                 payload = _codec.JOURNAL_HEADER + payload
         _fileio.append(fd, payload, self.root / "runs" / run_id[:2], False)
+        return len(payload)
 
     def journal_read(self, run_id: str) -> bytes:
         try:
@@ -95,6 +96,16 @@ class JournalsMixin:
         except FileNotFoundError:
             return b""
         return data[: data.rfind(b"\n") + 1]
+
+    def journal_remove(self, run_id: str) -> None:
+        """Delete a run's journal (its document holds everything it said)."""
+        fd = self._fds.pop(run_id, None)
+        if fd is not None:
+            os.close(fd)
+        for path in (journal_path(self.root, run_id), self.root / "runs" / f"{run_id}.jsonl"):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+        self._paths.pop(run_id, None)
 
     def journal_size(self, run_id: str) -> int:
         try:

@@ -14,7 +14,7 @@ from nbtrack.entities import DatasetInput, LifecycleStage, Metric, Param, RunSta
 from nbtrack.errors import InvalidParameter, InvalidState, NotFound, StoreCorrupted
 from nbtrack.store._backend import Backend
 from nbtrack.store._codec import JournalDamaged, journal_records, seal
-from nbtrack.store._tx import Fold, Tx
+from nbtrack.store._tx import HISTORY_IN_SUMMARY, Fold, Tx, summary_records
 from nbtrack.store.documents import encode_float, metric_float
 
 
@@ -38,21 +38,33 @@ class RunDataMixin:
         """Append records to a run's journal; a finished run's summary is rewritten too."""
         run_id = doc["run_id"]
         payload = b"".join(seal(orjson.dumps(r)) for r in records)
-        self._b.journal_append(run_id, payload)
-        fold = self._live.get(run_id)
-        if fold is not None and doc["status"] == RunStatus.RUNNING:
-            for record in records:
-                fold.apply(record)
-            fold.size += len(payload)
-            return
         if doc["status"] != RunStatus.RUNNING:
             with self._tx() as tx:
-                current = tx.get("runs", run_id) or doc
+                current = self._unfold(tx.get("runs", run_id) or doc)
+                self._b.journal_append(run_id, payload)
                 fold = Fold(current)
                 for record in records:
                     fold.apply(record)
                 self._b.journal_sync(run_id)
                 tx.put("runs", run_id, {**fold.merged(current), "journal_bytes": self._b.journal_size(run_id)})
+            return
+        written = self._b.journal_append(run_id, payload)
+        live = self._live.get(run_id)
+        if live is not None:
+            for record in records:
+                live.apply(record)
+            live.size += written
+
+    def _unfold(self, doc: dict[str, Any]) -> dict[str, Any]:
+        """Before a folded run is logged to again: write its journal back from its document (lock held)."""
+        if doc.get("history") != HISTORY_IN_SUMMARY:
+            return doc
+        run_id = doc["run_id"]
+        self._b.journal_remove(run_id)  # a journal left by a kill before its removal: the document is newer
+        self._b.journal_append(run_id, b"".join(seal(orjson.dumps(r)) for r in summary_records(doc)))
+        new = {k: value for k, value in doc.items() if k != "history"}
+        new["journal_bytes"] = self._b.journal_size(run_id)
+        return new
 
     def log_batch(
         self,
@@ -97,10 +109,8 @@ class RunDataMixin:
         key = v.validate_key(metric.key, "metric key")
         value = v.validate_metric_value(key, metric.value)
         record = ["m", key, encode_float(value), int(metric.timestamp), int(metric.step)]
-        payload = seal(orjson.dumps(record))
-        self._b.journal_append(run_id, payload)
+        fold.size += self._b.journal_append(run_id, seal(orjson.dumps(record)))
         fold.apply(record)
-        fold.size += len(payload)
 
     def delete_tag(self, run_id: str, key: str) -> None:
         doc = self._writable(run_id)
@@ -142,8 +152,14 @@ class RunDataMixin:
 
     def _records(self, run_id: str) -> list[list[Any]]:
         """A run's journal records; damage (a bad checksum, a cut) raises StoreCorrupted naming the file."""
-        data = self._b.journal_read(run_id)
         doc = self._run_doc(run_id)
+        if doc.get("history") == HISTORY_IN_SUMMARY:
+            return summary_records(doc)
+        data = self._b.journal_read(run_id)
+        if not data and doc["status"] == RunStatus.RUNNING:  # it may have ended (and been folded) meanwhile
+            doc = self._run_doc(run_id)
+            if doc.get("history") == HISTORY_IN_SUMMARY:
+                return summary_records(doc)
         expected = doc.get("journal_bytes")
         if isinstance(expected, int) and len(data) < expected:
             raise journal_damage(self._journal_file(run_id), len(data), f"it is cut: {expected} bytes were written")

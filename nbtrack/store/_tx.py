@@ -18,6 +18,8 @@ class Tx:
         self.ops: list[Op] = []
         #: ``False`` skips the fsync of this commit (it still survives a killed process).
         self.durable = True
+        #: runs whose journals are folded into their documents by this write: removed once it is on disk
+        self.folded: list[str] = []
 
     def get(self, table: str, key: str) -> dict[str, Any] | None:
         """Return a document as this transaction sees it (treat it as read-only)."""
@@ -48,10 +50,31 @@ class Tx:
         self.ops.append((table, key, "del", None))
 
 
-class Fold:
-    """Params, tags, latest metrics and inputs of a run, folded from its journal."""
+#: ``doc["history"]`` of a finished run whose journal was folded into its document (one point per metric)
+HISTORY_IN_SUMMARY = "summary"
 
-    __slots__ = ("inputs", "metric_meta", "metrics", "params", "size", "tags")
+
+def summary_records(doc: dict[str, Any]) -> list[list[Any]]:
+    """The journal records a folded run's document stands for: params, tags, inputs, one point per metric."""
+    records: list[list[Any]] = [["p", k, value] for k, value in doc.get("params", {}).items()]
+    records += [["t", k, value] for k, value in doc.get("tags", {}).items()]
+    records += [["i", item] for item in doc.get("inputs", [])]
+    meta = doc.get("metric_meta", {})
+    for key, value in doc.get("metrics", {}).items():
+        ts, step = meta.get(key, (doc.get("end_time") or 0, 0))
+        records.append(["m", key, value, ts, step])
+    return records
+
+
+class Fold:
+    """Params, tags, latest metrics and inputs of a run, folded from its journal.
+
+    ``repeated`` says whether some metric has more than one point in the journal: a
+    run without (the common case of a scikit-learn fit) needs no journal once it ends,
+    since its document holds every point.
+    """
+
+    __slots__ = ("inputs", "metric_meta", "metrics", "params", "points", "repeated", "size", "tags")
 
     def __init__(self, doc: dict[str, Any]) -> None:
         self.params: dict[str, str] = dict(doc.get("params", {}))
@@ -60,11 +83,17 @@ class Fold:
         self.metric_meta: dict[str, list[int]] = dict(doc.get("metric_meta", {}))
         self.inputs: list[dict[str, Any]] = list(doc.get("inputs", []))
         self.size = 0
+        self.points: set[str] = set()
+        self.repeated = False
 
     def apply(self, record: list[Any]) -> None:
         kind = record[0]
         if kind == "m":
             _, key, value, ts, step = record
+            if key in self.points:
+                self.repeated = True
+            else:
+                self.points.add(key)
             meta = self.metric_meta.get(key)
             if meta is None or (step, ts) >= (meta[1], meta[0]):
                 self.metrics[key] = value

@@ -26,7 +26,7 @@ from nbtrack.errors import NbtrackError, StoreCorrupted
 from nbtrack.store import _codec, _fileio, _index
 from nbtrack.store._flock import StoreLock
 from nbtrack.store._snapshot import BACKUP, SNAPSHOT, WAL, OrjsonStorage, Tables, empty_tables, from_tinydb, to_tinydb
-from nbtrack.store._tx import Fold
+from nbtrack.store._tx import HISTORY_IN_SUMMARY, Fold
 from nbtrack.store.base import DEFAULT_STORE
 
 
@@ -155,6 +155,10 @@ def _read_journals(
             report.problems.append(f"{path.relative_to(root)}: damaged at byte {exc.offset} ({exc.why})")
             records = _codec.journal_records(data[: exc.offset])
         doc = runs.get(run_id)
+        if doc is not None and doc.get("history") == HISTORY_IN_SUMMARY:
+            # a process killed between a run's end and its journal's removal; reads ignore this file
+            report.notes.append(f"{path.relative_to(root)}: already folded into its run document (ignored)")
+            continue
         if doc is None:
             report.problems.append(
                 f"{path.relative_to(root)}: a journal without its run document ({len(records)} records)"

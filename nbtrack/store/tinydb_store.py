@@ -49,7 +49,7 @@ from nbtrack.store._fileio import remove_leftovers, store_error
 from nbtrack.store._fork import forked_stores
 from nbtrack.store._registry_store import RegistryStoreMixin
 from nbtrack.store._run_data import RunDataMixin, journal_damage
-from nbtrack.store._tx import Fold, Tx
+from nbtrack.store._tx import HISTORY_IN_SUMMARY, Fold, Tx
 from nbtrack.store.base import AbstractRegistryStore, AbstractStore, now_ms
 from nbtrack.store.documents import (
     dataset_input_from_dict,
@@ -125,6 +125,17 @@ class TinyDBStore(RunDataMixin, RegistryStoreMixin, AbstractStore, AbstractRegis
             yield tx
             if tx.ops:
                 self._b.commit(tx.ops, tx.durable)
+                self._drop_folded(tx)
+
+    def _drop_folded(self, tx: Tx) -> None:
+        """Remove the journals a committed write folded into their run documents.
+
+        A process killed before this leaves a journal the document no longer
+        needs: reads ignore it, and logging to the run again replaces it.
+        """
+        for run_id in tx.folded:
+            with contextlib.suppress(OSError):
+                self._b.journal_remove(run_id)
 
     def _tables(self) -> Tables:
         self._ensure_ready()
@@ -154,9 +165,10 @@ class TinyDBStore(RunDataMixin, RegistryStoreMixin, AbstractStore, AbstractRegis
             if self._is_stale(info):
                 doc = tx.get("runs", info["run_id"])
                 if doc is not None and doc["status"] == RunStatus.RUNNING:
-                    tx.put("runs", info["run_id"], self._finalized(doc, RunStatus.KILLED, None))
+                    tx.put("runs", info["run_id"], self._finalized(tx, doc, RunStatus.KILLED, None))
         if tx.ops:
             b.commit(tx.ops)
+            self._drop_folded(tx)
         if isinstance(b, FileBackend):
             if b.legacy:
                 b.compact()  # an older store: rewrite it once in this version's format (checksummed)
@@ -332,24 +344,35 @@ class TinyDBStore(RunDataMixin, RegistryStoreMixin, AbstractStore, AbstractRegis
         """A run document with live data merged and a dead owner shown as KILLED."""
         if doc["status"] != RunStatus.RUNNING:
             return doc
-        view = self._fold(doc).merged(doc)
+        fold = self._fold(doc)
+        if fold.size == 0 and doc["run_id"] not in self._live:  # it may have ended (journal folded) meanwhile
+            fresh = self._tables()["runs"].get(doc["run_id"])
+            if fresh is not None and fresh["status"] != RunStatus.RUNNING:
+                return fresh
+        view = fold.merged(doc)
         if self._is_stale(doc):
             view["status"] = RunStatus.KILLED
         return view
 
-    def _finalized(self, doc: dict[str, Any], status: str, end_time: int | None) -> dict[str, Any]:
+    def _finalized(self, tx: Tx, doc: dict[str, Any], status: str, end_time: int | None) -> dict[str, Any]:
+        """The document of a run as it ends; a journal the document can stand for is folded into it."""
         run_id = doc["run_id"]
-        self._b.journal_sync(run_id)
         fold = self._live.pop(run_id, None)
-        if fold is None:
+        if fold is None or fold.size != self._b.journal_size(run_id):  # another process logged to it too
             fold = Fold(doc)
             self._load_journal(fold, run_id)
         if end_time is None:
             mtime = self._b.journal_mtime(run_id)
             end_time = int(mtime * 1000) if mtime else now_ms()
         self._folds.pop(run_id, None)
-        size = self._b.journal_size(run_id)
-        return {**fold.merged(doc), "status": status, "end_time": end_time, "journal_bytes": size}
+        new = {**fold.merged(doc), "status": status, "end_time": end_time}
+        if fold.repeated:
+            self._b.journal_sync(run_id)
+            new["journal_bytes"] = self._b.journal_size(run_id)
+        else:  # the document holds every point: no journal flush, and the journal goes once this is written
+            new.update(journal_bytes=0, history=HISTORY_IN_SUMMARY)
+            tx.folded.append(run_id)
+        return new
 
     def _load_journal(self, fold: Fold, run_id: str) -> None:
         try:
@@ -374,9 +397,9 @@ class TinyDBStore(RunDataMixin, RegistryStoreMixin, AbstractStore, AbstractRegis
             if doc is None:
                 raise NotFound(f"Run {run_id!r} not found in store {self.root}.")
             if status is not None and RunStatus.is_terminated(status):
-                new = self._finalized(doc, status, end_time or now_ms())
+                new = self._finalized(tx, doc, status, end_time or now_ms())
             else:
-                new = {**doc}
+                new = self._unfold(doc) if status == RunStatus.RUNNING else {**doc}
                 if status is not None:
                     new["status"] = status
                 if status == RunStatus.RUNNING:  # resumed here: this process owns it now

@@ -20,11 +20,13 @@ from nbtrack.tracking.client import TrackingClient
 
 
 def _runs(path: Path, count: int) -> list[str]:
+    """Finished runs with a two-step history each (so their journals stay: one point each would be folded)."""
     client = TrackingClient(store=TinyDBStore(path))
     ids = []
     for i in range(count):
         run_id = client.create_run("0").info.run_id
-        client.log_metric(run_id, "loss", float(i))
+        client.log_metric(run_id, "loss", float(i), step=0)
+        client.log_metric(run_id, "loss", float(i), step=1)
         client.set_terminated(run_id)
         ids.append(run_id)
     return ids
@@ -48,12 +50,12 @@ def test_an_old_flat_store_is_migrated_in_place_even_after_a_killed_migration(
         os.rename(path / "runs" / run_id[:2] / f"{run_id}.jsonl", path / "runs" / f"{run_id}.jsonl")
     # Then a reader opens it and sees every history, wherever each journal is
     reader = TrackingClient(store=TinyDBStore(path, read_only=True))
-    assert [[m.value for m in reader.get_metric_history(r, "loss")] for r in ids] == [[float(i)] for i in range(20)]
+    assert [[m.value for m in reader.get_metric_history(r, "loss")] for r in ids] == [[float(i)] * 2 for i in range(20)]
     # And the next writer finishes the migration
     TrackingClient(store=TinyDBStore(path)).create_experiment("e")
     assert not list((path / "runs").glob("*.jsonl"))
     fresh = TrackingClient(store=TinyDBStore(path))
-    assert [[m.value for m in fresh.get_metric_history(r, "loss")] for r in ids] == [[float(i)] for i in range(20)]
+    assert [[m.value for m in fresh.get_metric_history(r, "loss")] for r in ids] == [[float(i)] * 2 for i in range(20)]
 
 
 def test_store_files_keep_the_process_umask_after_compaction(tmp_path: Path) -> None:
