@@ -13,10 +13,16 @@ from nbtrack.widgets._source import RunRow, RunSource
 
 
 def _metric_keys(rows: Sequence[RunRow]) -> list[str]:
-    keys: set[str] = set()
+    """The metrics of ``rows``, those most runs have first (then by name).
+
+    Autolog names some metrics after the estimator (``GridSearchCV_score_Xte``), so each model's
+    own keys would come first alphabetically and hide the metric that every run shares.
+    """
+    count: dict[str, int] = {}
     for r in rows:
-        keys.update(r.metrics)
-    return sorted(keys)
+        for key in r.metrics:
+            count[key] = count.get(key, 0) + 1
+    return sorted(count, key=lambda k: (-count[k], k))
 
 
 def varying_params(rows: Sequence[RunRow]) -> list[str]:

@@ -10,6 +10,7 @@ from nbtrack.entities import Tags
 from nbtrack.widgets._columns import default_params
 from nbtrack.widgets._common import esc, fmt_delta, fmt_duration, fmt_time, fmt_value, lower_is_better
 from nbtrack.widgets._source import RunRow
+from nbtrack.widgets._static import _metric_keys
 
 BASE_COLUMNS = ("status", "name", "start_time", "duration")
 # What build() derived for the last few (rows, settings): a second table over the same runs (a
@@ -165,11 +166,9 @@ class TableView:
         _BUILT[key] = {"_rows_in": rows, **{name: _copied(getattr(self, name)) for name in _DERIVED}}
 
     def _build(self, rows: list[RunRow]) -> None:
-        metrics: set[str] = set()
         param_values: dict[str, set[Any]] = {}
         param_count: dict[str, int] = {}
         for row in rows:
-            metrics.update(row.metrics)
             for key, value in row.params.items():
                 seen = param_values.get(key)
                 if seen is None:
@@ -180,7 +179,7 @@ class TableView:
                     param_count[key] += 1
         self.all_params = sorted(param_values)
         self._param_values, self._param_count = param_values, param_count
-        self.metric_keys = sorted(metrics)
+        self.metric_keys = _metric_keys(rows)  # the metrics most runs share first
         self.param_keys = self._choose_params(len(rows))
         self.best = self._best(rows)
         self.rows = self._grouped(self._sorted(rows))
@@ -194,9 +193,7 @@ class TableView:
         """Add runs to the built view without rebuilding it; ``False`` if a full :meth:`build` is needed."""
         if self._built_for != self._settings() or self.depth or any(r.parent_id for r in new_rows):
             return False
-        metrics = set(self.metric_keys)
         for row in new_rows:
-            metrics.update(row.metrics)
             for key, value in row.params.items():
                 self._param_values.setdefault(key, set()).add(value)
                 self._param_count[key] = self._param_count.get(key, 0) + 1
@@ -204,10 +201,14 @@ class TableView:
                 if number == number:  # not NaN
                     best = self.best.get(key)
                     lower = self.lower_better(key)
-                    if best is None or (number < best if lower else number > best):
+                    if best is None:
+                        others = [v for r in self.rows if (v := r.metrics.get(key)) is not None and v == v]
+                        if others:
+                            self.best[key] = min(*others, number) if lower else max(*others, number)
+                    elif number < best if lower else number > best:
                         self.best[key] = number
             self._insert_sorted(row)
-        self.metric_keys = sorted(metrics)
+        self.metric_keys = _metric_keys(self.rows)
         self.all_params = sorted(self._param_values)
         self.param_keys = self._choose_params(len(self.rows))
         return True
@@ -237,7 +238,7 @@ class TableView:
         for key in self.metric_keys:
             # v == v drops NaN
             values = [v for r in rows if (v := r.metrics.get(key)) is not None and v == v]
-            if values:
+            if len(values) > 1:  # a metric only one run has is not "best" of anything
                 best[key] = min(values) if self.lower_better(key) else max(values)
         return best
 

@@ -335,3 +335,27 @@ def test_a_stale_run_is_marked_with_its_reason_escaped(runs: dict[str, str]) -> 
     assert html.count("⚠ stale") == 1
     assert f"cell [4] `X = {XSS_ESCAPED}` changed after this run" in html
     assert XSS not in html
+
+
+def test_metrics_every_run_shares_come_first_and_a_lone_value_is_not_best() -> None:
+    # Given: runs sharing test_accuracy, each with a metric named after its own model (as autolog logs them)
+    for name, own, acc in (("forest", "RandomForest_score", 0.9), ("knn", "KNeighbors_score", 0.7)):
+        with nbtrack.start_run(run_name=name):
+            nbtrack.log_metrics({"test_accuracy": acc, own: acc})
+
+    # When: the table is shown
+    table = RunsTable(live=False)
+
+    # Then: the shared metric is the first metric column, and only it has a best value
+    metrics = [c for c in table.view.columns if c.startswith("metrics.")]
+    assert metrics == ["metrics.test_accuracy", "metrics.KNeighbors_score", "metrics.RandomForest_score"]
+    assert table.view.best == {"test_accuracy": 0.9}
+    assert table.grid.html.count("nbtrack-best") == 1
+
+    # When: a third run logs the knn metric (the live refresh inserts it)
+    with nbtrack.start_run(run_name="knn-2"):
+        nbtrack.log_metrics({"test_accuracy": 0.8, "KNeighbors_score": 0.8})
+    table.refresh()
+
+    # Then: that metric now has a best value among the two runs that have it
+    assert table.view.best["KNeighbors_score"] == 0.8
