@@ -160,7 +160,7 @@ def test_partial_last_log_line_is_ignored_then_cut_by_the_next_writer(tmp_path: 
 def test_the_last_good_copy_is_the_snapshot_compressed_and_replaces_an_older_plain_copy(tmp_path: Path) -> None:
     # Given a store of an older version, whose last good copy was the previous snapshot, uncompressed
     path = tmp_path / "store"
-    store, ids = _store_with_two_compactions(path)
+    _, ids = _store_with_two_compactions(path)
     plain = path / "nbtrack.json.bak"
     plain.write_bytes(gzip.decompress((path / "nbtrack.json.bak.gz").read_bytes()))
     (path / "nbtrack.json.bak.gz").unlink()
