@@ -42,9 +42,11 @@ from nbtrack.store._snapshot import (
     Op,
     OrjsonStorage,
     Tables,
+    backup_of,
     empty_tables,
     from_tinydb,
     paused_gc,
+    restore_hint,
     stat_key,
     to_tinydb,
 )
@@ -264,10 +266,10 @@ class FileBackend(JournalsMixin, Backend):
             or wal_key[1] < self._wal_offset
         )
         if full:
-            if snap_key is None and (self.root / BACKUP).exists():
+            if snap_key is None and backup_of(self.root).exists():
                 raise StoreCorrupted(
-                    f"The store file {self.snapshot} is missing but its backup {self.root / BACKUP} "
-                    f"exists; copy the backup to nbtrack.json to recover (or run `nbtrack doctor {self.root}`)."
+                    f"The store file {self.snapshot} is missing but its last good copy {backup_of(self.root)} "
+                    f"exists; restore it with {restore_hint(self.root)}."
                 )
             if not self._open_index(snap_key, wal_key):
                 self._open_snapshot(snap_key)

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-import errno
 import gc
+import gzip
 import os
-import shutil
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,8 +23,35 @@ Op = tuple[str, str, str, "dict[str, Any] | None"]  # (table, key, kind, doc)
 TABLES = ("experiments", "runs", "registered_models", "model_versions", "events")
 _META = "_nbtrack"
 SNAPSHOT = "nbtrack.json"
-BACKUP = "nbtrack.json.bak"
+#: the last good copy: the snapshot as last written, gzip-compressed (``gunzip -c`` gives ``nbtrack.json`` back)
+BACKUP = "nbtrack.json.bak.gz"
+#: the last good copy in stores written before it was compressed: the previous snapshot, as it was
+PLAIN_BACKUP = "nbtrack.json.bak"
 WAL = "wal.jsonl"
+
+
+def backup_of(root: Path) -> Path:
+    """The last good copy in store folder ``root`` (the compressed one, else an older store's plain one)."""
+    plain = root / PLAIN_BACKUP
+    return plain if not (root / BACKUP).exists() and plain.exists() else root / BACKUP
+
+
+def read_bytes(path: Path) -> bytes:
+    """A snapshot's bytes; a ``.gz`` copy is decompressed (a damaged one raises ``ValueError``)."""
+    raw = path.read_bytes()
+    if path.suffix != ".gz":
+        return raw
+    try:
+        return gzip.decompress(raw)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise ValueError(f"not a whole gzip file ({exc})") from None
+
+
+def restore_hint(root: Path) -> str:
+    """How a user puts the last good copy back in place of ``nbtrack.json``."""
+    backup = backup_of(root)
+    copy = f"gunzip -c {backup} > {root / SNAPSHOT}" if backup.suffix == ".gz" else f"cp {backup} {root / SNAPSHOT}"
+    return f"`nbtrack doctor {root} --repair` (or by hand: `{copy}`)"
 
 
 @contextlib.contextmanager
@@ -104,9 +130,11 @@ class OrjsonStorage(Storage):
 
     def read(self) -> dict[str, Any] | None:
         try:
-            raw = self.path.read_bytes()
+            raw = read_bytes(self.path)
         except FileNotFoundError:
             return None
+        except ValueError as exc:
+            raise self.corrupted(str(exc)) from None
         try:
             data = orjson.loads(raw)
             if not isinstance(data, dict):
@@ -120,11 +148,12 @@ class OrjsonStorage(Storage):
 
     def corrupted(self, reason: str) -> StoreCorrupted:
         """The error for an unreadable snapshot, naming the last good copy."""
-        backup = self.path.with_name(BACKUP)
+        backup = backup_of(self.path.parent)
         hint = (
-            f"The last good copy is {backup}: stop every kernel using this store, then copy it over "
-            f"{self.path.name} (runs changed since that copy are replayed from {WAL} where it still holds them)."
-            if backup.exists()
+            f"The last good copy is {backup}: stop every kernel using this store, then restore it with "
+            f"{restore_hint(self.path.parent)}; runs changed since that copy are replayed from {WAL} where it "
+            "still holds them."
+            if backup.exists() and backup != self.path
             else f"No earlier copy ({backup}) exists."
         )
         return StoreCorrupted(
@@ -133,23 +162,21 @@ class OrjsonStorage(Storage):
         )
 
     def write(self, data: dict[str, Any]) -> None:
-        """Replace the file atomically; the previous one becomes the backup (a hard link, no copy)."""
+        """Replace the file atomically, then its last good copy (the same bytes, gzip-compressed).
+
+        The copy holds what the file holds, so restoring it and replaying the log
+        loses nothing; it costs a sixth of the file's size on disk. A process killed
+        between the two writes leaves the copy of the snapshot before, as good as ever.
+        """
         payload = encode(data)
-        if self.path.exists():
-            link = self.path.with_name(BACKUP + ".tmp")
-            try:
-                with contextlib.suppress(FileNotFoundError):
-                    link.unlink()
-                try:
-                    os.link(self.path, link)
-                except OSError as exc:  # a file system without hard links
-                    if exc.errno in (errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EIO):
-                        raise
-                    shutil.copy2(self.path, link)
-                os.replace(link, self.path.with_name(BACKUP))
-            except OSError as exc:
-                raise _fileio.store_error(exc, self.path.with_name(BACKUP), "keeping the last good copy") from None
         _fileio.replace_with(self.path, [payload])
+        backup = self.path.with_name(BACKUP)
+        try:
+            _fileio.replace_with(backup, [gzip.compress(payload, compresslevel=1, mtime=0)])
+        except OSError as exc:
+            raise _fileio.store_error(exc, backup, "keeping the last good copy") from None
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.path.with_name(PLAIN_BACKUP))  # an older store's uncompressed copy, now superseded
 
 
 fsync_dir = _fileio.fsync_dir

@@ -9,7 +9,7 @@ import orjson
 
 from nbtrack.errors import StoreCorrupted
 from nbtrack.store import _codec
-from nbtrack.store._snapshot import BACKUP
+from nbtrack.store._snapshot import backup_of, read_bytes
 
 Entry = tuple[int, str, str, str, "dict[str, Any] | None"]
 
@@ -81,16 +81,15 @@ class WalReader:
 
     def _restored_backup(self) -> bool:
         try:
-            backup = (self.root / BACKUP).read_bytes()
-            return backup == self.snapshot.read_bytes()
-        except OSError:
+            return read_bytes(backup_of(self.root)) == self.snapshot.read_bytes()
+        except (OSError, ValueError):
             return False
 
     def corrupted(self, offset: int, why: str) -> StoreCorrupted:
         snapshot = (
-            f"the snapshot {self.snapshot} and the copy before it, {self.root / BACKUP},"
-            if (self.root / BACKUP).exists()
-            else f"the snapshot {self.snapshot} (no older copy {self.root / BACKUP} exists yet)"
+            f"the snapshot {self.snapshot} and its last good copy, {backup_of(self.root)},"
+            if backup_of(self.root).exists()
+            else f"the snapshot {self.snapshot} (no copy {backup_of(self.root)} exists yet)"
         )
         return StoreCorrupted(
             f"The store log {self.wal} has an unreadable entry at byte {offset} ({why}); nbtrack will neither "
@@ -106,5 +105,5 @@ class WalReader:
             f"The store file {self.snapshot} is older than its log {self.wal} (change {snapshot_seq}, the log "
             f"follows change {base}): the snapshot was replaced or damaged. nbtrack will neither read nor write "
             f"this store until it is repaired: run `nbtrack doctor {self.root} --repair` (it rebuilds the store "
-            f"from {self.root / BACKUP}, the log and the run journals)."
+            f"from {backup_of(self.root)}, the log and the run journals)."
         )

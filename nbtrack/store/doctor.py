@@ -1,7 +1,7 @@
 """``nbtrack doctor``: check every file of a store, say what is damaged and what can be recovered, repair.
 
 What is checked: the snapshot (``nbtrack.json``: parses, checksum, not older than
-its log), its last good copy (``.bak``), the write-ahead log (every line's
+its log), its last good copy (``nbtrack.json.bak.gz``), the write-ahead log (every line's
 checksum and number), the index (derived: rebuilt if stale), every run journal
 (checksums, cuts, a journal without its run document) and leftover temporary
 files. ``repair=True`` first copies the damaged files into
@@ -25,7 +25,17 @@ import orjson
 from nbtrack.errors import NbtrackError, StoreCorrupted
 from nbtrack.store import _codec, _fileio, _index
 from nbtrack.store._flock import StoreLock
-from nbtrack.store._snapshot import BACKUP, SNAPSHOT, WAL, OrjsonStorage, Tables, empty_tables, from_tinydb, to_tinydb
+from nbtrack.store._snapshot import (
+    BACKUP,
+    SNAPSHOT,
+    WAL,
+    OrjsonStorage,
+    Tables,
+    backup_of,
+    empty_tables,
+    from_tinydb,
+    to_tinydb,
+)
 from nbtrack.store._tx import HISTORY_IN_SUMMARY, Fold
 from nbtrack.store.base import DEFAULT_STORE
 
@@ -177,14 +187,15 @@ def _examine(root: Path, report: DoctorReport) -> _State:
     snap = _read_snapshot(root / SNAPSHOT, report)
     if snap is None and (root / SNAPSHOT).exists():
         damaged.add(root / SNAPSHOT)
-    backup = _read_snapshot(root / BACKUP, report) if (root / BACKUP).exists() else None
-    if backup is None and (root / BACKUP).exists():
-        damaged.add(root / BACKUP)
-    if snap is None and not (root / SNAPSHOT).exists() and (root / BACKUP).exists():
-        report.problems.append(f"{SNAPSHOT} is missing but {BACKUP} exists")
+    copy = backup_of(root)
+    backup = _read_snapshot(copy, report) if copy.exists() else None
+    if backup is None and copy.exists():
+        damaged.add(copy)
+    if snap is None and not (root / SNAPSHOT).exists() and copy.exists():
+        report.problems.append(f"{SNAPSHOT} is missing but {copy.name} exists")
     base = snap or backup or (empty_tables(), 0)
     if snap is None and backup is not None:
-        report.notes.append(f"{BACKUP} is intact (change {backup[1]}): the rebuild starts from it")
+        report.notes.append(f"{copy.name} is intact (change {backup[1]}): the rebuild starts from it")
     tables, seq = base
     entries, whole = _read_wal(root / WAL, seq, report)
     if not whole:
@@ -265,7 +276,7 @@ def _repair(root: Path, state: _State, report: DoctorReport) -> None:
         runs[run_id] = {**fold.merged(doc), "journal_bytes": path.stat().st_size, "_seq": state.seq}
     storage = OrjsonStorage(root / SNAPSHOT)
     if (root / SNAPSHOT) in state.damaged or not (root / SNAPSHOT).exists():
-        _fileio.replace_with(root / SNAPSHOT, [_snapshot_bytes(state)])  # .bak keeps the last good copy
+        _fileio.replace_with(root / SNAPSHOT, [_snapshot_bytes(state)])  # the last good copy stays as it was
     else:
         storage.write(to_tinydb(state.tables, state.seq))
     _fileio.replace_with(root / WAL, [_codec.wal_header(state.seq)])
@@ -307,7 +318,7 @@ def doctor(store: str | os.PathLike[str] | None = None, repair: bool = False) ->
     if store is None:  # the store in use: set_tracking_uri exports its choice as NBTRACK_STORE
         store = os.environ.get("NBTRACK_STORE") or DEFAULT_STORE
     root = Path(store).expanduser().resolve()
-    if not (root / SNAPSHOT).exists() and not (root / WAL).exists() and not (root / BACKUP).exists():
+    if not (root / SNAPSHOT).exists() and not (root / WAL).exists() and not backup_of(root).exists():
         raise NbtrackError(f"{root} is not an nbtrack store (no {SNAPSHOT}, {BACKUP} or {WAL} in it).")
     report = DoctorReport(root)
     try:

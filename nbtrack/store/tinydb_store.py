@@ -3,7 +3,7 @@
 Layout of a store folder (default ``./.nbtrack/``)::
 
     nbtrack.json        TinyDB file: experiments, runs (summaries), registry tables
-    nbtrack.json.bak    the previous snapshot, the last good copy
+    nbtrack.json.bak.gz the last good copy: the snapshot as last written, compressed
     wal.jsonl           whole-document puts since the snapshot (see ``_backend``)
     runs/<run_id>.jsonl append-only journal of a run: params, tags, metric points, inputs
     artifacts/<run_id>/ the run's files
@@ -176,7 +176,7 @@ class TinyDBStore(RunDataMixin, RegistryStoreMixin, AbstractStore, AbstractRegis
                 b.write_index()
 
     def compact(self) -> None:
-        """Fold the write-ahead log into a fresh ``nbtrack.json`` now (the previous one becomes ``.bak``)."""
+        """Fold the write-ahead log into a fresh ``nbtrack.json`` now (and its compressed last good copy)."""
         self._ensure_ready()
         with self._b.locked():
             self._b.refresh()

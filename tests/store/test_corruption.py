@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 
 import orjson
@@ -14,7 +15,7 @@ from nbtrack.tracking.client import TrackingClient
 
 
 def _store_with_two_compactions(path: Path) -> tuple[TinyDBStore, list[str]]:
-    """A store whose nbtrack.json and nbtrack.json.bak both exist, plus runs in the log."""
+    """A store whose nbtrack.json and its last good copy both exist, plus runs in the log."""
     store = TinyDBStore(path)
     client = TrackingClient(store=store)
     ids = []
@@ -63,7 +64,7 @@ def test_damaged_snapshot_raises_store_corrupted_naming_file_and_backup(tmp_path
         }[damage]
     )
     # Then every access raises StoreCorrupted naming the file and its backup, and nothing is written
-    _assert_every_write_refused(path, [str(snapshot), str(path / "nbtrack.json.bak")])
+    _assert_every_write_refused(path, [str(snapshot), str(path / "nbtrack.json.bak.gz")])
 
 
 def test_store_corrupted_is_an_nbtrack_error_and_backup_restores_the_store(tmp_path: Path) -> None:
@@ -73,8 +74,8 @@ def test_store_corrupted_is_an_nbtrack_error_and_backup_restores_the_store(tmp_p
     (path / "nbtrack.json").write_bytes(b"{")
     with pytest.raises(NbtrackError):
         TinyDBStore(path).get_run(ids[0])
-    # When the user follows the message: copy the backup over the file
-    (path / "nbtrack.json").write_bytes((path / "nbtrack.json.bak").read_bytes())
+    # When the user follows the message: unpack the last good copy over the file (what `gunzip -c` does)
+    (path / "nbtrack.json").write_bytes(gzip.decompress((path / "nbtrack.json.bak.gz").read_bytes()))
     # Then the store opens again with the runs that backup holds
     store = TinyDBStore(path)
     assert store.get_run(ids[0]).data.params == {"i": "0"}
@@ -91,7 +92,7 @@ def test_a_store_opened_before_the_damage_refuses_to_write_after_it(tmp_path: Pa
     snapshot.write_bytes(snapshot.read_bytes()[:100])
     before = _files(path)
     # Then the open store raises instead of writing its stale copy back
-    with pytest.raises(StoreCorrupted, match=r"nbtrack\.json\.bak"):
+    with pytest.raises(StoreCorrupted, match=r"nbtrack\.json\.bak\.gz"):
         client.create_run("0")
     with pytest.raises(StoreCorrupted):
         client.set_tag(ids[0], "late", "x")
@@ -122,7 +123,7 @@ def test_garbage_line_in_the_middle_of_the_log_raises_and_nothing_is_written(tmp
     wal.write_bytes(b"".join(lines))
     # Then a fresh store raises StoreCorrupted naming the log, the byte, and the intact copies
     offset = len(lines[0]) + len(lines[1])
-    _assert_every_write_refused(path, [str(wal), f"byte {offset}", str(path / "nbtrack.json.bak")])
+    _assert_every_write_refused(path, [str(wal), f"byte {offset}", str(path / "nbtrack.json.bak.gz")])
 
 
 def test_valid_json_that_is_not_a_log_entry_is_also_corruption(tmp_path: Path) -> None:
@@ -154,3 +155,35 @@ def test_partial_last_log_line_is_ignored_then_cut_by_the_next_writer(tmp_path: 
     assert wal.read_bytes().endswith(b"\n")
     fresh = TrackingClient(store=TinyDBStore(path))
     assert {r.info.run_id for r in fresh.search_runs(["0"])} == {kept, new}
+
+
+def test_the_last_good_copy_is_the_snapshot_compressed_and_replaces_an_older_plain_copy(tmp_path: Path) -> None:
+    # Given a store of an older version, whose last good copy was the previous snapshot, uncompressed
+    path = tmp_path / "store"
+    _, ids = _store_with_two_compactions(path)
+    plain = path / "nbtrack.json.bak"
+    plain.write_bytes(gzip.decompress((path / "nbtrack.json.bak.gz").read_bytes()))
+    (path / "nbtrack.json.bak.gz").unlink()
+    # Then a damaged snapshot names that plain copy, and doctor rebuilds from it
+    snapshot = path / "nbtrack.json"
+    good = snapshot.read_bytes()
+    snapshot.write_bytes(b"{")
+    with pytest.raises(StoreCorrupted, match=r"nbtrack\.json\.bak\b"):
+        TinyDBStore(path).get_run(ids[0])
+    snapshot.write_bytes(good)
+    # When the store compacts again
+    TinyDBStore(path).compact()
+    # Then the compressed copy holds exactly the new snapshot, and the plain one is gone
+    assert gzip.decompress((path / "nbtrack.json.bak.gz").read_bytes()) == snapshot.read_bytes()
+    assert not plain.exists()
+
+
+def test_a_damaged_compressed_copy_is_reported_by_doctor(tmp_path: Path) -> None:
+    from nbtrack.store.doctor import doctor
+
+    path = tmp_path / "store"
+    _store_with_two_compactions(path)
+    copy = path / "nbtrack.json.bak.gz"
+    copy.write_bytes(copy.read_bytes()[:40])
+    report = doctor(path)
+    assert not report.ok and any("nbtrack.json.bak.gz" in p and "gzip" in p for p in report.problems)

@@ -67,7 +67,7 @@ def test_store_files_keep_the_process_umask_after_compaction(tmp_path: Path) -> 
         store.compact()
     finally:
         os.umask(old)
-    for name in ("nbtrack.json", "nbtrack.json.bak", "wal.jsonl", _index.INDEX):
+    for name in ("nbtrack.json", "nbtrack.json.bak.gz", "wal.jsonl", _index.INDEX):
         assert stat.S_IMODE((tmp_path / "s" / name).stat().st_mode) == 0o664, name
     journal = next((tmp_path / "s" / "runs").rglob("*.jsonl"))
     assert stat.S_IMODE(journal.stat().st_mode) == 0o664

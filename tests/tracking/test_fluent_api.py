@@ -67,6 +67,8 @@ def test_set_experiment_creates_if_missing_and_reuses(tmp_path: Path) -> None:
 
 
 def test_experiment_functions_mirror_mlflow() -> None:
+    nbtrack.search_experiments()  # the store (and its Default experiment) exists first
+    time.sleep(0.005)  # so "made" is created in a later millisecond (a tie orders by id, Default first)
     exp_id = nbtrack.create_experiment("made", tags={"a": "b"})
     assert nbtrack.get_experiment(exp_id).tags == {"a": "b"}
     found = nbtrack.get_experiment_by_name("made")
