@@ -58,6 +58,8 @@ from nbtrack.store.documents import (
     run_info_from_doc,
 )
 
+_LIVENESS = ("pid", "pstart", "host")
+
 __all__ = ["DEFAULT_EXPERIMENT_ID", "DEFAULT_EXPERIMENT_NAME", "TinyDBStore", "Tx"]
 
 DEFAULT_EXPERIMENT_ID = "0"
@@ -365,12 +367,15 @@ class TinyDBStore(RunDataMixin, RegistryStoreMixin, AbstractStore, AbstractRegis
             mtime = self._b.journal_mtime(run_id)
             end_time = int(mtime * 1000) if mtime else now_ms()
         self._folds.pop(run_id, None)
-        new = {**fold.merged(doc), "status": status, "end_time": end_time}
+        # (the owner's pid, start marker and host only tell a live run from a dead one)
+        new = {k: value for k, value in fold.merged(doc).items() if k not in _LIVENESS}
+        new.update(status=status, end_time=end_time)
         if fold.repeated:
             self._b.journal_sync(run_id)
             new["journal_bytes"] = self._b.journal_size(run_id)
         else:  # the document holds every point: no journal flush, and the journal goes once this is written
-            new.update(journal_bytes=0, history=HISTORY_IN_SUMMARY)
+            new.pop("journal_bytes", None)
+            new["history"] = HISTORY_IN_SUMMARY
             tx.folded.append(run_id)
         return new
 
