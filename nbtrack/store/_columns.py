@@ -48,7 +48,7 @@ class Strings:
     a column stops de-duplicating (``unique``): a new row appends its value.
     """
 
-    __slots__ = ("_arrow", "_blob", "_lookup", "_objects", "_values", "codes", "unique")
+    __slots__ = ("_arrow", "_blob", "_lookup", "_objects", "_tail", "_values", "codes", "unique")
 
     def __init__(
         self,
@@ -64,6 +64,8 @@ class Strings:
         self._objects: np.ndarray | None = None
         self._arrow: Any = None
         self.unique = False
+        #: values appended after a blob's (a unique blob column takes new rows without decoding the blob)
+        self._tail: list[str] = []
 
     @property
     def values(self) -> list[str]:
@@ -74,13 +76,19 @@ class Strings:
             offsets, data = self._blob
             text = bytes(data)
             bounds = offsets.tolist()
-            values = self._values = [text[bounds[i] : bounds[i + 1]].decode() for i in range(len(bounds) - 1)]
+            values = [text[bounds[i] : bounds[i + 1]].decode() for i in range(len(bounds) - 1)]
+            values += self._tail
+            self._values, self._tail = values, []
         return values
+
+    def _blob_count(self) -> int:
+        return len(self._blob[0]) - 1 if self._values is None and self._blob is not None else -1
 
     def count(self) -> int:
         """How many values (without making their strings)."""
-        if self._values is None and self._blob is not None:
-            return len(self._blob[0]) - 1
+        blob = self._blob_count()
+        if blob >= 0:
+            return blob + len(self._tail)
         return len(self.values)
 
     def set(self, row: int, value: Any) -> None:
@@ -91,11 +99,13 @@ class Strings:
         if value.__class__ is not str:
             value = str(value)
         if self.unique:
-            values = self.values
             current = int(self.codes[row])
-            if current < 0 or values[current] != value:
-                self.codes[row] = len(values)
-                values.append(value)
+            if current < 0 or self.get(row) != value:
+                self.codes[row] = self.count()
+                if self._blob_count() >= 0:
+                    self._tail.append(value)
+                else:
+                    self.values.append(value)
             return
         lookup = self._lookup
         if lookup is None:
@@ -110,7 +120,11 @@ class Strings:
         code = int(self.codes[row])
         if code < 0:
             return None
-        if self._values is None and self._blob is not None:
+        blob = self._blob_count()
+        if blob >= 0:
+            if code >= blob:
+                return self._tail[code - blob]
+            assert self._blob is not None
             offsets, data = self._blob
             return bytes(data[int(offsets[code]) : int(offsets[code + 1])]).decode()
         return self.values[code]
@@ -133,19 +147,23 @@ class Strings:
         """The distinct values as a pyarrow ``large_string`` array (extended, not rebuilt, as values grow)."""
         cached = self._arrow
         count = self.count()
-        if cached is None and self._values is None and self._blob is not None:
+        blob = self._blob_count()
+        if cached is None and blob >= 0:
+            assert self._blob is not None
             offsets, data = self._blob
-            cached = pa.LargeStringArray.from_buffers(count, pa.py_buffer(offsets), pa.py_buffer(data))
+            cached = pa.LargeStringArray.from_buffers(blob, pa.py_buffer(offsets), pa.py_buffer(data))
             self._arrow = cached
         if cached is None or len(cached) != count:
             old = 0 if cached is None else len(cached)
-            tail = pa.array(self.values[old:], type=pa.large_string())
+            rest = self._tail[old - blob :] if blob >= 0 else self.values[old:]
+            tail = pa.array(rest, type=pa.large_string())
             self._arrow = cached = tail if cached is None else pa.concat_arrays([cached, tail])
         return cached
 
     def encoded(self) -> tuple[np.ndarray, bytes]:
         """The values as offsets (int64, one more than values) and one UTF-8 blob."""
-        if self._values is None and self._blob is not None:
+        if self._blob_count() >= 0 and not self._tail:
+            assert self._blob is not None
             offsets, data = self._blob
             return offsets, bytes(data)
         parts = [v.encode() for v in self.values]
@@ -216,7 +234,8 @@ class RunColumns:
 
     # -- changes ---------------------------------------------------------
     def _grow(self, need: int) -> None:
-        capacity = max(_MIN_CAPACITY, self.capacity * 2, need)
+        # a quarter more each time: still constant work per row, without doubling a big store's columns
+        capacity = max(_MIN_CAPACITY, self.capacity + self.capacity // 4, need)
         alive = np.zeros(capacity, dtype=bool)
         alive[: self.n] = self.alive[: self.n]
         self.alive = alive

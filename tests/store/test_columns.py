@@ -122,3 +122,27 @@ def test_column_frame_with_text_columns_stored_as_blobs(tmp_path: Path, monkeypa
     _assert_frames_agree(fresh, ["0"])
     _fill(fresh, 12)
     _assert_frames_agree(TinyDBStore(tmp_path / "s"), ["0", "1"])
+
+
+def test_a_blob_column_takes_new_rows_without_decoding_its_blob(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a fresh store opened from an index whose run names are one blob
+    from nbtrack.store import _columns
+
+    monkeypatch.setattr(_columns, "BLOB_MIN", 2)
+    store = TinyDBStore(tmp_path / "s")
+    _fill(store, 40)
+    store.compact()
+    fresh = TinyDBStore(tmp_path / "s")
+    fresh.version()
+    names = fresh._b.runs.columns.text["artifact_uri"]
+    assert names.unique and names._values is None
+    # When runs are added (and one renamed) in it
+    _fill(fresh, 5)
+    run_id = fresh._b.runs.keys()[-1]
+    fresh.update_run_info(run_id, run_name="renamed")
+    # Then the blob is still not decoded, yet every read and the frames agree with the documents
+    assert names._values is None and len(names._tail) >= 5
+    _assert_frames_agree(fresh, ["0", "1"])
+    _assert_frames_agree(TinyDBStore(tmp_path / "s"), ["0", "1"])
