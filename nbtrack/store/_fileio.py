@@ -13,7 +13,7 @@ import contextlib
 import errno
 import os
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from nbtrack.errors import NbtrackError, StoreFull, StoreIOError, StoreReadOnly
@@ -71,10 +71,11 @@ def write_all(fd: int, data: bytes | memoryview) -> None:
         raise _Partial(exc, written) from None
 
 
-def append(fd: int, data: bytes, path: Path, sync: bool) -> None:
+def append(fd: int, data: bytes, path: Path | Callable[[], Path], sync: bool) -> None:
     """Append ``data`` to the open file ``fd``; on failure cut back what was appended, then raise.
 
-    A cut write would otherwise glue the next record to a partial one.
+    A cut write would otherwise glue the next record to a partial one. ``path`` (or a
+    function giving it, so the hot path builds no path) names the file in the error.
     """
     try:
         write_all(fd, data)
@@ -85,7 +86,7 @@ def append(fd: int, data: bytes, path: Path, sync: bool) -> None:
         if written:
             with contextlib.suppress(OSError):
                 os.ftruncate(fd, os.fstat(fd).st_size - written)
-        raise store_error(exc, path, "writing") from None
+        raise store_error(exc, path() if callable(path) else path, "writing") from None
 
 
 def open_append(path: Path, mode: int = 0o666) -> int:

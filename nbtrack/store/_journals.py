@@ -87,7 +87,7 @@ class JournalsMixin:
             self._fds[run_id] = fd
             if os.fstat(fd).st_size == 0:
                 payload = _codec.JOURNAL_HEADER + payload
-        _fileio.append(fd, payload, self.root / "runs" / run_id[:2], False)
+        _fileio.append(fd, payload, lambda: self.root / "runs" / run_id[:2], False)
         return len(payload)
 
     def journal_read(self, run_id: str) -> bytes:
