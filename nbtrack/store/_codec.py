@@ -30,6 +30,11 @@ def seal(body: bytes) -> bytes:
 JOURNAL_HEADER = seal(b'["v",2]')
 
 
+def journal_lines(records: list[list[object]]) -> bytes:
+    """Journal records as checksummed lines, ready to append."""
+    return b"".join(seal(orjson.dumps(r)) for r in records)
+
+
 def unseal(line: bytes) -> bytes | None:
     """The JSON of a checksummed line without its checksum, or ``None`` if there is none or it fails."""
     if line.endswith(b"\n"):

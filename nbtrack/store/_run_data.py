@@ -13,7 +13,7 @@ from nbtrack import _validation as v
 from nbtrack.entities import DatasetInput, LifecycleStage, Metric, Param, RunStatus, RunTag
 from nbtrack.errors import InvalidParameter, InvalidState, NotFound, StoreCorrupted
 from nbtrack.store._backend import Backend
-from nbtrack.store._codec import JournalDamaged, journal_records, seal
+from nbtrack.store._codec import JournalDamaged, journal_lines, journal_records, seal
 from nbtrack.store._tx import HISTORY_IN_SUMMARY, Fold, Tx, summary_records
 from nbtrack.store.documents import encode_float, metric_float
 
@@ -37,7 +37,7 @@ class RunDataMixin:
     def _journal(self, doc: dict[str, Any], records: list[list[Any]]) -> None:
         """Append records to a run's journal; a finished run's summary is rewritten too."""
         run_id = doc["run_id"]
-        payload = b"".join(seal(orjson.dumps(r)) for r in records)
+        payload = journal_lines(records)
         if doc["status"] != RunStatus.RUNNING:
             with self._tx() as tx:
                 current = self._unfold(tx.get("runs", run_id) or doc)
@@ -61,7 +61,7 @@ class RunDataMixin:
             return doc
         run_id = doc["run_id"]
         self._b.journal_remove(run_id)  # a journal left by a kill before its removal: the document is newer
-        self._b.journal_append(run_id, b"".join(seal(orjson.dumps(r)) for r in summary_records(doc)))
+        self._b.journal_append(run_id, journal_lines(summary_records(doc)))
         new = {k: value for k, value in doc.items() if k != "history"}
         new["journal_bytes"] = self._b.journal_size(run_id)
         return new

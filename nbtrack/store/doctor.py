@@ -270,7 +270,7 @@ def _repair(root: Path, state: _State, report: DoctorReport) -> None:
             with contextlib.suppress(ValueError, IndexError, KeyError, TypeError, AttributeError):
                 fold.apply(record)
         if not whole:  # keep the good records, checksummed, in place of the damaged file
-            payload = _codec.JOURNAL_HEADER + b"".join(_codec.seal(orjson.dumps(r)) for r in records)
+            payload = _codec.JOURNAL_HEADER + _codec.journal_lines(records)
             _fileio.replace_with(path, [payload])
         state.seq += 1
         runs[run_id] = {**fold.merged(doc), "journal_bytes": path.stat().st_size, "_seq": state.seq}
