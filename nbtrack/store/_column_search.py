@@ -51,12 +51,6 @@ def parse_order(order_by: Sequence[str] | None) -> list[tuple[str, str, bool]] |
     return [("attr", match.group("attr").lower(), ascending)]
 
 
-def _run_ids(columns: RunColumns, rows: np.ndarray) -> np.ndarray:
-    column = columns.text["run_id"]
-    ids: np.ndarray = column.objects()[column.codes[rows]].astype(str)
-    return ids
-
-
 def order(columns: RunColumns, rows: np.ndarray, clauses: list[tuple[str, str, bool]]) -> np.ndarray:
     """``rows`` in MLflow's order: the clauses (missing and NaN last), then ``start_time DESC``, ``run_id``."""
     start = columns.ints["start_time"][rows]
@@ -80,7 +74,7 @@ def order(columns: RunColumns, rows: np.ndarray, clauses: list[tuple[str, str, b
         for k in sorted_keys:
             tied &= k[1:] == k[:-1]
         if tied.any():  # equal on every key: by run id
-            perm = np.lexsort([_run_ids(columns, rows), *keys])
+            perm = np.lexsort([columns.text["run_id"].sort_keys(rows), *keys])
     return rows[perm]
 
 

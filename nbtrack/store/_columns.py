@@ -14,6 +14,7 @@ never on the number of runs.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -160,6 +161,31 @@ class Strings:
             self._arrow = cached = tail if cached is None else pa.concat_arrays([cached, tail])
         return cached
 
+    def fixed_width(self) -> np.ndarray | None:
+        """The blob's values as one ``S{width}`` array (a view, no copy) when all are as long; else ``None``."""
+        if self._blob_count() < 0:
+            return None
+        assert self._blob is not None
+        offsets, data = self._blob
+        count = len(offsets) - 1
+        width = int(offsets[1] - offsets[0]) if count else 0
+        if width <= 0 or int(offsets[0]) != 0 or int(offsets[-1]) != width * count:
+            return None
+        if not np.array_equal(np.diff(offsets), np.full(count, width, dtype=offsets.dtype)):
+            return None
+        return np.frombuffer(data, dtype=f"S{width}", count=count)
+
+    def sort_keys(self, rows: np.ndarray) -> np.ndarray:
+        """Values at ``rows`` in an array that sorts as the strings do (UTF-8 bytes order as code points)."""
+        codes = self.codes[rows]
+        fixed = self.fixed_width()
+        if fixed is None:
+            keys: np.ndarray = self.objects()[codes].astype(str)
+            return keys
+        extra = np.array([t.encode() for t in self._tail] + [b""], dtype=np.bytes_)
+        keys = np.concatenate([fixed, extra])[codes]
+        return keys
+
     def encoded(self) -> tuple[np.ndarray, bytes]:
         """The values as offsets (int64, one more than values) and one UTF-8 blob."""
         if self._blob_count() >= 0 and not self._tail:
@@ -202,13 +228,51 @@ class Numbers:
         self.values, self.present = values, present
 
 
+class RowIndex:
+    """Run id → row number, without a Python string per run for the rows an index file held.
+
+    The loaded ids stay one fixed-width bytes array (row ``i`` holds row ``i``'s id), searched
+    in sorted order (the order is made on the first lookup); ids added since are in a dict.
+    """
+
+    __slots__ = ("_ids", "_order", "added")
+
+    def __init__(self, ids: np.ndarray | None = None, added: dict[str, int] | None = None) -> None:
+        self._ids = ids
+        self._order: np.ndarray | None = None
+        self.added: dict[str, int] = added if added is not None else {}
+
+    def get(self, key: object, default: int | None = None) -> int | None:
+        if not isinstance(key, str):
+            return default
+        row = self.added.get(key)
+        if row is not None:
+            return row
+        ids = self._ids
+        if ids is None:
+            return default
+        raw = key.encode()
+        if len(raw) != ids.dtype.itemsize or b"\0" in raw:
+            return default
+        order = self._order
+        if order is None:
+            order = self._order = np.argsort(ids)
+        i = int(np.searchsorted(ids, raw, sorter=order))
+        if i < len(order) and ids[order[i]] == raw:
+            return int(order[i])
+        return default
+
+    def __setitem__(self, key: str, row: int) -> None:
+        self.added[key] = row
+
+
 class RunColumns:
     """Every run of a store as columns; rows are never moved, deleted runs are masked out."""
 
     def __init__(self) -> None:
         self.n = 0
         self.capacity = 0
-        self._pos: dict[str, int] | None = {}
+        self._pos: RowIndex | None = RowIndex()
         self.alive = np.zeros(0, dtype=bool)
         self.text: dict[str, Strings] = {name: Strings(0) for name in TEXT}
         self.ints: dict[str, np.ndarray] = {name: np.zeros(0, dtype=np.int64) for name in INTS}
@@ -217,18 +281,22 @@ class RunColumns:
         self.version = 0
 
     @property
-    def pos(self) -> dict[str, int]:
+    def pos(self) -> RowIndex:
         """Run id → row number (built on first use after a load)."""
         pos = self._pos
         if pos is None:
             n = self.n
             ids = self.text["run_id"]
             codes = ids.codes[:n]
-            if len(ids.values) == n and np.array_equal(codes, np.arange(n, dtype=np.int32)):
-                pos = dict(zip(ids.values, range(n), strict=True))
+            in_order = ids.count() == n and np.array_equal(codes, np.arange(n, dtype=np.int32))
+            fixed = ids.fixed_width() if in_order else None
+            if fixed is not None:
+                pos = RowIndex(fixed)
+            elif in_order:
+                pos = RowIndex(None, dict(zip(ids.values, range(n), strict=True)))
             else:
                 values = ids.values
-                pos = {values[c]: row for row, c in enumerate(codes.tolist()) if c >= 0}
+                pos = RowIndex(None, {values[c]: row for row, c in enumerate(codes.tolist()) if c >= 0})
             self._pos = pos
         return pos
 
@@ -362,28 +430,32 @@ class RunColumns:
         return {"n": n, "columns": columns}, arrays
 
     @classmethod
-    def load(cls, header: dict[str, Any], body: bytearray | memoryview) -> RunColumns:
-        """Rebuild columns from :meth:`dump`'s header and the concatenated arrays."""
+    def load(cls, header: dict[str, Any], read_into: Callable[[memoryview], None]) -> RunColumns:
+        """Rebuild columns from :meth:`dump`'s header, reading each array through ``read_into``.
+
+        ``read_into(buffer)`` fills ``buffer`` with the next array's bytes (and skips its
+        padding). Each array is read straight into a column with room for a few more rows,
+        so the runs a fresh process adds do not copy every column at once.
+        """
         self = cls()
         n = self.n = int(header["n"])
-        capacity = self.capacity = n
-        offset = 0
+        capacity = self.capacity = n + max(_MIN_CAPACITY, n // 32)
 
-        def take(dtype: Any, fill: Any, count: int = n) -> np.ndarray:
-            # A view into the file's bytes (no copy); the first write past it grows a copy.
-            nonlocal offset
-            array = np.frombuffer(body, dtype=dtype, count=count, offset=offset)
-            offset += _padded(count * np.dtype(dtype).itemsize)
+        def take(dtype: Any, fill: Any, count: int = n, room: int = capacity) -> np.ndarray:
+            array = np.full(room, fill, dtype=dtype)
+            if count:
+                read_into(array[:count].view(np.uint8).data)
             return array
 
         def strings(values: Any) -> Strings:
             codes = take(np.int32, -1)
             if isinstance(values, list):
                 return Strings(capacity, list(values), codes)
-            offsets = take(np.int64, 0, int(values["blob"]) + 1)
-            nonlocal offset
-            data = memoryview(body)[offset : offset + int(values["bytes"])]
-            offset += _padded(int(values["bytes"]))
+            count = int(values["blob"]) + 1
+            offsets = take(np.int64, 0, count, count)
+            data = bytearray(int(values["bytes"]))
+            if data:
+                read_into(memoryview(data))
             column = Strings(capacity, None, codes, (offsets, data))
             column.unique = column.count() > max(BLOB_MIN, n // 2)
             return column
@@ -398,7 +470,11 @@ class RunColumns:
                 self.fields[kind][name] = Numbers(capacity, take(np.float64, np.nan), take(np.bool_, False))
             else:
                 self.fields[kind][name] = strings(values)
-        if offset != len(body):
-            raise ValueError(f"index body holds {len(body)} bytes, columns need {offset}")
+        for name in TEXT:  # columns an older index lacks
+            if len(self.text[name].codes) != capacity:
+                self.text[name] = Strings(capacity)
+        for name in INTS:
+            if len(self.ints[name]) != capacity:
+                self.ints[name] = np.full(capacity, MISSING, dtype=np.int64)
         self._pos = None
         return self

@@ -72,6 +72,26 @@ def peek(path: Path) -> tuple[int, int, int, tuple[int, int, int] | None] | None
     return seq, wal_ino, wal_offset, (snap_ino, snap_size, snap_mtime) if snap_ino else None
 
 
+class _Body:
+    """Reads an index file's arrays one by one into the buffers given, checksumming as it goes."""
+
+    def __init__(self, fh: Any, crc: int, size: int) -> None:
+        self.fh, self.crc, self.left = fh, crc, size
+
+    def read_into(self, buffer: memoryview) -> None:
+        size = buffer.nbytes
+        padded = (size + 7) & ~7
+        if padded > self.left or self.fh.readinto(buffer) != size:
+            raise ValueError("the index file ends inside an array")
+        self.crc = zlib.crc32(buffer, self.crc)
+        if padded != size:
+            pad = self.fh.read(padded - size)
+            if len(pad) != padded - size:
+                raise ValueError("the index file ends inside an array")
+            self.crc = zlib.crc32(pad, self.crc)
+        self.left -= padded
+
+
 def read(path: Path) -> Checkpoint | None:
     """Load an index file; ``None`` when it is missing or damaged in any way."""
     start = len(_MAGIC) + _PREFIX.size
@@ -84,19 +104,18 @@ def read(path: Path) -> Checkpoint | None:
                 head, len(_MAGIC)
             )
             raw_header = fh.read(header_len)
-            body = bytearray(max(0, os.fstat(fh.fileno()).st_size - start - header_len))
-            got = fh.readinto(body)  # the arrays stay in this buffer (views, no copy); the header is freed
-    except OSError:
+            if len(raw_header) != header_len:
+                return None
+            body = _Body(fh, zlib.crc32(raw_header), os.fstat(fh.fileno()).st_size - start - header_len)
+            header = orjson.loads(raw_header)
+            del raw_header
+            # each array is read straight into its column (no copy of the whole body is kept)
+            columns = RunColumns.load(header["runs"], body.read_into)
+            tables = header["tables"]
+            check = header.get("wal_check")
+    except (OSError, ValueError, KeyError, TypeError):
         return None
-    if len(raw_header) != header_len or got != len(body) or zlib.crc32(body, zlib.crc32(raw_header)) != crc:
-        return None
-    try:
-        header = orjson.loads(raw_header)
-        del raw_header
-        columns = RunColumns.load(header["runs"], body)
-        tables = header["tables"]
-        check = header.get("wal_check")
-    except (ValueError, KeyError, TypeError):
+    if body.left != 0 or body.crc != crc:
         return None
     snap = (snap_ino, snap_size, snap_mtime) if snap_ino else None
     return Checkpoint(seq, wal_ino, wal_offset, snap, tables, columns, check)

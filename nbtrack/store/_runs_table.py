@@ -104,7 +104,7 @@ class RunsTable:
         doc = self._overlay.get(key)  # type: ignore[call-overload]
         if doc is not None:
             return doc is not _GONE
-        row = self.columns.pos.get(key)  # type: ignore[call-overload]
+        row = self.columns.pos.get(key)
         return row is not None and bool(self.columns.alive[row])
 
     def __len__(self) -> int:

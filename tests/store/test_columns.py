@@ -146,3 +146,37 @@ def test_a_blob_column_takes_new_rows_without_decoding_its_blob(
     assert names._values is None and len(names._tail) >= 5
     _assert_frames_agree(fresh, ["0", "1"])
     _assert_frames_agree(TinyDBStore(tmp_path / "s"), ["0", "1"])
+
+
+def test_a_fresh_process_finds_runs_by_id_without_a_string_per_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a fresh store opened from an index whose run ids are one blob
+    from nbtrack.errors import NotFound
+    from nbtrack.store import _columns
+
+    monkeypatch.setattr(_columns, "BLOB_MIN", 2)
+    store = TinyDBStore(tmp_path / "s")
+    ids = _fill(store, 40)
+    store.compact()
+    fresh = TinyDBStore(tmp_path / "s")
+    fresh.version()
+    run_ids = fresh._b.runs.columns.text["run_id"]
+    # When every run is looked up by id, and ids it does not hold
+    found = [fresh.get_run(run_id).info.run_id for run_id in ids]
+    assert fresh._b.runs.columns.pos._ids is not None  # the ids stayed one bytes array
+    for missing in ("0" * 32, ids[0][:-1], ids[0] + "0"):
+        with pytest.raises(NotFound):
+            fresh.get_run(missing)
+    assert fresh._b.runs.columns.pos.get(ids[0][:-1] + "\0") is None  # (bytes arrays drop trailing NULs)
+    assert fresh._b.runs.columns.pos.get(42) is None
+    # Then each is found at its own row, no id was made a Python string, and new runs are found too
+    assert found == ids
+    assert run_ids._values is None
+    new = _fill(fresh, 6)
+    assert [fresh.get_run(run_id).info.run_id for run_id in new] == new
+    assert run_ids._values is None
+    third = TinyDBStore(tmp_path / "s")
+    third.version()
+    assert sorted(third._b.runs.keys()) == sorted(fresh._b.runs.keys())
+    assert set(ids + new) <= set(third._b.runs.keys())
