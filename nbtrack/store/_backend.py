@@ -30,7 +30,7 @@ from typing import Any
 import orjson
 
 from nbtrack.errors import StoreCorrupted, StoreReadOnly
-from nbtrack.store import _codec, _fileio, _index
+from nbtrack.store import _background, _codec, _fileio, _index
 from nbtrack.store._flock import StoreLock
 from nbtrack.store._journals import JournalsMixin
 from nbtrack.store._runs_table import RunsTable
@@ -57,6 +57,8 @@ __all__ = ["BACKUP", "SNAPSHOT", "TABLES", "WAL", "Backend", "FileBackend", "Op"
 WAL_LENGTH = "wal.len"
 _MIN_COMPACT_BYTES = 4 << 20
 _MIN_INDEX_BYTES = 1 << 20
+#: snapshots at least this big are compacted, and their index written, by a background process
+BACKGROUND_BYTES = 16 << 20
 
 
 class Backend:
@@ -265,6 +267,8 @@ class FileBackend(JournalsMixin, Backend):
             or wal_key[0] != self._wal_key[0]
             or wal_key[1] < self._wal_offset
         )
+        if full and self._follow_compaction(snap_key, wal_key):
+            full = False
         if full:
             if snap_key is None and backup_of(self.root).exists():
                 raise StoreCorrupted(
@@ -279,6 +283,52 @@ class FileBackend(JournalsMixin, Backend):
         if self.read_only and stat_key(self.snapshot) != snap_key:
             raise _Raced
         self._snap_key, self._wal_key = snap_key, stat_key(self.wal)
+
+    def _follow_compaction(self, snap_key: tuple[int, int, int] | None, wal_key: tuple[int, int, int] | None) -> bool:
+        """Carry on from a log that replaced the one read here, without reloading anything.
+
+        A compaction (here, in another process, or in the background) writes a log whose
+        header names the log and offset it continues (``follows``) and copies what came
+        after byte for byte: a process that had read at least that far holds the same
+        state, and only its offset in the new log changes. ``False`` when that does not
+        hold (the caller then reopens the store from its files).
+        """
+        old = self._wal_key
+        if old is None or wal_key is None or snap_key is None or self._snap_key is False or wal_key[0] == old[0]:
+            return False
+        try:
+            with open(self.wal, "rb") as fh:
+                first = fh.readline(256)
+        except OSError:
+            return False
+        header = _codec.read_wal_header(first)
+        follows = header.get("follows") if header else None
+        base = header.get("base") if header else None
+        if not (isinstance(follows, list) and len(follows) == 2 and isinstance(base, int)):
+            return False
+        if (
+            follows[0] != old[0]
+            or not isinstance(follows[1], int)
+            or not base <= self.seq
+            or follows[1] > self._wal_offset
+        ):
+            return False
+        offset = len(first) + self._wal_offset - follows[1]
+        if offset > wal_key[1]:
+            return False
+        try:  # what this process read after that offset must be there, ending at its last change
+            entries, end, _ = self._wal_reader(len(first)).read(len(first), base, stop=offset)
+        except StoreCorrupted:
+            return False
+        if end != offset or (entries[-1][0] if entries else base) != self.seq:
+            return False
+        self._wal_offset = offset
+        self._wal_sealed = True
+        self._snapshot_size = snap_key[1]
+        self._snap_key = snap_key
+        self._wal_key = wal_key
+        self._index_offset = self._known_index_offset()
+        return True
 
     def _check_wal_length(self, wal_key: tuple[int, int, int] | None) -> None:
         """Refuse a log shorter than what was written to it (cut, emptied or deleted behind nbtrack's back)."""
@@ -440,10 +490,37 @@ class FileBackend(JournalsMixin, Backend):
         self._record_wal_length()
         # What follows only tidies up: the change is on disk, so a full disk here must not fail the call.
         with contextlib.suppress(Exception):
-            if self._wal_offset > max(_MIN_COMPACT_BYTES, self._snapshot_size // 2) or not self._wal_sealed:
+            self._tidy()
+
+    def _tidy(self) -> None:
+        """Compact or checkpoint the index when the log has grown enough (lock held).
+
+        Both rewrite a file as big as the store; in a big store a background process
+        does it (:mod:`._compactor`) and this write returns at once. Should background
+        jobs keep failing, the log is compacted here once it is twice the snapshot.
+        """
+        snapshot = self._snapshot_size
+        background = self._wal_sealed and snapshot >= BACKGROUND_BYTES
+        if self._wal_offset > max(_MIN_COMPACT_BYTES, snapshot // 2) or not self._wal_sealed:
+            if not (background and self._wal_offset < 2 * snapshot and _background.launch(self.root, "compact")):
                 self.compact()
-            elif self._wal_offset - max(self._index_offset, 0) > max(_MIN_INDEX_BYTES, self._snapshot_size // 64):
-                self.write_index()
+            return
+        due = max(_MIN_INDEX_BYTES, snapshot // 64)
+        if self._wal_offset - max(self._index_offset, 0) <= due:
+            return
+        if background:
+            self._index_offset = max(self._index_offset, self._known_index_offset())
+            if self._wal_offset - max(self._index_offset, 0) <= due or _background.launch(self.root, "index"):
+                return
+        self.write_index()
+
+    def _known_index_offset(self) -> int:
+        """The log offset the index file on disk covers, if it matches this snapshot and log (else -1)."""
+        known = _index.peek(self.index_path)
+        wal_ino = self._wal_key[0] if self._wal_key else 0
+        if known is None or known[1] != wal_ino or known[3] != stat_key(self.snapshot):
+            return -1
+        return known[2]
 
     def compact(self) -> None:
         """Fold the log into a new snapshot (lock held)."""
@@ -452,7 +529,8 @@ class FileBackend(JournalsMixin, Backend):
         with paused_gc():
             data = to_tinydb(self.tables, self.seq)
         self._file.write(data)
-        _fileio.replace_with(self.wal, [_codec.wal_header(self.seq)])
+        follows = (self._wal_key[0], self._wal_offset) if self._wal_key else None
+        _fileio.replace_with(self.wal, [_codec.wal_header(self.seq, follows)])
         self._snap_key = stat_key(self.snapshot)
         self._snapshot_size = self._snap_key[1] if self._snap_key else 0
         self._wal_key = stat_key(self.wal)
@@ -473,11 +551,16 @@ class FileBackend(JournalsMixin, Backend):
         if known is not None and known[1] == wal_ino and known[3] == snap and known[2] >= self._wal_offset:
             self._index_offset = known[2]  # another process wrote one as recent
             return
-        small = {name: rows for name, rows in self.tables.items() if name != "runs"}
-        check = _index.wal_check(self.wal, self._wal_offset)
-        checkpoint = _index.Checkpoint(self.seq, wal_ino, self._wal_offset, snap, small, self.runs.columns, check)
-        _index.write(self.index_path, checkpoint, lambda path, chunks: _fileio.replace_with(path, chunks, False))
+        _index.write(self.index_path, self.checkpoint(), lambda path, chunks: _fileio.replace_with(path, chunks, False))
         self._index_offset = self._wal_offset
+
+    def checkpoint(self) -> _index.Checkpoint:
+        """What an index file written now holds: this state, at this log offset."""
+        small = {name: rows for name, rows in self.tables.items() if name != "runs"}
+        wal_ino = self._wal_key[0] if self._wal_key else 0
+        check = _index.wal_check(self.wal, self._wal_offset)
+        snap = stat_key(self.snapshot)
+        return _index.Checkpoint(self.seq, wal_ino, self._wal_offset, snap, small, self.runs.columns, check)
 
     def has_index(self) -> bool:
         """Whether an index file matching the files on disk was opened or written."""

@@ -57,9 +57,29 @@ def unseal(line: bytes) -> bytes | None:
     return head + close if zlib.crc32(head) == crc else None
 
 
-def wal_header(base_seq: int) -> bytes:
-    """The first line of a new log: its format and the snapshot sequence number it follows."""
-    return seal(orjson.dumps({"nbtrack_wal": WAL_FORMAT, "base": base_seq}))
+def wal_header(base_seq: int, follows: tuple[int, int] | None = None) -> bytes:
+    """The first line of a new log: its format and the snapshot sequence number it follows.
+
+    ``follows`` is ``(inode, byte offset)`` of the log a compaction replaced: what
+    this log holds after its header is what that one held from the offset on, so a
+    process that had read that log carries on here without reloading the store.
+    """
+    header: dict[str, object] = {"nbtrack_wal": WAL_FORMAT, "base": base_seq}
+    if follows is not None:
+        header["follows"] = list(follows)
+    return seal(orjson.dumps(header))
+
+
+def read_wal_header(first_line: bytes) -> dict[str, object] | None:
+    """A log's header (its first line, checksummed), or ``None``."""
+    body = unseal(first_line) if first_line.endswith(b"\n") else None
+    if body is None or not body.startswith(b'{"nbtrack_wal"'):
+        return None
+    try:
+        header = orjson.loads(body)
+    except ValueError:
+        return None
+    return header if isinstance(header, dict) else None
 
 
 def is_sealed_file(first_line: bytes) -> bool:

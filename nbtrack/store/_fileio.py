@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import os
 import uuid
 from collections.abc import Callable, Iterable
@@ -94,13 +95,19 @@ def open_append(path: Path, mode: int = 0o666) -> int:
     return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | _NOFOLLOW | _CLOEXEC, mode)
 
 
-def tmp_path(folder: Path) -> Path:
-    return folder / f"{TMP_PREFIX}{uuid.uuid4().hex}{TMP_SUFFIX}"
+#: temporary files of a background compaction (kept by :func:`remove_leftovers` while it runs)
+BACKGROUND_PREFIX = f"{TMP_PREFIX}bg-"
+#: the lock a background compaction holds while it runs
+COMPACTION_LOCK = ".compact.lock"
 
 
-def replace_with(path: Path, chunks: Iterable[bytes | memoryview], durable: bool = True) -> None:
-    """Write ``chunks`` to a new file, then rename it over ``path`` (readers see old or new, never half)."""
-    tmp = tmp_path(path.parent)
+def tmp_path(folder: Path, prefix: str = TMP_PREFIX) -> Path:
+    return folder / f"{prefix}{uuid.uuid4().hex}{TMP_SUFFIX}"
+
+
+def write_new(folder: Path, chunks: Iterable[bytes | memoryview], durable: bool, prefix: str = TMP_PREFIX) -> Path:
+    """Write ``chunks`` to a new temporary file in ``folder`` (fsynced if ``durable``); its path."""
+    tmp = tmp_path(folder, prefix)
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o666)
         try:
@@ -110,10 +117,24 @@ def replace_with(path: Path, chunks: Iterable[bytes | memoryview], durable: bool
                 os.fsync(fd)
         finally:
             os.close(fd)
-        os.replace(tmp, path)
-    except OSError as exc:
+    except OSError:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        raise
+    return tmp
+
+
+def replace_with(path: Path, chunks: Iterable[bytes | memoryview], durable: bool = True) -> None:
+    """Write ``chunks`` to a new file, then rename it over ``path`` (readers see old or new, never half)."""
+    try:
+        tmp = write_new(path.parent, chunks, durable)
+        try:
+            os.replace(tmp, path)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+    except OSError as exc:
         raise store_error(exc, path, "writing") from None
     if durable:
         fsync_dir(path.parent)
@@ -129,19 +150,41 @@ def fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
-def remove_leftovers(folder: Path) -> list[Path]:
-    """Delete temporary files left by interrupted writes (``.nbtrack-*.tmp``); return what was removed."""
+def remove_leftovers(folder: Path, background: bool = False) -> list[Path]:
+    """Delete temporary files left by interrupted writes (``.nbtrack-*.tmp``); return what was removed.
+
+    A background compaction's files are kept while one runs, unless ``background``
+    (the caller holds the compaction lock itself).
+    """
     removed: list[Path] = []
     try:
         names = os.listdir(folder)
     except OSError:
         return removed
+    compacting = not background and any(n.startswith(BACKGROUND_PREFIX) for n in names) and compaction_running(folder)
     for name in names:
+        if compacting and name.startswith(BACKGROUND_PREFIX):
+            continue  # a background compaction's files, in use
         if (name.startswith(TMP_PREFIX) and name.endswith(TMP_SUFFIX)) or name.startswith(".wal-"):
             with contextlib.suppress(OSError):
                 os.unlink(folder / name)
                 removed.append(folder / name)
     return removed
+
+
+def compaction_running(folder: Path) -> bool:
+    """Whether a background compaction holds the store's compaction lock."""
+    try:
+        fd = os.open(folder / COMPACTION_LOCK, os.O_RDONLY | _NOFOLLOW | _CLOEXEC)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
+    return False
 
 
 def writable(folder: Path) -> bool:

@@ -1,0 +1,178 @@
+"""Compaction and index checkpoints of a big store, done by a background process.
+
+Folding the log into a new snapshot, and writing the index, rewrite a file as big
+as the store (about a second per 50k runs). In a big store the write that finds
+one due hands it to ``python -m nbtrack.store._compactor ROOT JOB`` and returns:
+no write of the user's waits for work that grows with the store.
+
+The job reads the store as a read-only reader does (no lock), writes the new
+files under temporary names, and takes the store's lock only to swap them in:
+
+1. check that the snapshot and the log are the ones it read (else give up: some
+   other process compacted or repaired the store meanwhile);
+2. copy what the log gained since it read it (the writes made during the job)
+   into the new log, after a header naming the old log and offset it continues;
+3. rename the snapshot, the log and the index into place.
+
+A job killed at any moment leaves the old files (or, between the two renames, the
+new snapshot with the old log, whose entries up to the snapshot are skipped by
+their numbers): the store opens either way, and the temporary files are removed
+by the next writer once no job holds :data:`~nbtrack.store._fileio.COMPACTION_LOCK`.
+Processes that had read the old log carry on in the new one without reloading
+(see ``FileBackend._follow_compaction``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import gzip
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from nbtrack.store import _codec, _fileio, _index
+from nbtrack.store._backend import WAL_LENGTH, FileBackend
+from nbtrack.store._background import BUSY, JOBS
+from nbtrack.store._flock import StoreLock
+from nbtrack.store._snapshot import BACKUP, PLAIN_BACKUP, SNAPSHOT, WAL, encode, stat_key, to_tinydb
+
+
+@contextlib.contextmanager
+def _exclusive(root: Path) -> Iterator[bool]:
+    """Hold the compaction lock if no other job does; yields whether it is held."""
+    fd = os.open(root / _fileio.COMPACTION_LOCK, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o666)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)
+
+
+def run(root: Path, job: str) -> int:
+    """Do ``job`` (``"compact"`` or ``"index"``) on store ``root``; ``0`` when done, :data:`BUSY` when not needed."""
+    if job not in JOBS:
+        raise ValueError(f"unknown job {job!r}; use one of {JOBS}")
+    with _exclusive(root) as held:
+        if not held:
+            return BUSY
+        _fileio.remove_leftovers(root, background=True)  # a killed job's files too (we hold the lock)
+        backend = FileBackend(root, read_only=True)  # read as a lock-free reader does
+        backend.refresh()
+        if backend.legacy or not backend._wal_sealed or backend._wal_key is None:
+            return BUSY  # an older layout: the next writer rewrites it itself
+        return _compact(backend) if job == "compact" else _checkpoint(backend)
+
+
+def _same_files(backend: FileBackend) -> bool:
+    """Whether the snapshot and the log are still the ones ``backend`` read (store lock held)."""
+    wal = stat_key(backend.wal)
+    assert backend._wal_key is not None
+    return (
+        stat_key(backend.snapshot) == backend._snap_key
+        and wal is not None
+        and wal[0] == backend._wal_key[0]
+        and wal[1] >= backend._wal_offset
+    )
+
+
+def _write_index_file(root: Path, checkpoint: _index.Checkpoint) -> Path:
+    written: list[Path] = []
+    _index.write(
+        root / _index.INDEX,
+        checkpoint,
+        lambda path, chunks: written.append(_fileio.write_new(root, chunks, False, _fileio.BACKGROUND_PREFIX)),
+    )
+    return written[0]
+
+
+def _checkpoint(backend: FileBackend) -> int:
+    root = backend.root
+    offset = backend._wal_offset
+    if backend._known_index_offset() >= offset:
+        return BUSY
+    tmp = _write_index_file(root, backend.checkpoint())
+    try:
+        with StoreLock(root / ".lock"):
+            if not _same_files(backend) or backend._known_index_offset() >= offset:
+                return BUSY
+            os.replace(tmp, root / _index.INDEX)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+    return 0
+
+
+def _compact(backend: FileBackend) -> int:
+    root = backend.root
+    assert backend._wal_key is not None
+    seq, offset, wal_ino = backend.seq, backend._wal_offset, backend._wal_key[0]
+    tables = dict(backend.tables)
+    tables["runs"] = backend.runs.copy()  # every document: the snapshot and the log, parsed here
+    payload = encode(to_tinydb(tables, seq))
+    del tables
+    prefix = _fileio.BACKGROUND_PREFIX
+    made: list[Path] = []
+    try:
+        made.append(snap_tmp := _fileio.write_new(root, [payload], True, prefix))
+        header = _codec.wal_header(seq, (wal_ino, offset))
+        made.append(wal_tmp := _fileio.write_new(root, [header], False, prefix))
+        small = {name: rows for name, rows in backend.tables.items() if name != "runs"}
+        checkpoint = _index.Checkpoint(
+            seq,
+            os.stat(wal_tmp).st_ino,
+            len(header),
+            stat_key(snap_tmp),
+            small,
+            backend.runs.columns,
+            _index.wal_check(wal_tmp, len(header)),
+        )
+        made.append(index_tmp := _write_index_file(root, checkpoint))
+        with StoreLock(root / ".lock"):
+            if not _same_files(backend):
+                return BUSY
+            with open(backend.wal, "rb") as fh:  # the writes made while this job ran
+                fh.seek(offset)
+                tail = fh.read()
+            tail = tail[: tail.rfind(b"\n") + 1]
+            fd = _fileio.open_append(wal_tmp)
+            try:
+                _fileio.append(fd, tail, wal_tmp, True)
+            finally:
+                os.close(fd)
+            os.replace(snap_tmp, root / SNAPSHOT)
+            os.replace(wal_tmp, root / WAL)
+            _fileio.fsync_dir(root)
+            os.replace(index_tmp, root / _index.INDEX)
+            _record_length(root)
+    finally:
+        for path in made:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+    # the last good copy: this snapshot's bytes, compressed (as ``OrjsonStorage.write`` keeps it)
+    _fileio.replace_with(root / BACKUP, [gzip.compress(payload, compresslevel=1, mtime=0)])
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(root / PLAIN_BACKUP)
+    return 0
+
+
+def _record_length(root: Path) -> None:
+    st = os.stat(root / WAL)
+    _fileio.replace_with(root / WAL_LENGTH, [b"%020d %020d\n" % (st.st_ino, st.st_size)], False)
+
+
+def main(argv: list[str]) -> int:
+    """``python -m nbtrack.store._compactor ROOT JOB``."""
+    if len(argv) != 2 or argv[1] not in JOBS:
+        print(f"usage: python -m nbtrack.store._compactor STORE_FOLDER {{{','.join(JOBS)}}}", file=sys.stderr)
+        return 2
+    return run(Path(argv[0]), argv[1])
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
