@@ -343,6 +343,9 @@ class FileBackend(JournalsMixin, Backend):
             found = f"holds {wal_key[1]} bytes"
         else:
             return
+        now = stat_key(self.wal)  # a reader without the lock may have read the log before a writer appended
+        if now is not None and (now[0] != ino or now[1] >= length):
+            return
         raise StoreCorrupted(
             f"The store log {self.wal} {found}, but {length} bytes were written to it: it was cut, emptied or "
             f"deleted, and the changes in its lost part would be missing without a word. nbtrack will neither read "
@@ -505,7 +508,8 @@ class FileBackend(JournalsMixin, Backend):
             if not (background and self._wal_offset < 2 * snapshot and _background.launch(self.root, "compact")):
                 self.compact()
             return
-        due = max(_MIN_INDEX_BYTES, snapshot // 64)
+        # (a background job reads the whole index: let more log build up between two of them)
+        due = max(_MIN_INDEX_BYTES, snapshot // (16 if background else 64))
         if self._wal_offset - max(self._index_offset, 0) <= due:
             return
         if background:

@@ -29,6 +29,7 @@ import fcntl
 import gzip
 import os
 import sys
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -112,6 +113,7 @@ def _compact(backend: FileBackend) -> int:
     root = backend.root
     assert backend._wal_key is not None
     seq, offset, wal_ino = backend.seq, backend._wal_offset, backend._wal_key[0]
+    read_mark = _mark(backend.wal, offset)
     tables = dict(backend.tables)
     tables["runs"] = backend.runs.copy()  # every document: the snapshot and the log, parsed here
     payload = encode(to_tinydb(tables, seq))
@@ -133,18 +135,17 @@ def _compact(backend: FileBackend) -> int:
             _index.wal_check(wal_tmp, len(header)),
         )
         made.append(index_tmp := _write_index_file(root, checkpoint))
+        # The writes made while this job ran: most are copied (and synced) before taking the lock,
+        # so that writers wait only for the last few.
+        copied, mark = _copy_tail(backend.wal, wal_tmp, offset, sync=True)
         with StoreLock(root / ".lock"):
-            if not _same_files(backend):
-                return BUSY
-            with open(backend.wal, "rb") as fh:  # the writes made while this job ran
-                fh.seek(offset)
-                tail = fh.read()
-            tail = tail[: tail.rfind(b"\n") + 1]
-            fd = _fileio.open_append(wal_tmp)
-            try:
-                _fileio.append(fd, tail, wal_tmp, True)
-            finally:
-                os.close(fd)
+            if (
+                not _same_files(backend)
+                or _mark(backend.wal, offset) != read_mark
+                or _mark(backend.wal, copied) != mark
+            ):
+                return BUSY  # replaced, or cut back by a write that failed after this job read it
+            _copy_tail(backend.wal, wal_tmp, copied, sync=True)
             os.replace(snap_tmp, root / SNAPSHOT)
             os.replace(wal_tmp, root / WAL)
             _fileio.fsync_dir(root)
@@ -159,6 +160,29 @@ def _compact(backend: FileBackend) -> int:
     with contextlib.suppress(FileNotFoundError):
         os.unlink(root / PLAIN_BACKUP)
     return 0
+
+
+def _mark(wal: Path, end: int) -> int:
+    """CRC32 of the log's last 4 KiB before byte ``end`` (-1 if it is shorter)."""
+    with open(wal, "rb") as fh:
+        fh.seek(max(0, end - 4096))
+        data = fh.read(min(end, 4096))
+    return zlib.crc32(data) if len(data) == min(end, 4096) else -1
+
+
+def _copy_tail(wal: Path, target: Path, start: int, sync: bool) -> tuple[int, int]:
+    """Append the whole lines of ``wal`` from byte ``start`` on to ``target``: the byte copied up to, and its mark."""
+    with open(wal, "rb") as fh:
+        fh.seek(start)
+        tail = fh.read()
+    tail = tail[: tail.rfind(b"\n") + 1]
+    fd = _fileio.open_append(target)
+    try:
+        _fileio.append(fd, tail, target, sync)
+    finally:
+        os.close(fd)
+    end = start + len(tail)
+    return end, _mark(wal, end) if len(tail) < 4096 else zlib.crc32(tail[-4096:])
 
 
 def _record_length(root: Path) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from nbtrack.entities import Metric, Param
+from nbtrack.errors import StoreCorrupted
 from nbtrack.store import _backend, _background, _compactor, _fileio, _index
 from nbtrack.store._snapshot import SNAPSHOT, WAL, stat_key
 from nbtrack.store.tinydb_store import TinyDBStore
@@ -168,3 +169,19 @@ def test_a_background_index_job_writes_the_index_a_fresh_process_opens_from(tmp_
     assert _stored_ids(root) == set(ids)
     # And running it again finds nothing to do
     assert _compactor.run(root, "index") == _background.BUSY
+
+
+def test_a_lock_free_reader_that_read_the_log_before_an_append_is_not_told_it_was_cut(tmp_path: Path) -> None:
+    # Given a reader without the lock (as a background job reads) that stat-ed the log, then a writer appended
+    root = tmp_path / "s"
+    writer = TinyDBStore(root)
+    _runs(writer, 3)
+    reader = _backend.FileBackend(root, read_only=True)
+    seen = stat_key(root / WAL)
+    _runs(writer, 3)
+    # Then the log length the writer recorded does not make the reader call the log cut
+    reader._check_wal_length(seen)
+    # But a log really cut below that length is refused
+    os.truncate(root / WAL, seen[1] - 10)  # type: ignore[index]
+    with pytest.raises(StoreCorrupted, match="cut, emptied or deleted"):
+        reader._check_wal_length(stat_key(root / WAL))
