@@ -45,6 +45,7 @@ from nbtrack.store._snapshot import (
     backup_of,
     empty_tables,
     from_tinydb,
+    identity,
     paused_gc,
     restore_hint,
     stat_key,
@@ -366,9 +367,16 @@ class FileBackend(JournalsMixin, Backend):
     def _open_index(self, snap_key: tuple[int, int, int] | None, wal_key: tuple[int, int, int] | None) -> bool:
         """Open from the index file if it matches the snapshot and log on disk."""
         checkpoint = _index.read(self.index_path)
-        if checkpoint is None or checkpoint.snap != snap_key:
+        if checkpoint is None or wal_key is None or checkpoint.wal_offset > wal_key[1]:
             return False
-        if wal_key is None or checkpoint.wal_ino != wal_key[0] or checkpoint.wal_offset > wal_key[1]:
+        same_files = checkpoint.snap == snap_key and checkpoint.wal_ino == wal_key[0]
+        if not same_files and not (  # a copy of the store: the same content under new inodes
+            checkpoint.snap_id is not None
+            and snap_key is not None
+            and checkpoint.snap is not None
+            and checkpoint.snap[1] == snap_key[1]
+            and checkpoint.snap_id == identity(self.snapshot)
+        ):
             return False
         if checkpoint.wal_check != _index.wal_check(self.wal, checkpoint.wal_offset):
             return False
@@ -564,7 +572,10 @@ class FileBackend(JournalsMixin, Backend):
         wal_ino = self._wal_key[0] if self._wal_key else 0
         check = _index.wal_check(self.wal, self._wal_offset)
         snap = stat_key(self.snapshot)
-        return _index.Checkpoint(self.seq, wal_ino, self._wal_offset, snap, small, self.runs.columns, check)
+        columns = self.runs.columns
+        return _index.Checkpoint(
+            self.seq, wal_ino, self._wal_offset, snap, small, columns, check, identity(self.snapshot)
+        )
 
     def has_index(self) -> bool:
         """Whether an index file matching the files on disk was opened or written."""

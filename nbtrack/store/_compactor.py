@@ -37,7 +37,7 @@ from nbtrack.store import _codec, _fileio, _index
 from nbtrack.store._backend import WAL_LENGTH, FileBackend
 from nbtrack.store._background import BUSY, JOBS
 from nbtrack.store._flock import StoreLock
-from nbtrack.store._snapshot import BACKUP, PLAIN_BACKUP, SNAPSHOT, WAL, encode, stat_key, to_tinydb
+from nbtrack.store._snapshot import BACKUP, PLAIN_BACKUP, SNAPSHOT, WAL, encode, identity, stat_key, to_tinydb
 
 
 @contextlib.contextmanager
@@ -133,6 +133,7 @@ def _compact(backend: FileBackend) -> int:
             small,
             backend.runs.columns,
             _index.wal_check(wal_tmp, len(header)),
+            identity(snap_tmp),
         )
         made.append(index_tmp := _write_index_file(root, checkpoint))
         # The writes made while this job ran: most are copied (and synced) before taking the lock,

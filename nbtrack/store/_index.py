@@ -45,6 +45,8 @@ class Checkpoint:
     tables: dict[str, dict[str, dict[str, Any]]]
     columns: RunColumns
     wal_check: list[int] | None = None
+    #: the snapshot's checksum record (:func:`~nbtrack.store._snapshot.identity`): its content, whatever its inode
+    snap_id: list[int] | None = None
 
 
 def wal_check(wal: Path, offset: int) -> list[int]:
@@ -113,19 +115,25 @@ def read(path: Path) -> Checkpoint | None:
             columns = RunColumns.load(header["runs"], body.read_into)
             tables = header["tables"]
             check = header.get("wal_check")
+            snap_id = header.get("snap_id")
     except (OSError, ValueError, KeyError, TypeError):
         return None
     if body.left != 0 or body.crc != crc:
         return None
     snap = (snap_ino, snap_size, snap_mtime) if snap_ino else None
-    return Checkpoint(seq, wal_ino, wal_offset, snap, tables, columns, check)
+    return Checkpoint(seq, wal_ino, wal_offset, snap, tables, columns, check, snap_id)
 
 
 def write(path: Path, checkpoint: Checkpoint, write_file: Any) -> None:
     """Write an index file atomically through ``write_file(path, chunks)``."""
     runs_header, arrays = checkpoint.columns.dump()
     header = orjson.dumps(
-        {"tables": checkpoint.tables, "runs": runs_header, "wal_check": checkpoint.wal_check},
+        {
+            "tables": checkpoint.tables,
+            "runs": runs_header,
+            "wal_check": checkpoint.wal_check,
+            "snap_id": checkpoint.snap_id,
+        },
         option=orjson.OPT_SERIALIZE_NUMPY,
     )
     header += b" " * (-(len(_MAGIC) + _PREFIX.size + len(header)) % 8)  # arrays start 8-byte aligned

@@ -122,6 +122,32 @@ def check(raw: bytes, data: dict[str, Any]) -> str | None:
     return None
 
 
+def identity(path: Path) -> list[int] | None:
+    """``[crc, length]`` from a snapshot's checksum record (the file's last bytes), or ``None``.
+
+    Two files with the same record hold the same content: an index names its snapshot
+    by it as well as by inode, so a copied store (new inodes) still opens from its index.
+    """
+    try:
+        with open(path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            fh.seek(max(0, size - 512))
+            tail = fh.read()
+    except OSError:
+        return None
+    at = tail.rfind(b'"' + _META.encode() + b'":')
+    if at < 0 or not tail.endswith(b"}"):
+        return None
+    try:
+        meta = orjson.loads(tail[at + len(_META) + 3 : -1]).get("1", {})
+    except (ValueError, AttributeError):
+        return None
+    crc, length = meta.get("crc"), meta.get("length")
+    if not isinstance(crc, int) or not isinstance(length, int) or meta.get("format") != 2:
+        return None
+    return [crc, length]
+
+
 class OrjsonStorage(Storage):
     """A TinyDB storage that reads and writes with orjson and replaces the file atomically."""
 

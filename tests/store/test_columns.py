@@ -180,3 +180,30 @@ def test_a_fresh_process_finds_runs_by_id_without_a_string_per_run(
     third.version()
     assert sorted(third._b.runs.keys()) == sorted(fresh._b.runs.keys())
     assert set(ids + new) <= set(third._b.runs.keys())
+
+
+def test_a_copied_store_still_opens_from_its_index(tmp_path: Path) -> None:
+    # Given a store with runs in its snapshot and its log, copied to another folder (new inodes, new times)
+    import shutil
+
+    store = TinyDBStore(tmp_path / "s")
+    ids = _fill(store, 30)
+    store.compact()
+    ids += _fill(store, 10)
+    store.version()
+    store._b.write_index()
+    shutil.copytree(tmp_path / "s", tmp_path / "copy")
+    # When a fresh process opens the copy
+    copy = TinyDBStore(tmp_path / "copy")
+    frame = copy.search_runs_frame(["0", "1"], None, ViewType.ALL, None, None)
+    # Then it answered from the index, without parsing a document, and holds every run
+    assert copy._b.has_index() and not copy._b.runs.loaded
+    assert set(ids) <= set(frame["run_id"])
+    # But a copy whose snapshot differs from the one the index was made from is read from its files
+    other = tmp_path / "other"
+    shutil.copytree(tmp_path / "s", other)
+    snapshot = other / "nbtrack.json"
+    snapshot.write_bytes(snapshot.read_bytes().replace(b'"crc":', b'"crc" :', 1))
+    changed = TinyDBStore(other)
+    changed.version()
+    assert changed._b.runs.loaded
