@@ -21,6 +21,7 @@ from nbtrack._json import jsonable
 from nbtrack.entities import LifecycleStage, RunStatus, ViewType
 from nbtrack.errors import NotFound
 from nbtrack.query import compile_run_filter, sort_runs
+from nbtrack.store import paused_gc
 from nbtrack.store.documents import run_from_doc
 from nbtrack.tracking.client import TrackingClient
 
@@ -117,6 +118,10 @@ class RunIndex:
         return all(_fingerprint(self.client, run_id) == fp for run_id, fp in base.live.items())
 
     def _base(self, experiment_ids: tuple[str, ...]) -> _Base:
+        with paused_gc():  # lists of every run: the collector would rescan the growing heap meanwhile
+            return self._read_base(experiment_ids)
+
+    def _read_base(self, experiment_ids: tuple[str, ...]) -> _Base:
         version = self.client.store_version()
         base = self._bases.get(experiment_ids)
         if base is not None and base.version == version and self._live_unchanged(base):

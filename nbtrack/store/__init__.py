@@ -12,7 +12,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nbtrack.errors import InvalidParameter
+from nbtrack.store._snapshot import paused_gc
 from nbtrack.store.mlflow_server import is_server_uri
+
+__all__ = ["clear_cache", "flush", "get_store", "is_server_uri", "paused_gc", "resolve_uri"]
 
 if TYPE_CHECKING:
     from nbtrack.store.base import AbstractStore

@@ -15,6 +15,7 @@ from typing import Any
 
 from nbtrack.entities import Experiment, Metric, RunStatus, Tags
 from nbtrack.errors import InvalidParameter, NotFound
+from nbtrack.store import paused_gc
 from nbtrack.tracking.client import TrackingClient
 from nbtrack.widgets._common import RunColors
 
@@ -212,6 +213,10 @@ class RunSource:
 
     def reload(self) -> Delta:
         """Re-read the runs; rows of unchanged documents are kept, the others rebuilt."""
+        with paused_gc():  # a row per run: the collector would rescan the growing heap every few hundred
+            return self._reload()
+
+    def _reload(self) -> Delta:
         store_token = self.client.store_version()  # before reading: a change meanwhile shows up next poll
         experiment_ids = self.experiment_ids
         root = self.client.store_root  # a store without a folder (in memory, a server) is not cached

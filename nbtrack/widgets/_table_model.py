@@ -7,6 +7,7 @@ from operator import itemgetter
 from typing import Any
 
 from nbtrack.entities import Tags
+from nbtrack.store import paused_gc
 from nbtrack.widgets._columns import default_params
 from nbtrack.widgets._common import esc, fmt_delta, fmt_duration, fmt_time, fmt_value, lower_is_better
 from nbtrack.widgets._source import RunRow
@@ -166,6 +167,10 @@ class TableView:
         _BUILT[key] = {"_rows_in": rows, **{name: _copied(getattr(self, name)) for name in _DERIVED}}
 
     def _build(self, rows: list[RunRow]) -> None:
+        with paused_gc():  # sorting and grouping make a few objects per run; none hold cycles
+            self._derive(rows)
+
+    def _derive(self, rows: list[RunRow]) -> None:
         param_values: dict[str, set[Any]] = {}
         param_count: dict[str, int] = {}
         for row in rows:
