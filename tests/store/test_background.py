@@ -33,6 +33,14 @@ def _runs(store: TinyDBStore, count: int) -> list[str]:
     return ids
 
 
+def _logged_and_compacted(root: Path, in_snapshot: int, in_log: int) -> tuple[TinyDBStore, list[str]]:
+    """A store with ``in_snapshot`` runs folded into its snapshot, then ``in_log`` more only in its log."""
+    store = TinyDBStore(root)
+    ids = _runs(store, in_snapshot)
+    store.compact()
+    return store, ids + _runs(store, in_log)
+
+
 def _stored_ids(root: Path) -> set[str]:
     fresh = TinyDBStore(root)
     return set(fresh.search_runs_frame(["0"], None, 3, None, None)["run_id"])
@@ -102,10 +110,7 @@ def test_a_reader_follows_a_compaction_without_reloading(tmp_path: Path) -> None
 def test_a_killed_background_compaction_leaves_a_store_that_opens_with_every_run(tmp_path: Path) -> None:
     # Given a store of a few thousand runs, the last of them only in its log
     root = tmp_path / "s"
-    store = TinyDBStore(root)
-    ids = _runs(store, 1500)
-    store.compact()
-    ids += _runs(store, 1500)
+    _, ids = _logged_and_compacted(root, 1500, 1500)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     command = [sys.executable, "-m", "nbtrack.store._compactor", str(root), "compact"]
     # When compaction jobs are killed (SIGKILL) at several moments of their work
@@ -154,10 +159,7 @@ def test_a_job_gives_way_to_another_job_and_to_a_compaction_made_meanwhile(
 def test_a_background_index_job_writes_the_index_a_fresh_process_opens_from(tmp_path: Path) -> None:
     # Given a store whose log has grown past its index
     root = tmp_path / "s"
-    store = TinyDBStore(root)
-    ids = _runs(store, 40)
-    store.compact()
-    ids += _runs(store, 40)
+    _, ids = _logged_and_compacted(root, 40, 40)
     assert _index.peek(root / _index.INDEX)[2] < os.path.getsize(root / WAL)  # type: ignore[index]
     # When the index job runs
     assert _compactor.run(root, "index") == 0
