@@ -49,7 +49,6 @@ from nbtrack.store._snapshot import (
     paused_gc,
     restore_hint,
     stat_key,
-    to_tinydb,
 )
 from nbtrack.store._wal import WalReader
 
@@ -539,8 +538,7 @@ class FileBackend(JournalsMixin, Backend):
         self._writable()
         _fileio.remove_leftovers(self.root)
         with paused_gc():
-            data = to_tinydb(self.tables, self.seq)
-        self._file.write(data)
+            self._file.write_tables(self.tables, self.seq)
         follows = (self._wal_key[0], self._wal_offset) if self._wal_key else None
         _fileio.replace_with(self.wal, [_codec.wal_header(self.seq, follows)])
         self._snap_key = stat_key(self.snapshot)

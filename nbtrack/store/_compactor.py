@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import gzip
 import os
 import sys
 import zlib
@@ -37,7 +36,7 @@ from nbtrack.store import _codec, _fileio, _index
 from nbtrack.store._backend import WAL_LENGTH, FileBackend
 from nbtrack.store._background import BUSY, JOBS
 from nbtrack.store._flock import StoreLock
-from nbtrack.store._snapshot import BACKUP, PLAIN_BACKUP, SNAPSHOT, WAL, encode, identity, stat_key, to_tinydb
+from nbtrack.store._snapshot import SNAPSHOT, WAL, OrjsonStorage, identity, snapshot_chunks, stat_key
 
 
 @contextlib.contextmanager
@@ -116,12 +115,11 @@ def _compact(backend: FileBackend) -> int:
     read_mark = _mark(backend.wal, offset)
     tables = dict(backend.tables)
     tables["runs"] = backend.runs.copy()  # every document: the snapshot and the log, parsed here
-    payload = encode(to_tinydb(tables, seq))
-    del tables
     prefix = _fileio.BACKGROUND_PREFIX
     made: list[Path] = []
     try:
-        made.append(snap_tmp := _fileio.write_new(root, [payload], True, prefix))
+        made.append(snap_tmp := _fileio.write_new(root, snapshot_chunks(tables, seq), True, prefix))
+        del tables
         header = _codec.wal_header(seq, (wal_ino, offset))
         made.append(wal_tmp := _fileio.write_new(root, [header], False, prefix))
         small = {name: rows for name, rows in backend.tables.items() if name != "runs"}
@@ -156,10 +154,7 @@ def _compact(backend: FileBackend) -> int:
         for path in made:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)
-    # the last good copy: this snapshot's bytes, compressed (as ``OrjsonStorage.write`` keeps it)
-    _fileio.replace_with(root / BACKUP, [gzip.compress(payload, compresslevel=1, mtime=0)])
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(root / PLAIN_BACKUP)
+    OrjsonStorage(root / SNAPSHOT).write_backup()  # the last good copy: this snapshot, compressed
     return 0
 
 

@@ -8,6 +8,7 @@ import gzip
 import os
 import zlib
 from collections.abc import Iterator
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -109,6 +110,48 @@ def encode(data: dict[str, Any]) -> bytes:
     return head + sep + b'"' + _META.encode() + b'":' + orjson.dumps({"1": meta}) + b"}"
 
 
+def snapshot_chunks(tables: Tables, seq: int, batch: int = 10_000) -> Iterator[bytes]:
+    """``encode(to_tinydb(tables, seq))`` in pieces, ``batch`` documents at a time.
+
+    The same bytes, without the whole file (and a copy of every document) in memory at
+    once: a store of 1M runs is a gigabyte of JSON.
+    """
+    crc, length = 0, 0
+
+    def counted(piece: bytes) -> bytes:
+        nonlocal crc, length
+        crc, length = zlib.crc32(piece, crc), length + len(piece)
+        return piece
+
+    yield counted(b"{")
+    first = True
+    for name, rows in tables.items():
+        yield counted((b"" if first else b",") + orjson.dumps(name) + b":{")
+        first = False
+        numbered = enumerate(rows.items(), 1)
+        sep = b""
+        while chunk := list(islice(numbered, batch)):
+            body = orjson.dumps(
+                {str(i): {"_key": key, **doc} for i, (key, doc) in chunk}, option=orjson.OPT_SERIALIZE_NUMPY
+            )
+            yield counted(sep + body[1:-1])
+            sep = b","
+        yield counted(b"}")
+    meta = {"seq": seq, "format": 2, "crc": crc, "length": length}
+    yield (b"" if first else b",") + b'"' + _META.encode() + b'":' + orjson.dumps({"1": meta}) + b"}"
+
+
+def gzip_chunks(path: Path, size: int = 16 << 20) -> Iterator[bytes]:
+    """The gzip-compressed bytes (level 1, no time stamp) of file ``path``, read ``size`` bytes at a time."""
+    compressor = zlib.compressobj(1, zlib.DEFLATED, 31)  # 31: the gzip container
+    with open(path, "rb") as fh:
+        while data := fh.read(size):
+            out = compressor.compress(data)
+            if out:
+                yield out
+    yield compressor.flush()
+
+
 def check(raw: bytes, data: dict[str, Any]) -> str | None:
     """Why a parsed snapshot fails its checksum, or ``None`` if it passes (or predates checksums)."""
     meta = data.get(_META, {}).get("1", {}) if isinstance(data.get(_META), dict) else {}
@@ -203,6 +246,21 @@ class OrjsonStorage(Storage):
             raise _fileio.store_error(exc, backup, "keeping the last good copy") from None
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.path.with_name(PLAIN_BACKUP))  # an older store's uncompressed copy, now superseded
+
+    def write_tables(self, tables: Tables, seq: int) -> None:
+        """:meth:`write` of ``to_tinydb(tables, seq)``, streamed: neither file is ever whole in memory."""
+        _fileio.replace_with(self.path, snapshot_chunks(tables, seq))
+        self.write_backup()
+
+    def write_backup(self) -> None:
+        """Replace the last good copy with the snapshot as it is now (gzip-compressed, streamed)."""
+        backup = self.path.with_name(BACKUP)
+        try:
+            _fileio.replace_with(backup, gzip_chunks(self.path))
+        except OSError as exc:
+            raise _fileio.store_error(exc, backup, "keeping the last good copy") from None
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.path.with_name(PLAIN_BACKUP))
 
 
 fsync_dir = _fileio.fsync_dir

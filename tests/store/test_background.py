@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -140,14 +141,13 @@ def test_a_job_gives_way_to_another_job_and_to_a_compaction_made_meanwhile(
         assert held
         assert _compactor.run(root, "compact") == _background.BUSY
     # When another process compacts while the job writes its files
-    real_encode = _compactor.encode
+    real_chunks = _compactor.snapshot_chunks
 
-    def encode_then_compact(data: dict) -> bytes:  # type: ignore[type-arg]
-        payload = real_encode(data)
+    def chunks_then_compact(tables: dict, seq: int) -> Iterator[bytes]:  # type: ignore[type-arg]
+        yield from real_chunks(tables, seq)
         TinyDBStore(root).compact()
-        return payload
 
-    monkeypatch.setattr(_compactor, "encode", encode_then_compact)
+    monkeypatch.setattr(_compactor, "snapshot_chunks", chunks_then_compact)
     before = stat_key(root / SNAPSHOT)
     # Then the job gives up, leaving that compaction's files in place and no file of its own
     assert _compactor.run(root, "compact") == _background.BUSY

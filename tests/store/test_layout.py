@@ -141,3 +141,24 @@ def test_after_every_compaction_a_fresh_process_opens_from_the_index(tmp_path: P
         fresh = TinyDBStore(path)
         assert len(fresh.search_runs_frame(["0"])) == 3 * (round_ + 1)
         assert not fresh._b.runs.loaded, round_
+
+
+@pytest.mark.parametrize("batch", [1, 2, 10_000])
+def test_the_streamed_snapshot_is_the_same_bytes_as_the_whole_one(tmp_path: Path, batch: int) -> None:
+    # Given tables with several documents in one table, one in another, and empty ones
+    from nbtrack.store._snapshot import empty_tables, encode, gzip_chunks, snapshot_chunks, to_tinydb
+
+    tables = empty_tables()
+    tables["runs"] = {f"r{i}": {"run_id": f"r{i}", "metrics": {"m": i / 3}, "params": {"p": "é"}} for i in range(5)}
+    tables["experiments"] = {"0": {"name": "Default"}}
+    # When it is written in pieces of `batch` documents, and an empty store too
+    for case in (tables, empty_tables()):
+        streamed = b"".join(snapshot_chunks(case, 7, batch))
+        # Then the bytes are those of the whole-file encoder (same checksum record, same layout)
+        assert streamed == encode(to_tinydb(case, 7))
+    # And the streamed gzip copy of a file decompresses to that file
+    path = tmp_path / "f"
+    path.write_bytes(streamed * 1000)
+    import gzip
+
+    assert gzip.decompress(b"".join(gzip_chunks(path, 4096))) == streamed * 1000
