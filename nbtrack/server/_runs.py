@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import orjson
 
 from nbtrack._json import jsonable
@@ -23,6 +24,7 @@ from nbtrack.errors import NotFound
 from nbtrack.query import compile_run_filter, sort_runs
 from nbtrack.store import paused_gc
 from nbtrack.store.documents import run_from_doc
+from nbtrack.store.listing import RunListing
 from nbtrack.tracking.client import TrackingClient
 
 SUMMARY_KEYS = (
@@ -63,27 +65,56 @@ def _fingerprint(client: TrackingClient, run_id: str) -> bytes | None:
     return orjson.dumps(jsonable(run.to_dict()))
 
 
-@dataclass
 class _Base:
-    """Every run (any lifecycle stage) of a set of experiments at one store version."""
+    """Every run (any lifecycle stage) of a set of experiments at one store version.
 
-    version: tuple[int, ...]
-    generation: int
-    docs: list[dict[str, Any]]
-    active: list[dict[str, Any]]
-    deleted: list[dict[str, Any]]
-    live: dict[str, bytes | None]  # RUNNING run id -> fingerprint when read
+    Held as the store's :class:`RunListing` (columns): a run's document is built when a page
+    shows it, or for all runs when a filter or an order needs them (:meth:`docs`).
+    """
+
+    def __init__(self, version: tuple[int, ...], generation: int, listing: RunListing) -> None:
+        self.version, self.generation, self.listing = version, generation, listing
+        stages = listing.texts("lifecycle_stage")
+        statuses = listing.texts("status")
+        deleted = np.array([s == LifecycleStage.DELETED for s in stages], dtype=bool)
+        self.active: np.ndarray = np.flatnonzero(~deleted)
+        self.deleted: np.ndarray = np.flatnonzero(deleted)
+        self.every: np.ndarray = np.arange(len(listing))
+        self.seqs: np.ndarray = listing.changes()
+        self.running: np.ndarray = np.flatnonzero(np.array([s == RunStatus.RUNNING for s in statuses], dtype=bool))
+        ids = listing.run_ids
+        #: RUNNING run id -> fingerprint when read (their journals change without the store's version)
+        self.live: dict[str, bytes | None] = {
+            ids[i]: orjson.dumps(jsonable(run_from_doc(listing.doc(i)).to_dict())) for i in self.running.tolist()
+        }
+        self._docs: list[dict[str, Any] | None] = [None] * len(listing)
+
+    def doc(self, position: int) -> dict[str, Any]:
+        """The document of the run at ``position`` (built once)."""
+        doc = self._docs[position]
+        if doc is None:
+            doc = self._docs[position] = self.listing.doc(position)
+        return doc
+
+    def docs(self, positions: np.ndarray) -> list[dict[str, Any]]:
+        """The documents of the runs at ``positions`` (those not built yet, built together)."""
+        held = self._docs
+        missing = [p for p in positions.tolist() if held[p] is None]
+        if len(missing) > 1:
+            for p, doc in zip(missing, self.listing.docs(np.array(missing)), strict=True):
+                held[p] = doc
+        return [self.doc(p) for p in positions.tolist()]
 
 
 @dataclass
 class _View:
-    """The filtered, sorted runs of one query shape, derived from a :class:`_Base`."""
+    """The filtered, sorted runs of one query shape, derived from a :class:`_Base`: positions in its listing."""
 
     generation: int
-    docs: list[dict[str, Any]]
+    positions: np.ndarray
     max_seq: int
     running: list[int]
-    others: list[tuple[int, str]] = field(default_factory=list)  # (_seq, run_id) of runs not in docs
+    others: list[tuple[int, str]] = field(default_factory=list)  # (_seq, run_id) of runs not in the view
     others_max_seq: int = 0
 
 
@@ -126,16 +157,10 @@ class RunIndex:
         base = self._bases.get(experiment_ids)
         if base is not None and base.version == version and self._live_unchanged(base):
             return base
-        docs = self.client.search_run_docs(list(experiment_ids), None, ViewType.ALL, None, None)
-        active: list[dict[str, Any]] = []
-        deleted: list[dict[str, Any]] = []
-        live: dict[str, bytes | None] = {}
-        for d in docs:  # one pass: this runs on every store change over every run
-            (deleted if d.get("lifecycle_stage") == LifecycleStage.DELETED else active).append(d)
-            if d["status"] == RunStatus.RUNNING:
-                live[d["run_id"]] = orjson.dumps(jsonable(run_from_doc(d).to_dict()))
+        # the store's column index, copied: no run document is read or built for the listing itself
+        listing = self.client.search_run_listing(list(experiment_ids), ViewType.ALL)
         self._generation += 1
-        base = _Base(version, self._generation, docs, active, deleted, live)
+        base = _Base(version, self._generation, listing)
         if experiment_ids not in self._bases and len(self._bases) >= _MAX_BASES:
             self._bases.pop(next(iter(self._bases)))
         self._bases[experiment_ids] = base
@@ -159,29 +184,27 @@ class RunIndex:
         elif view_type == ViewType.DELETED_ONLY:
             candidates = base.deleted
         else:
-            candidates = base.docs
-        chosen = candidates if predicate is None else [d for d in candidates if predicate(d)]
+            candidates = base.every
+        chosen = candidates
+        ids = base.listing.run_ids
+        if predicate is not None:  # answered from the store's columns, as the listing was
+            matched = set(self.client.search_run_listing(list(experiment_ids), view_type, filter_string).run_ids)
+            chosen = candidates[np.array([ids[p] in matched for p in candidates.tolist()], dtype=bool)]
         if order_by:
-            chosen = sort_runs(chosen, list(order_by))
+            where = {run_id: i for i, run_id in enumerate(ids)}
+            ordered = sort_runs(base.docs(chosen), list(order_by))
+            chosen = np.array([where[d["run_id"]] for d in ordered], dtype=np.int64)
         # else: the store lists runs in the default order (newest first), which filtering keeps
         others: list[tuple[int, str]] = []
-        if len(chosen) == len(base.active) and chosen is base.active:
-            others = [(int(d.get("_seq", 0)), d["run_id"]) for d in base.deleted]
-        elif len(chosen) != len(base.docs):
-            chosen_ids = {d["run_id"] for d in chosen}
-            others = [(int(d.get("_seq", 0)), d["run_id"]) for d in base.docs if d["run_id"] not in chosen_ids]
-        max_seq = 0
-        running: list[int] = []
-        for i, d in enumerate(chosen):
-            seq = d.get("_seq", 0)
-            if seq > max_seq:
-                max_seq = seq
-            if d["status"] == RunStatus.RUNNING:
-                running.append(i)
+        if len(chosen) != len(base.every):
+            outside = np.setdiff1d(base.every, chosen, assume_unique=True)
+            ids = base.listing.run_ids
+            others = [(seq, ids[i]) for seq, i in zip(base.seqs[outside].tolist(), outside.tolist(), strict=True)]
+        running = np.flatnonzero(np.isin(chosen, base.running)).tolist()
         view = _View(
             generation=base.generation,
-            docs=chosen,
-            max_seq=int(max_seq),
+            positions=chosen,
+            max_seq=int(base.seqs[chosen].max()) if len(chosen) else 0,
             running=running,
             others=others,
             others_max_seq=max((seq for seq, _ in others), default=0),
@@ -235,21 +258,22 @@ class RunIndex:
             base = self._base(exp_key)
             view = self._view(base, exp_key, view_type, filter_string or None, tuple(order_by))
         removed: list[str] = []
-        if since is None:
-            selected = view.docs
-        else:
+        positions = view.positions
+        if since is not None:
             if since >= view.max_seq:
-                selected = [view.docs[i] for i in view.running]
+                positions = positions[view.running]
             else:
-                selected = [d for d in view.docs if int(d.get("_seq", 0)) > since or d["status"] == RunStatus.RUNNING]
+                changed = base.seqs[positions] > since
+                changed[view.running] = True
+                positions = positions[changed]
             if since < view.others_max_seq:
                 removed = [run_id for seq, run_id in view.others if seq > since]
-        page = selected[offset : offset + limit]
+        page = positions[offset : offset + limit]
         end = offset + len(page)
         return RunPage(
-            runs=[run_summary(d) for d in page],
-            total=len(view.docs),
+            runs=[run_summary(d) for d in base.docs(page)],
+            total=len(view.positions),
             cursor=int(base.version[0]) if base.version else 0,
-            next_offset=end if end < len(selected) else None,
+            next_offset=end if end < len(positions) else None,
             removed=removed,
         )

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -16,6 +17,7 @@ from nbtrack.store._column_filter import compile_mask
 from nbtrack.store._columns import MISSING, RunColumns
 from nbtrack.store.base import AbstractStore
 from nbtrack.store.frame import columns_frame
+from nbtrack.store.listing import RunListing
 
 _CLAUSE = re.compile(
     r"^\s*(?:(?P<metric>metrics?\.(?P<key>[A-Za-z0-9_.\-/:]+))|(?:attributes?\.|attr\.)?(?P<attr>start_time|end_time))"
@@ -103,26 +105,65 @@ def search_frame(
         runs = store._b.runs
         columns = runs.columns
         rows = select(columns, wanted, stages)
-        status = columns.text["status"]
-        restore = []
-        try:
-            for row in rows[status.codes[rows] == _code(status.values, RunStatus.RUNNING)].tolist():
-                run_id = columns.text["run_id"].get(row)
-                if run_id is None:
-                    continue
-                doc = runs.peek(run_id) or columns.full_doc(row)  # a live run's journal holds the rest
-                if doc is not None:
-                    restore.append((run_id, doc))
-                    columns.put(run_id, store._view(doc))  # live data and liveness, for this frame only
+        with _live_rows(store, rows):
             if mask is not None:
                 rows = rows[mask(columns, rows)]
             rows = order(columns, rows, clauses)
             if max_results is not None:
                 rows = rows[:max_results]
             return columns_frame(columns, rows)
-        finally:
-            for run_id, doc in restore:
-                columns.put(run_id, doc)
+
+
+def listing(
+    store: Any, experiment_ids: Sequence[str], run_view_type: int, filter_string: str | None = None
+) -> RunListing:
+    """:meth:`TinyDBStore.search_run_listing`: rows picked, filtered and ordered from the columns, copied into a listing.
+
+    A filter the columns cannot answer (on data sets) goes through :meth:`search_run_docs`.
+    """
+    filtered = compile_run_filter(filter_string) is not None  # raises on a bad filter
+    mask = compile_mask(str(filter_string)) if filtered else None
+    if filtered and mask is None:
+        return RunListing.from_docs(store.search_run_docs(experiment_ids, filter_string, run_view_type))
+    wanted = {v.validate_experiment_id(e) for e in experiment_ids}
+    stages = {s for s in (LifecycleStage.ACTIVE, LifecycleStage.DELETED) if ViewType.matches(run_view_type, s)}
+    store._tables()
+    with store._b._lock:  # writers of this process wait; other processes' writes show next time
+        columns = store._b.runs.columns
+        rows = select(columns, wanted, stages)
+        with _live_rows(store, rows) as live:
+            if mask is not None:
+                rows = rows[mask(columns, rows)]
+            rows = order(columns, rows, [])
+            docs = {i: live[row] for i, row in enumerate(rows.tolist()) if row in live} if live else None
+            return RunListing(columns, rows, docs)
+
+
+@contextmanager
+def _live_rows(store: Any, rows: np.ndarray) -> Iterator[dict[int, dict[str, Any]]]:
+    """Put the live view of the RUNNING runs among ``rows`` into the columns for a while (lock held).
+
+    A live run's journal holds points its document does not; yields row → that view, and puts
+    the documents back on the way out.
+    """
+    runs = store._b.runs
+    columns = runs.columns
+    status = columns.text["status"]
+    restore = []
+    live: dict[int, dict[str, Any]] = {}
+    try:
+        for row in rows[status.codes[rows] == _code(status.values, RunStatus.RUNNING)].tolist():
+            run_id = columns.text["run_id"].get(row)
+            if run_id is None:
+                continue
+            doc = runs.peek(run_id) or columns.full_doc(row)  # a live run's journal holds the rest
+            restore.append((run_id, doc))
+            live[row] = view = store._view(doc)
+            columns.put(run_id, view)  # live data and liveness, for this answer only
+        yield live
+    finally:
+        for run_id, doc in restore:
+            columns.put(run_id, doc)
 
 
 def _code(values: list[str], value: str) -> int:

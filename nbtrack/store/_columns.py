@@ -21,9 +21,11 @@ import numpy as np
 
 #: Text attributes of a run kept as columns (frame columns, filters, liveness checks).
 TEXT = ("run_id", "experiment_id", "status", "artifact_uri", "lifecycle_stage", "run_name", "user_id", "host", "pstart")
-#: Integer attributes (``MISSING`` where absent).
-INTS = ("start_time", "end_time", "pid")
+#: Integer attributes (``MISSING`` where absent); ``_seq`` is the change number of the run's document.
+INTS = ("start_time", "end_time", "pid", "_seq")
 GROUPS = ("metrics", "params", "tags")
+#: attributes that mark a live run's owner (process id, its start, its host): not listed
+LIVENESS = frozenset({"pid", "pstart", "host"})
 MISSING = np.iinfo(np.int64).min
 _MIN_CAPACITY = 1024
 

@@ -177,6 +177,35 @@ class AbstractStore(ABC):
 
         return runs_frame(self.search_run_docs(experiment_ids, filter_string, run_view_type, max_results, order_by))
 
+    def search_run_listing(
+        self,
+        experiment_ids: Sequence[str],
+        run_view_type: int = ViewType.ACTIVE_ONLY,
+        filter_string: str | None = None,
+    ) -> Any:
+        """Every run of some experiments, newest first, as a :class:`~nbtrack.store.listing.RunListing`.
+
+        What a table of runs needs: attributes and values as columns (sorting, counting and best
+        values without a Python object per run), a run's document built when it is shown.
+
+        Parameters
+        ----------
+        experiment_ids : list of str
+            Experiments to list.
+        run_view_type : int
+            :class:`ViewType` value.
+        filter_string : str, optional
+            Only the runs matching this filter (the language of :meth:`search_run_docs`).
+
+        Returns
+        -------
+        RunListing
+            RUNNING runs with their live data.
+        """
+        from nbtrack.store.listing import RunListing
+
+        return RunListing.from_docs(self.search_run_docs(experiment_ids, filter_string, run_view_type))
+
     def log_metric(self, run_id: str, metric: Metric) -> None:
         """Record one metric point."""
         self.log_batch(run_id, metrics=(metric,))

@@ -45,6 +45,7 @@ from nbtrack.query import compile_run_filter, sort_runs
 from nbtrack.store import _column_search, _process
 from nbtrack.store._backend import Backend, FileBackend, Tables, paused_gc
 from nbtrack.store._codec import JournalDamaged
+from nbtrack.store._columns import LIVENESS
 from nbtrack.store._fileio import remove_leftovers, store_error
 from nbtrack.store._fork import forked_stores
 from nbtrack.store._registry_store import RegistryStoreMixin
@@ -57,8 +58,7 @@ from nbtrack.store.documents import (
     run_from_doc,
     run_info_from_doc,
 )
-
-_LIVENESS = ("pid", "pstart", "host")
+from nbtrack.store.listing import RunListing
 
 __all__ = ["DEFAULT_EXPERIMENT_ID", "DEFAULT_EXPERIMENT_NAME", "TinyDBStore", "Tx"]
 
@@ -368,7 +368,7 @@ class TinyDBStore(RunDataMixin, RegistryStoreMixin, AbstractStore, AbstractRegis
             end_time = int(mtime * 1000) if mtime else now_ms()
         self._folds.pop(run_id, None)
         # (the owner's pid, start marker and host only tell a live run from a dead one)
-        new = {k: value for k, value in fold.merged(doc).items() if k not in _LIVENESS}
+        new = {k: value for k, value in fold.merged(doc).items() if k not in LIVENESS}
         new.update(status=status, end_time=end_time)
         if fold.repeated:
             self._b.journal_sync(run_id)
@@ -477,6 +477,18 @@ class TinyDBStore(RunDataMixin, RegistryStoreMixin, AbstractStore, AbstractRegis
         Filters and orderings the columns cannot answer go through :meth:`search_run_docs`.
         """
         return _column_search.search_frame(self, experiment_ids, filter_string, run_view_type, max_results, order_by)
+
+    def search_run_listing(
+        self,
+        experiment_ids: Sequence[str],
+        run_view_type: int = ViewType.ACTIVE_ONLY,
+        filter_string: str | None = None,
+    ) -> RunListing:
+        """The runs of a listing, copied from the runs table's columns (no run document is parsed).
+
+        See :meth:`AbstractStore.search_run_listing`.
+        """
+        return _column_search.listing(self, experiment_ids, run_view_type, filter_string)
 
     def artifact_dir(self, run_id: str) -> Path:
         self._run_doc(run_id)

@@ -112,6 +112,38 @@ class TrackingClient(ExperimentsClientMixin, ArtifactsClientMixin, RegistryClien
         )
         return self._store.search_run_docs(list(experiment_ids), filter_string, run_view_type, max_results, order_by)
 
+    def search_run_listing(
+        self,
+        experiment_ids: Sequence[str],
+        run_view_type: int = ViewType.ACTIVE_ONLY,
+        filter_string: str | None = None,
+    ) -> Any:
+        """Every run of some experiments, newest first, as columns: what a table of many runs is built from.
+
+        Over a big embedded store this reads no run document: the listing copies the store's
+        column index, and builds a run's document only when asked (:meth:`RunListing.doc`).
+
+        Parameters
+        ----------
+        experiment_ids : list of str
+            Experiments to list.
+        run_view_type : int
+            :class:`ViewType` value.
+        filter_string : str, optional
+            Only the runs matching this filter (the language of :meth:`search_runs`).
+
+        Returns
+        -------
+        nbtrack.store.listing.RunListing
+
+        Raises
+        ------
+        InvalidParameter
+            The filter does not parse.
+        """
+        v.check_args(experiment_ids=experiment_ids, filter_string=filter_string)
+        return self._store.search_run_listing(list(experiment_ids), run_view_type, filter_string)
+
     def search_runs_frame(
         self,
         experiment_ids: Sequence[str],

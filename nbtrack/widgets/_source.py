@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from nbtrack.entities import Experiment, Metric, RunStatus, Tags
 from nbtrack.errors import InvalidParameter, NotFound
 from nbtrack.store import paused_gc
+from nbtrack.store.listing import RunListing
 from nbtrack.tracking.client import TrackingClient
 from nbtrack.widgets._common import RunColors
 
@@ -35,22 +36,68 @@ def _metric_float(value: Any) -> float:
     return float(value)  # stored NaN/inf are strings that float() reads
 
 
-@dataclass
 class RunRow:
-    """What the widgets show of one run (built once per document change)."""
+    """What the widgets show of one run (built once per document change).
 
-    run_id: str
-    name: str
-    experiment_id: str
-    status: str
-    start_time: int
-    end_time: int | None
-    metrics: dict[str, float]
-    params: dict[str, str]
-    tags: dict[str, str]
-    parent_id: str | None
-    seq: Any = None
-    metric_steps: dict[str, int] = field(default_factory=dict)
+    A row made from a :class:`~nbtrack.store.listing.RunListing` holds its attributes and builds
+    its ``metrics``, ``params`` and ``tags`` dicts only when they are first read (a table over
+    100,000 runs shows one page of them); :attr:`listing` and :attr:`position` say where it
+    reads them, and where the table's column-wide work (order, best values, counts) finds it.
+    """
+
+    __slots__ = (
+        "_metrics", "_params", "_tags", "end_time", "experiment_id", "listing", "name", "parent_id", "position",
+        "run_id", "seq", "start_time", "status",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        run_id: str,
+        name: str,
+        experiment_id: str,
+        status: str,
+        start_time: int,
+        end_time: int | None,
+        metrics: dict[str, float] | None = None,
+        params: dict[str, str] | None = None,
+        tags: dict[str, str] | None = None,
+        parent_id: str | None = None,
+        seq: Any = None,
+        listing: RunListing | None = None,
+        position: int = -1,
+    ) -> None:
+        self.run_id, self.name, self.experiment_id, self.status = run_id, name, experiment_id, status
+        self.start_time, self.end_time, self.parent_id, self.seq = start_time, end_time, parent_id, seq
+        self._metrics, self._params, self._tags = metrics, params, tags
+        self.listing, self.position = listing, position
+
+    def __repr__(self) -> str:
+        return f"RunRow({self.run_id!r}, {self.name!r}, {self.status})"
+
+    @property
+    def metrics(self) -> dict[str, float]:
+        """Latest value of each metric (NaN and infinities as floats)."""
+        if self._metrics is None:
+            assert self.listing is not None
+            raw = self.listing.group(self.position, "metrics")
+            self._metrics = {k: _metric_float(v) for k, v in raw.items()}
+        return self._metrics
+
+    @property
+    def params(self) -> dict[str, str]:
+        """The run's params."""
+        if self._params is None:
+            assert self.listing is not None
+            self._params = self.listing.group(self.position, "params")
+        return self._params
+
+    @property
+    def tags(self) -> dict[str, str]:
+        """The run's tags."""
+        if self._tags is None:
+            assert self.listing is not None
+            self._tags = self.listing.group(self.position, "tags")
+        return self._tags
 
     @property
     def duration(self) -> float | None:
@@ -66,7 +113,6 @@ class RunRow:
     def from_doc(cls, doc: dict[str, Any]) -> RunRow:
         """Build a row from a run document of the store."""
         tags = doc.get("tags") or {}
-        meta = doc.get("metric_meta") or {}
         return cls(
             run_id=doc["run_id"],
             name=doc.get("run_name") or doc["run_id"][:8],
@@ -79,8 +125,47 @@ class RunRow:
             tags=dict(tags),
             parent_id=tags.get(PARENT_TAG) or None,
             seq=doc.get("_seq"),
-            metric_steps={k: int(m[1]) for k, m in meta.items() if isinstance(m, list | tuple) and len(m) > 1},
         )
+
+    def rebind(self, listing: RunListing, position: int) -> None:
+        """Point an unchanged row at a newer listing (where it now is)."""
+        self.listing, self.position = listing, position
+
+
+def rows_of(listing: RunListing, keep: Callable[[str, Any], RunRow | None]) -> list[RunRow]:
+    """A row per run of ``listing``, in its order: ``keep(run_id, seq)`` gives an unchanged row to reuse, or ``None``."""
+    ids = listing.run_ids
+    names = listing.texts("run_name")
+    experiments = listing.texts("experiment_id")
+    statuses = listing.texts("status")
+    starts = listing.numbers("start_time")
+    ends = listing.numbers("end_time")
+    seqs = listing.numbers("_seq")
+    parents = listing.tag_values(PARENT_TAG)
+    out: list[RunRow] = []
+    append = out.append
+    for i, run_id in enumerate(ids):
+        row = keep(run_id, seqs[i])
+        if row is not None:
+            row.rebind(listing, i)
+        else:
+            row = RunRow(
+                run_id,
+                names[i] or run_id[:8],
+                experiments[i],  # type: ignore[arg-type]  # every run has these
+                statuses[i],  # type: ignore[arg-type]
+                starts[i],  # type: ignore[arg-type]
+                ends[i],
+                None,
+                None,
+                None,
+                parents[i] or None,
+                seqs[i],
+                listing,
+                i,
+            )
+        append(row)
+    return out
 
 
 @dataclass
@@ -228,18 +313,18 @@ class RunSource:
                 self._rows = dict(old_rows)
                 self._set_order(store_token)
                 return Delta(added=list(self._rows))
-        docs = self.client.search_run_docs(experiment_ids)
-        rows: dict[str, RunRow] = {}
+        listing = self.client.search_run_listing(experiment_ids)
         delta = Delta()
-        for doc in docs:
-            run_id = doc["run_id"]
+
+        def keep(run_id: str, seq: Any) -> RunRow | None:
+            # rows of unchanged documents are kept (a live run's are always rebuilt)
             old = old_rows.get(run_id)
-            seq = doc.get("_seq")
             if old is not None and seq is not None and old.seq == seq and old.status != RunStatus.RUNNING:
-                rows[run_id] = old
-            else:
-                rows[run_id] = RunRow.from_doc(doc)
-                (delta.added if old is None else delta.changed).append(run_id)
+                return old
+            (delta.added if old is None else delta.changed).append(run_id)
+            return None
+
+        rows = {row.run_id: row for row in rows_of(listing, keep)}
         if len(rows) - len(delta.added) != len(old_rows):
             delta.removed = [r for r in old_rows if r not in rows]
         self._rows = rows
@@ -272,8 +357,7 @@ class RunSource:
     def search_ids(self, filter_string: str) -> set[str]:
         """Ids of the runs matching a ``search_runs`` filter; raises ``InvalidParameter`` if it doesn't parse."""
         ids = self._shown_ids if self._shown_ids is not None else self.experiment_ids
-        docs = self.client.search_run_docs(ids, filter_string or None)
-        return {d["run_id"] for d in docs}
+        return set(self.client.search_run_listing(ids, filter_string=filter_string or None).run_ids)
 
     def histories(self, run_id: str) -> dict[str, list[Metric]]:
         """Every metric history of a run (cached until the run changes)."""

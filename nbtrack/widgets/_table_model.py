@@ -6,8 +6,11 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
 
+import numpy as np
+
 from nbtrack.entities import Tags
 from nbtrack.store import paused_gc
+from nbtrack.store.listing import RunListing
 from nbtrack.widgets._columns import default_params
 from nbtrack.widgets._common import esc, fmt_delta, fmt_duration, fmt_time, fmt_value, lower_is_better
 from nbtrack.widgets._source import RunRow
@@ -68,6 +71,31 @@ def cell_value(row: RunRow, column: str) -> Any:
     if column == "experiment":
         return row.experiment_id
     raise KeyError(column)
+
+
+def common_listing(rows: list[RunRow]) -> tuple[RunListing | None, np.ndarray | None]:
+    """The listing all ``rows`` were read from and their positions in it, or ``(None, None)``."""
+    if not rows:
+        return None, None
+    listing = rows[0].listing
+    if listing is None or any(r.listing is not listing for r in rows):
+        return None, None
+    return listing, np.fromiter((r.position for r in rows), dtype=np.int64, count=len(rows))
+
+
+def metric_values(
+    rows: list[RunRow], key: str, common: tuple[RunListing | None, np.ndarray | None] | None = None
+) -> list[float]:
+    """The values of a metric among ``rows`` (runs without it and NaN left out); ``common``: their :func:`common_listing`."""
+    listing, positions = common if common is not None else common_listing(rows)
+    if listing is None or positions is None:
+        return [v for r in rows if (v := r.metrics.get(key)) is not None and v == v]  # v == v drops NaN
+    values = listing.metric(key)
+    if values is None:
+        return []
+    picked = values[positions]
+    found: list[float] = picked[~np.isnan(picked)].tolist()
+    return found
 
 
 def _sort_key(value: Any) -> tuple[int, Any]:
@@ -173,21 +201,28 @@ class TableView:
     def _derive(self, rows: list[RunRow]) -> None:
         param_values: dict[str, set[Any]] = {}
         param_count: dict[str, int] = {}
-        for row in rows:
-            for key, value in row.params.items():
-                seen = param_values.get(key)
-                if seen is None:
-                    param_values[key] = {value}
-                    param_count[key] = 1
-                else:
-                    seen.add(value)
-                    param_count[key] += 1
+        common = listing, positions = common_listing(rows)
+        if listing is not None:  # counted column by column: no run's params dict is built
+            for key, (count, values) in listing.value_counts("params", positions).items():
+                param_values[key], param_count[key] = values, count
+            counts = listing.key_counts("metrics", positions)
+            self.metric_keys = sorted(counts, key=lambda k: (-counts[k], k))
+        else:
+            for row in rows:
+                for key, value in row.params.items():
+                    seen = param_values.get(key)
+                    if seen is None:
+                        param_values[key] = {value}
+                        param_count[key] = 1
+                    else:
+                        seen.add(value)
+                        param_count[key] += 1
+            self.metric_keys = _metric_keys(rows)  # the metrics most runs share first
         self.all_params = sorted(param_values)
         self._param_values, self._param_count = param_values, param_count
-        self.metric_keys = _metric_keys(rows)  # the metrics most runs share first
         self.param_keys = self._choose_params(len(rows))
-        self.best = self._best(rows)
-        self.rows = self._grouped(self._sorted(rows))
+        self.best = self._best(rows, common)
+        self.rows = self._grouped(self._sorted(rows, common))
         self._built_for = self._settings()
 
     def _settings(self) -> tuple[Any, ...]:
@@ -207,7 +242,7 @@ class TableView:
                     best = self.best.get(key)
                     lower = self.lower_better(key)
                     if best is None:
-                        others = [v for r in self.rows if (v := r.metrics.get(key)) is not None and v == v]
+                        others = metric_values(self.rows, key)
                         if others:
                             self.best[key] = min(*others, number) if lower else max(*others, number)
                     elif number < best if lower else number > best:
@@ -238,11 +273,10 @@ class TableView:
         keys.insert(i, key)
         self.rows.insert(i, row)
 
-    def _best(self, rows: list[RunRow]) -> dict[str, float]:
+    def _best(self, rows: list[RunRow], common: tuple[RunListing | None, np.ndarray | None]) -> dict[str, float]:
         best: dict[str, float] = {}
         for key in self.metric_keys:
-            # v == v drops NaN
-            values = [v for r in rows if (v := r.metrics.get(key)) is not None and v == v]
+            values = metric_values(rows, key, common)
             if len(values) > 1:  # a metric only one run has is not "best" of anything
                 best[key] = min(values) if self.lower_better(key) else max(values)
         return best
@@ -261,17 +295,27 @@ class TableView:
             return None
         return k if k[0] < 2 else None
 
-    def _sorted(self, rows: list[RunRow]) -> list[RunRow]:
+    def _sorted(self, rows: list[RunRow], common: tuple[RunListing | None, np.ndarray | None]) -> list[RunRow]:
         column = self.sort_column
         present: list[tuple[Any, RunRow]]
-        if column.startswith("metrics."):
+        listing, positions = common if column.startswith("metrics.") else (None, None)
+        if listing is not None and positions is not None:  # by the metric's column, no metrics dict built
+            values = listing.metric(column[8:])
+            picked = values[positions] if values is not None else np.full(len(rows), np.nan)
+            where = np.flatnonzero(~np.isnan(picked))
+            where = where[np.argsort(-picked[where] if self.descending else picked[where], kind="stable")]
+            keys = picked[where].tolist()
+            present = [(k, rows[i]) for k, i in zip(keys, where.tolist(), strict=True)]
+        elif column.startswith("metrics."):
             key = column[8:]
             present = [(v, r) for r in rows if (v := r.metrics.get(key)) is not None and v == v]
+            present.sort(key=itemgetter(0), reverse=self.descending)
         elif column == "start_time":
             present = [(r.start_time, r) for r in rows]
+            present.sort(key=itemgetter(0), reverse=self.descending)
         else:
             present = [(k, r) for r in rows if (k := self._key_of(r)) is not None]
-        present.sort(key=itemgetter(0), reverse=self.descending)
+            present.sort(key=itemgetter(0), reverse=self.descending)
         ordered = [r for _, r in present]
         self._sort_keys: list[Any] = [k for k, _ in present]
         if len(ordered) < len(rows):

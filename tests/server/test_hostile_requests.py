@@ -43,7 +43,8 @@ def _long_tags(store_path: Path, runs: int) -> None:
     client = nbtrack.TrackingClient(str(store_path))
     for i in range(runs):
         run = client.create_run("0", run_name=f"pad-{i}")
-        client.log_batch(run.info.run_id, tags=[RunTag("pad", "a" * 8000)])
+        # distinct values: a search answered from the store's columns matches each distinct value once
+        client.log_batch(run.info.run_id, tags=[RunTag("pad", "a" * 7990 + f"{i:010d}")])
         client.set_terminated(run.info.run_id)
 
 

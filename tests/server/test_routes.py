@@ -11,8 +11,11 @@ import pytest
 from tornado.httpclient import HTTPClientError
 
 import nbtrack
+from nbtrack.entities import Dataset, DatasetInput, Metric, Param
 from nbtrack.errors import InvalidParameter
 from nbtrack.query.search import compile_run_filter
+from nbtrack.server._runs import RunIndex
+from nbtrack.store.tinydb_store import TinyDBStore
 
 UNKNOWN_RUN = "0123456789abcdef0123456789abcdef"
 
@@ -371,3 +374,38 @@ async def test_corrupt_store_is_a_json_500_without_traceback(api: Any, store_pat
     body = json.loads(err.value.response.body)
     assert set(body) == {"message", "reason"}
     assert "nbtrack.json" in body["message"] and "Traceback" not in body["message"]
+
+
+async def test_runs_filter_on_datasets_reads_the_documents(api: Any, tracking: nbtrack.TrackingClient) -> None:
+    # Given two runs, one of which used a data set (the run listing's columns do not hold data sets)
+    exp = tracking.create_experiment("data")
+    used = tracking.create_run(exp, run_name="used").info.run_id
+    tracking.log_inputs(used, [DatasetInput(Dataset("iris", "d1g35t"))])
+    tracking.create_run(exp, run_name="other")
+    # When the sidebar filters on the data set's name
+    body = await api("runs", params={"experiment_id": exp, "filter": "datasets.name = 'iris'"})
+    # Then only that run is listed
+    assert [r["run_name"] for r in body["runs"]] == ["used"] and body["total"] == 1
+
+
+def test_a_run_listing_page_builds_only_its_runs(tmp_path: Path) -> None:
+    # Given a compacted store of 300 runs, opened by a new client (as a server starting up does)
+    client = nbtrack.TrackingClient(str(tmp_path / "s"))
+    for i in range(300):
+        run_id = client.create_run("0", run_name=f"r{i}").info.run_id
+        client.log_batch(run_id, metrics=[Metric("acc", i / 300, 0, 0)], params=[Param("depth", str(i % 3))])
+        client.set_terminated(run_id)
+    client.store.compact()
+    fresh = nbtrack.TrackingClient(store=TinyDBStore(tmp_path / "s"))  # not the cached store object
+    index = RunIndex(fresh)
+    # When the first page is asked for, newest first
+    page = index.query(["0"], limit=20)
+    # Then it lists the newest runs, counts them all, and parsed no run document
+    assert not fresh.store._b.runs.loaded
+    newest = fresh.search_run_docs(["0"], max_results=20)
+    assert [r["run_id"] for r in page.runs] == [d["run_id"] for d in newest]
+    assert page.total == 300 and page.next_offset == 20
+    # And a filtered, ordered page agrees with the store's own search
+    page = index.query(["0"], filter_string="params.depth = '1'", order_by=["metrics.acc DESC"], limit=5)
+    want = fresh.search_run_docs(["0"], "params.depth = '1'", order_by=["metrics.acc DESC"], max_results=5)
+    assert [r["run_id"] for r in page.runs] == [d["run_id"] for d in want] and page.total == 100

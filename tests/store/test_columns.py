@@ -6,11 +6,13 @@ import math
 import random
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from nbtrack.entities import Metric, Param, RunTag, ViewType
 from nbtrack.store.frame import runs_frame
+from nbtrack.store.listing import RunListing
 from nbtrack.store.memory_store import MemoryStore
 from nbtrack.store.tinydb_store import TinyDBStore
 from nbtrack.tracking.client import TrackingClient
@@ -207,3 +209,92 @@ def test_a_copied_store_still_opens_from_its_index(tmp_path: Path) -> None:
     changed = TinyDBStore(other)
     changed.version()
     assert changed._b.runs.loaded
+
+
+LISTED = ("run_id", "run_name", "experiment_id", "status", "lifecycle_stage", "start_time", "end_time", "_seq")
+
+
+def _listed(doc: dict[str, object]) -> dict[str, object]:
+    return {k: doc.get(k) for k in (*LISTED, "metrics", "params", "tags", "user_id", "artifact_uri")}
+
+
+def _assert_listing_agrees(store: TinyDBStore, experiment_ids: list[str]) -> None:
+    for view in (ViewType.ACTIVE_ONLY, ViewType.DELETED_ONLY, ViewType.ALL):
+        want = store.search_run_docs(experiment_ids, None, view)
+        listing = store.search_run_listing(experiment_ids, view)
+        assert len(listing) == len(want)
+        assert [_listed(listing.doc(i)) for i in range(len(listing))] == [_listed(d) for d in want], view
+        assert [_listed(d) for d in listing.docs(np.arange(len(listing)))] == [_listed(d) for d in want], view
+        assert listing.run_ids == [d["run_id"] for d in want]
+        assert listing.numbers("start_time") == [d["start_time"] for d in want]
+        for key in ("acc", "loss"):
+            values = listing.metric(key)
+            expected = [float(d["metrics"][key]) if key in d["metrics"] else math.nan for d in want]
+            if values is None:
+                assert all(math.isnan(x) for x in expected)
+            else:
+                assert values.tolist() == pytest.approx(expected, nan_ok=True)
+        counts = {k: sum(k in d["params"] for d in want) for d in want for k in d["params"]}
+        assert listing.key_counts("params") == counts
+        distinct = {k: {d["params"][k] for d in want if k in d["params"]} for k in counts}
+        assert listing.value_counts("params") == {k: (counts[k], distinct[k]) for k in counts}
+    for filter_string in [*FILTERS, "datasets.name = 'iris'"]:  # the last one is answered from the documents
+        want_ids = [d["run_id"] for d in store.search_run_docs(experiment_ids, filter_string, ViewType.ALL)]
+        got = store.search_run_listing(experiment_ids, ViewType.ALL, filter_string)
+        assert got.run_ids == want_ids, filter_string
+
+
+def test_run_listing_equals_the_documents_and_parses_none(tmp_path: Path) -> None:
+    # Given a compacted store of varied runs (NaN metrics, missing keys, deleted and live runs), and runs after it
+    store = TinyDBStore(tmp_path / "s")
+    _fill(store, 60)
+    store.compact()
+    _fill(store, 9)
+    live = TrackingClient(store=store).create_run("0", run_name="live", start_time=1_800_000_000_000)
+    store.log_metric(live.info.run_id, Metric("acc", 0.25, 1, 3))  # in the run's journal only
+    # When a new store object lists them
+    fresh = TinyDBStore(tmp_path / "s")
+    listing = fresh.search_run_listing(["0", "1"], ViewType.ALL)
+    # Then it was copied from the index: no run document was parsed
+    assert not fresh._b.runs.loaded
+    # And the live run carries what its journal holds, in its document and its column
+    assert listing.run_ids[0] == live.info.run_id and listing.doc(0)["metrics"] == {"acc": 0.25}
+    acc = listing.metric("acc")
+    assert acc is not None and acc[0] == 0.25
+    assert any(listing.doc(i)["metrics"].get("loss") == "NaN" for i in range(len(listing)))  # as documents hold it
+    # And it agrees with the documents, run by run and in order, for every view
+    _assert_listing_agrees(fresh, ["0", "1"])
+    _assert_listing_agrees(store, ["0"])
+
+
+def test_a_run_listing_is_a_snapshot(tmp_path: Path) -> None:
+    # Given a listing of a store
+    store = TinyDBStore(tmp_path / "s")
+    ids = _fill(store, 20)
+    listing = store.search_run_listing(["0"])
+    before = [listing.doc(i) for i in range(len(listing))]
+    # When runs change and are added after it
+    client = TrackingClient(store=store)
+    client.log_batch(ids[0], params=[Param("width", "99")])  # run 0 has no params
+    client.create_run("0", run_name="later")
+    # Then it still shows the runs as they were when it was made
+    assert [listing.doc(i) for i in range(len(listing))] == before
+    assert "width" not in listing.value_counts("params")
+    # And a new listing shows the changes
+    again = store.search_run_listing(["0"])
+    assert len(again) == len(listing) + 1 and again.value_counts("params")["width"] == (1, {"99"})
+
+
+def test_run_listing_on_the_memory_store_and_from_documents() -> None:
+    # Given the memory store (columns too) and a listing made from documents, as stores without an index make them
+    memory = MemoryStore()
+    _fill(memory, 20)
+    _assert_listing_agrees(memory, ["0", "1"])
+    docs = memory.search_run_docs(["0"])
+    listing = RunListing.from_docs(docs)
+    # Then the documents come back as they are, and the columns agree with them
+    assert [listing.doc(i) for i in range(len(listing))] == docs
+    assert listing.run_ids == [d["run_id"] for d in docs]
+    assert listing.key_counts("metrics") == {
+        k: sum(k in d["metrics"] for d in docs) for d in docs for k in d["metrics"]
+    }

@@ -7,7 +7,9 @@ from unittest.mock import patch
 import pytest
 
 import nbtrack
+from nbtrack.tracking.client import TrackingClient
 from nbtrack.widgets import RunsTable
+from nbtrack.widgets._source import RunRow
 from nbtrack.widgets._table_model import TableView
 
 XSS = "<img src=x onerror=alert(1)>"
@@ -359,3 +361,61 @@ def test_metrics_every_run_shares_come_first_and_a_lone_value_is_not_best() -> N
 
     # Then: that metric now has a best value among the two runs that have it
     assert table.view.best["KNeighbors_score"] == 0.8
+
+
+def _varied_runs(count: int) -> None:
+    """Runs with missing and NaN metrics, ties, params some runs lack, and nested children."""
+    parent = None
+    for i in range(count):
+        with nbtrack.start_run(run_name=f"v{i:02d}", nested=parent is not None and i % 4 == 1) as run:
+            if i % 5:
+                nbtrack.log_metric("acc", (i % 7) / 7)
+            if i % 3 == 0:
+                nbtrack.log_metric("loss", float("nan") if i % 2 else i / 10)
+            nbtrack.log_params({"depth": i % 4, **({"extra": "x"} if i % 6 == 0 else {})})
+            parent = run if i % 4 == 0 else parent
+        if i % 4 == 0:
+            nbtrack.start_run(run_id=run.info.run_id)  # the next run nests under this one
+        elif i % 4 == 1:
+            nbtrack.end_run()
+
+
+def test_a_table_from_the_column_listing_equals_one_from_documents() -> None:
+    # Given varied runs, listed from the store's columns (rows build their dicts only when read)
+    _varied_runs(40)
+    nbtrack.end_run()
+    table = RunsTable(live=False)
+    listed = table.source.rows()
+    assert all(r.listing is not None for r in listed)
+    assert sum(r.parent_id is not None for r in listed) >= 5
+    # Then after the first paint only the rows on the page have built their metrics
+    built = [r for r in listed if r._metrics is not None]
+    assert 0 < len(built) <= table.page_size
+    # And every order gives the same view as rows built from whole documents
+    docs = TrackingClient().search_run_docs(["0"])
+    from_docs = [RunRow.from_doc(d) for d in docs]
+    for column, descending in [
+        ("start_time", True),
+        ("metrics.acc", True),
+        ("metrics.acc", False),
+        ("metrics.loss", True),
+        ("params.depth", False),
+        ("name", True),
+    ]:
+        a, b = (
+            TableView(sort_column=column, descending=descending),
+            TableView(sort_column=column, descending=descending),
+        )
+        a.build(list(listed))
+        b.build(from_docs)
+        assert [r.run_id for r in a.rows] == [r.run_id for r in b.rows], column
+        assert (a.best, a.metric_keys, a.param_keys, a.all_params) == (
+            b.best,
+            b.metric_keys,
+            b.param_keys,
+            b.all_params,
+        )
+        assert a.child_count == b.child_count and a.depth == b.depth
+        assert [a.cell_text(r, c) for r in a.rows[:10] for c in a.columns] == [
+            b.cell_text(r, c) for r in b.rows[:10] for c in b.columns
+        ]
