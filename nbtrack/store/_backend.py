@@ -328,6 +328,7 @@ class FileBackend(JournalsMixin, Backend):
         self._snap_key = snap_key
         self._wal_key = wal_key
         self._index_offset = self._known_index_offset()
+        self.runs.columns.reset_spans()  # they pointed into the snapshot just replaced
         return True
 
     def _check_wal_length(self, wal_key: tuple[int, int, int] | None) -> None:
@@ -537,8 +538,11 @@ class FileBackend(JournalsMixin, Backend):
         """Fold the log into a new snapshot (lock held)."""
         self._writable()
         _fileio.remove_leftovers(self.root)
+        columns = self.runs.columns
+        columns.reset_spans()
         with paused_gc():
-            self._file.write_tables(self.tables, self.seq)
+            meta = self._file.write_tables(self.tables, self.seq, columns.set_span)
+        columns.reset_spans([meta["crc"], meta["length"]])  # where a later compaction finds each document
         follows = (self._wal_key[0], self._wal_offset) if self._wal_key else None
         _fileio.replace_with(self.wal, [_codec.wal_header(self.seq, follows)])
         self._snap_key = stat_key(self.snapshot)

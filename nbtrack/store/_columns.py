@@ -164,10 +164,12 @@ class Strings:
         return cached
 
     def fixed_width(self) -> np.ndarray | None:
-        """The blob's values as one ``S{width}`` array (a view, no copy) when all are as long; else ``None``."""
-        if self._blob_count() < 0:
+        """The blob's values as one ``S{width}`` array (a view, no copy) when all are as long; else ``None``.
+
+        The blob stays usable after its values were made into strings (values added since follow it).
+        """
+        if self._blob is None:
             return None
-        assert self._blob is not None
         offsets, data = self._blob
         count = len(offsets) - 1
         width = int(offsets[1] - offsets[0]) if count else 0
@@ -184,7 +186,8 @@ class Strings:
         if fixed is None:
             keys: np.ndarray = self.objects()[codes].astype(str)
             return keys
-        extra = np.array([t.encode() for t in self._tail] + [b""], dtype=np.bytes_)
+        added = self._tail if self._values is None else self._values[len(fixed) :]
+        extra = np.array([t.encode() for t in added] + [b""], dtype=np.bytes_)
         keys = np.concatenate([fixed, extra])[codes]
         return keys
 
@@ -279,6 +282,13 @@ class RunColumns:
         self.text: dict[str, Strings] = {name: Strings(0) for name in TEXT}
         self.ints: dict[str, np.ndarray] = {name: np.zeros(0, dtype=np.int64) for name in INTS}
         self.fields: dict[str, dict[str, Any]] = {group: {} for group in GROUPS}
+        #: where each run's document lies in the snapshot named by :attr:`spans_of`: byte offset and
+        #: length (-1 for a run changed since, whose document is in the log), so a compaction can copy
+        #: the unchanged documents' bytes instead of parsing them
+        self.span_at = np.zeros(0, dtype=np.int64)
+        self.span_size = np.zeros(0, dtype=np.int64)
+        #: the snapshot's checksum record (``[crc, length]``) the spans point into, or ``None``
+        self.spans_of: list[int] | None = None
         #: bumped on every change, so callers can cache what they derive
         self.version = 0
 
@@ -292,7 +302,7 @@ class RunColumns:
             codes = ids.codes[:n]
             in_order = ids.count() == n and np.array_equal(codes, np.arange(n, dtype=np.int32))
             fixed = ids.fixed_width() if in_order else None
-            if fixed is not None:
+            if fixed is not None and len(fixed) == n:
                 pos = RowIndex(fixed)
             elif in_order:
                 pos = RowIndex(None, dict(zip(ids.values, range(n), strict=True)))
@@ -309,6 +319,10 @@ class RunColumns:
         alive = np.zeros(capacity, dtype=bool)
         alive[: self.n] = self.alive[: self.n]
         self.alive = alive
+        for name in ("span_at", "span_size"):
+            grown = np.full(capacity, -1, dtype=np.int64)
+            grown[: self.n] = getattr(self, name)[: self.n]
+            setattr(self, name, grown)
         for column in self.text.values():
             column.grow(capacity)
         for name, array in self.ints.items():
@@ -333,6 +347,7 @@ class RunColumns:
             row = self.pos[key] = self.n
             self.n += 1
         self.alive[row] = True
+        self.span_at[row] = -1  # the snapshot holds an older document, or none
         get = doc.get
         for name, column in self.text.items():
             column.set(row, get(name))
@@ -357,7 +372,20 @@ class RunColumns:
         row = self.pos.get(key)
         if row is not None:
             self.alive[row] = False
+            self.span_at[row] = -1
             self.version += 1
+
+    def set_span(self, key: str, at: int, size: int) -> None:
+        """Record where run ``key``'s document lies in the snapshot being written."""
+        row = self.pos.get(key)
+        if row is not None:
+            self.span_at[row], self.span_size[row] = at, size
+
+    def reset_spans(self, spans_of: list[int] | None = None) -> None:
+        """Forget every span (``spans_of=None``), or name the snapshot the spans just recorded point into."""
+        if spans_of is None:
+            self.span_at[:] = -1
+        self.spans_of = spans_of
 
     def keys(self) -> list[str]:
         """The ids of the runs held (deleted ones excluded)."""
@@ -429,7 +457,12 @@ class RunColumns:
                     arrays.append(_pad(column.present[:n].tobytes()))
                 else:
                     text(group, k, column)
-        return {"n": n, "columns": columns}, arrays
+        header: dict[str, Any] = {"n": n, "columns": columns}
+        if self.spans_of is not None:
+            header["spans_of"] = self.spans_of
+            arrays.append(_pad(self.span_at[:n].tobytes()))
+            arrays.append(_pad(self.span_size[:n].tobytes()))
+        return header, arrays
 
     @classmethod
     def load(cls, header: dict[str, Any], read_into: Callable[[memoryview], None]) -> RunColumns:
@@ -472,6 +505,12 @@ class RunColumns:
                 self.fields[kind][name] = Numbers(capacity, take(np.float64, np.nan), take(np.bool_, False))
             else:
                 self.fields[kind][name] = strings(values)
+        self.span_at = np.full(capacity, -1, dtype=np.int64)
+        self.span_size = np.full(capacity, -1, dtype=np.int64)
+        spans_of = header.get("spans_of")
+        if isinstance(spans_of, list):
+            self.span_at, self.span_size = take(np.int64, -1), take(np.int64, -1)
+            self.spans_of = spans_of
         for name in TEXT:  # columns an older index lacks
             if len(self.text[name].codes) != capacity:
                 self.text[name] = Strings(capacity)

@@ -14,6 +14,13 @@ files under temporary names, and takes the store's lock only to swap them in:
    into the new log, after a header naming the old log and offset it continues;
 3. rename the snapshot, the log and the index into place.
 
+The new snapshot is written without parsing the old one where the index allows it:
+the index records where each run's document lies (its span), so the documents the
+log did not change are copied byte for byte, after checking the whole old file
+against its checksum record and each span against its run id; only the log is
+parsed. Without spans for that very snapshot (an index rebuilt from documents, or
+written by an older version) every document is parsed instead.
+
 A job killed at any moment leaves the old files (or, between the two renames, the
 new snapshot with the old log, whose entries up to the snapshot are skipped by
 their numbers): the store opens either way, and the temporary files are removed
@@ -26,17 +33,31 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import mmap
 import os
 import sys
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
 
 from nbtrack.store import _codec, _fileio, _index
 from nbtrack.store._backend import WAL_LENGTH, FileBackend
 from nbtrack.store._background import BUSY, JOBS
 from nbtrack.store._flock import StoreLock
-from nbtrack.store._snapshot import SNAPSHOT, WAL, OrjsonStorage, identity, snapshot_chunks, stat_key
+from nbtrack.store._snapshot import (
+    SNAPSHOT,
+    WAL,
+    OrjsonStorage,
+    identity,
+    read_meta,
+    run_body,
+    snapshot_chunks,
+    stat_key,
+)
 
 
 @contextlib.contextmanager
@@ -108,18 +129,93 @@ def _checkpoint(backend: FileBackend) -> int:
     return 0
 
 
+class _CannotCopy(Exception):
+    """The previous snapshot's bytes cannot be reused (no spans, a damaged file): parse it instead."""
+
+
+def _copied_bodies(backend: FileBackend) -> Iterator[tuple[str, bytes]]:
+    """Every live run's document as snapshot bytes: copied from the previous snapshot where unchanged.
+
+    Only the documents the log changed since that snapshot are parsed (from the log); the others are
+    sliced out of the old file at the spans the index recorded, after checking the whole file against
+    its checksum record and each slice against its run id. Raises :class:`_CannotCopy` (before any
+    byte is given, for the file checks) when that is not possible.
+    """
+    columns = backend.runs.columns
+    meta = read_meta(backend.snapshot)
+    if meta is None or columns.spans_of != [meta["crc"], meta["length"]]:
+        raise _CannotCopy("the index has no spans for this snapshot")
+    n = columns.n
+    alive = np.flatnonzero(columns.alive[:n])
+    at, size = columns.span_at[alive], columns.span_size[alive]
+    entries, _, _ = backend._wal_reader(0).read(0, meta["seq"], stop=backend._wal_offset)
+    changed: dict[str, dict[str, Any] | None] = {}
+    for entry_seq, name, entry_key, kind, doc in entries:
+        if name == "runs":
+            if doc is not None:
+                doc["_seq"] = entry_seq
+            changed[entry_key] = doc if kind == "put" else None
+    ids = columns.text["run_id"]
+    with open(backend.snapshot, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as old:
+        crc = 0
+        for start in range(0, meta["length"], 16 << 20):
+            crc = zlib.crc32(old[start : min(start + (16 << 20), meta["length"])], crc)
+        if crc != meta["crc"] or len(old) < meta["length"]:
+            raise _CannotCopy("the snapshot does not match its checksum")
+        for row, start, length in zip(alive.tolist(), at.tolist(), size.tolist(), strict=True):
+            key = ids.get(row)
+            if key is None:
+                raise _CannotCopy("a run without an id")
+            if key in changed:
+                doc = changed[key]
+                if doc is None:
+                    raise _CannotCopy(f"run {key} is live in the index but deleted in the log")
+                yield key, run_body(key, doc)
+                continue
+            if start < 0:
+                raise _CannotCopy(f"no span for run {key}")
+            body = old[start : start + length]
+            if not body.startswith(b'{"_key":' + orjson.dumps(key) + b",") or not body.endswith(b"}"):
+                raise _CannotCopy(f"the span of run {key} does not hold its document")
+            yield key, body
+
+
 def _compact(backend: FileBackend) -> int:
+    try:
+        return _compact_with(backend, copy=True)
+    except _CannotCopy:
+        return _compact_with(backend, copy=False)
+
+
+def _compact_with(backend: FileBackend, copy: bool) -> int:
     root = backend.root
     assert backend._wal_key is not None
     seq, offset, wal_ino = backend.seq, backend._wal_offset, backend._wal_key[0]
     read_mark = _mark(backend.wal, offset)
+    columns = backend.runs.columns
     tables = dict(backend.tables)
-    tables["runs"] = backend.runs.copy()  # every document: the snapshot and the log, parsed here
+    bodies = None
+    if copy:
+        bodies = _copied_bodies(backend)
+    else:
+        tables["runs"] = backend.runs.copy()  # every document: the snapshot and the log, parsed here
     prefix = _fileio.BACKGROUND_PREFIX
     made: list[Path] = []
+    meta: dict[str, Any] = {}
+    new_at = np.full(len(columns.span_at), -1, dtype=np.int64)
+    new_size = np.full(len(columns.span_size), -1, dtype=np.int64)
+
+    def record(key: str, at: int, size: int) -> None:
+        row = columns.pos.get(key)
+        if row is not None:
+            new_at[row], new_size[row] = at, size
+
     try:
-        made.append(snap_tmp := _fileio.write_new(root, snapshot_chunks(tables, seq), True, prefix))
+        chunks = snapshot_chunks(tables, seq, spans=record, run_bodies=bodies, meta_out=meta)
+        made.append(snap_tmp := _fileio.write_new(root, chunks, True, prefix))
         del tables
+        columns.span_at, columns.span_size = new_at, new_size
+        columns.reset_spans([meta["crc"], meta["length"]])
         header = _codec.wal_header(seq, (wal_ino, offset))
         made.append(wal_tmp := _fileio.write_new(root, [header], False, prefix))
         small = {name: rows for name, rows in backend.tables.items() if name != "runs"}

@@ -117,7 +117,7 @@ def write_new(folder: Path, chunks: Iterable[bytes | memoryview], durable: bool,
                 os.fsync(fd)
         finally:
             os.close(fd)
-    except OSError:
+    except BaseException:  # a failed write, or the chunks' producer raising: leave no half file
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise

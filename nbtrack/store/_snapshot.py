@@ -7,7 +7,7 @@ import gc
 import gzip
 import os
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -110,11 +110,31 @@ def encode(data: dict[str, Any]) -> bytes:
     return head + sep + b'"' + _META.encode() + b'":' + orjson.dumps({"1": meta}) + b"}"
 
 
-def snapshot_chunks(tables: Tables, seq: int, batch: int = 10_000) -> Iterator[bytes]:
+#: a run's document in the snapshot as the bytes orjson gives (what a compaction can copy unchanged)
+RunBodies = Iterable[tuple[str, bytes]]
+SpanRecorder = Callable[[str, int, int], None]
+
+
+def run_body(key: str, doc: dict[str, Any]) -> bytes:
+    """A run document's bytes in the snapshot: ``{"_key": key, ...doc}`` as orjson writes it."""
+    return orjson.dumps({"_key": key, **doc}, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+def snapshot_chunks(
+    tables: Tables,
+    seq: int,
+    batch: int = 10_000,
+    spans: SpanRecorder | None = None,
+    run_bodies: RunBodies | None = None,
+    meta_out: dict[str, Any] | None = None,
+) -> Iterator[bytes]:
     """``encode(to_tinydb(tables, seq))`` in pieces, ``batch`` documents at a time.
 
     The same bytes, without the whole file (and a copy of every document) in memory at
-    once: a store of 1M runs is a gigabyte of JSON.
+    once: a store of 1M runs is a gigabyte of JSON. ``spans(key, at, size)`` is told
+    where each run's document lands (its byte offset and length); ``run_bodies`` gives
+    the run documents as ready bytes instead of ``tables["runs"]`` (a compaction copying
+    them from the previous snapshot). ``meta_out`` receives the checksum record written.
     """
     crc, length = 0, 0
 
@@ -128,16 +148,34 @@ def snapshot_chunks(tables: Tables, seq: int, batch: int = 10_000) -> Iterator[b
     for name, rows in tables.items():
         yield counted((b"" if first else b",") + orjson.dumps(name) + b":{")
         first = False
-        numbered = enumerate(rows.items(), 1)
-        sep = b""
-        while chunk := list(islice(numbered, batch)):
-            body = orjson.dumps(
-                {str(i): {"_key": key, **doc} for i, (key, doc) in chunk}, option=orjson.OPT_SERIALIZE_NUMPY
-            )
-            yield counted(sep + body[1:-1])
-            sep = b","
+        if name == "runs" and (spans is not None or run_bodies is not None):
+            bodies = run_bodies if run_bodies is not None else ((k, run_body(k, d)) for k, d in rows.items())
+            parts: list[bytes] = []
+            pending = 0
+            for i, (key, body) in enumerate(bodies, 1):
+                head = b'%s"%d":' % (b"," if i > 1 else b"", i)
+                if spans is not None:
+                    spans(key, length + pending + len(head), len(body))
+                parts += (head, body)
+                pending += len(head) + len(body)
+                if pending >= 1 << 20:
+                    yield counted(b"".join(parts))
+                    parts, pending = [], 0
+            if parts:
+                yield counted(b"".join(parts))
+        else:
+            numbered = enumerate(rows.items(), 1)
+            sep = b""
+            while chunk := list(islice(numbered, batch)):
+                body = orjson.dumps(
+                    {str(i): {"_key": key, **doc} for i, (key, doc) in chunk}, option=orjson.OPT_SERIALIZE_NUMPY
+                )
+                yield counted(sep + body[1:-1])
+                sep = b","
         yield counted(b"}")
     meta = {"seq": seq, "format": 2, "crc": crc, "length": length}
+    if meta_out is not None:
+        meta_out.update(meta)
     yield (b"" if first else b",") + b'"' + _META.encode() + b'":' + orjson.dumps({"1": meta}) + b"}"
 
 
@@ -171,6 +209,12 @@ def identity(path: Path) -> list[int] | None:
     Two files with the same record hold the same content: an index names its snapshot
     by it as well as by inode, so a copied store (new inodes) still opens from its index.
     """
+    meta = read_meta(path)
+    return None if meta is None else [meta["crc"], meta["length"]]
+
+
+def read_meta(path: Path) -> dict[str, Any] | None:
+    """A snapshot's checksum record (``seq``, ``crc``, ``length``), read from its last bytes; ``None`` if it has none."""
     try:
         with open(path, "rb") as fh:
             size = os.fstat(fh.fileno()).st_size
@@ -188,7 +232,9 @@ def identity(path: Path) -> list[int] | None:
     crc, length = meta.get("crc"), meta.get("length")
     if not isinstance(crc, int) or not isinstance(length, int) or meta.get("format") != 2:
         return None
-    return [crc, length]
+    if not isinstance(meta.get("seq"), int):
+        return None
+    return dict(meta)
 
 
 class OrjsonStorage(Storage):
@@ -247,10 +293,15 @@ class OrjsonStorage(Storage):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.path.with_name(PLAIN_BACKUP))  # an older store's uncompressed copy, now superseded
 
-    def write_tables(self, tables: Tables, seq: int) -> None:
-        """:meth:`write` of ``to_tinydb(tables, seq)``, streamed: neither file is ever whole in memory."""
-        _fileio.replace_with(self.path, snapshot_chunks(tables, seq))
+    def write_tables(self, tables: Tables, seq: int, spans: SpanRecorder | None = None) -> dict[str, Any]:
+        """:meth:`write` of ``to_tinydb(tables, seq)``, streamed: neither file is ever whole in memory.
+
+        ``spans`` is told where each run's document lands; returns the checksum record written.
+        """
+        meta: dict[str, Any] = {}
+        _fileio.replace_with(self.path, snapshot_chunks(tables, seq, spans=spans, meta_out=meta))
         self.write_backup()
+        return meta
 
     def write_backup(self) -> None:
         """Replace the last good copy with the snapshot as it is now (gzip-compressed, streamed)."""

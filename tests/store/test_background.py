@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -143,8 +145,8 @@ def test_a_job_gives_way_to_another_job_and_to_a_compaction_made_meanwhile(
     # When another process compacts while the job writes its files
     real_chunks = _compactor.snapshot_chunks
 
-    def chunks_then_compact(tables: dict, seq: int) -> Iterator[bytes]:  # type: ignore[type-arg]
-        yield from real_chunks(tables, seq)
+    def chunks_then_compact(tables: dict, seq: int, **kwargs: Any) -> Iterator[bytes]:  # type: ignore[type-arg]
+        yield from real_chunks(tables, seq, **kwargs)
         TinyDBStore(root).compact()
 
     monkeypatch.setattr(_compactor, "snapshot_chunks", chunks_then_compact)
@@ -187,3 +189,92 @@ def test_a_lock_free_reader_that_read_the_log_before_an_append_is_not_told_it_wa
     os.truncate(root / WAL, seen[1] - 10)  # type: ignore[index]
     with pytest.raises(StoreCorrupted, match="cut, emptied or deleted"):
         reader._check_wal_length(stat_key(root / WAL))
+
+
+def _every_doc(root: Path) -> dict[str, dict[str, object]]:
+    """Every run document, parsed from the snapshot and the log of a copy of the store without its index."""
+    copy = root.with_name(root.name + "-copy")
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(root, copy)
+    _index.remove(copy / _index.INDEX)
+    fresh = TinyDBStore(copy)
+    docs = {d["run_id"]: d for d in fresh.search_run_docs(["0"], None, 3)}
+    return {run_id: {k: v for k, v in d.items() if k != "artifact_uri"} for run_id, d in docs.items()}
+
+
+def _changed_since_the_snapshot(root: Path) -> tuple[TinyDBStore, list[str]]:
+    """A compacted store of 120 runs, then a tag changed on 5, 2 deleted for good and 20 new ones (in its log)."""
+    store, ids = _logged_and_compacted(root, 120, 0)
+    client = TrackingClient(store=store)
+    for run_id in ids[10:15]:
+        client.set_tag(run_id, "touched", "yes")
+    with store._tx() as tx:
+        for run_id in ids[20:22]:
+            tx.delete("runs", run_id)
+    return store, ids + _runs(store, 20)
+
+
+def test_a_compaction_copies_unchanged_documents_from_the_old_snapshot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a compacted store (its index records where each document lies) changed since in its log
+    root = tmp_path / "s"
+    store, _ = _changed_since_the_snapshot(root)
+    want = {
+        d["run_id"]: {k: v for k, v in d.items() if k != "artifact_uri"} for d in store.search_run_docs(["0"], None, 3)
+    }
+    assert len(want) == 138
+
+    # When the background job compacts it, with parsing the old snapshot forbidden
+    def no_parse(self: _backend.FileBackend) -> object:
+        raise AssertionError("the old snapshot was parsed")
+
+    monkeypatch.setattr(_backend.FileBackend, "_parse_snapshot", no_parse)
+    assert _compactor.run(root, "compact") == 0
+    # Then the new snapshot holds every run as the store does (the documents the log changed included)
+    monkeypatch.undo()
+    assert _snapshot_ids(root) == set(want)
+    assert _every_doc(root) == want
+    assert (root / WAL).stat().st_size < 200  # the log was folded in
+    # And a second compaction, after more changes, copies again from the new snapshot
+    store = TinyDBStore(root)
+    _runs(store, 5)
+    monkeypatch.setattr(_backend.FileBackend, "_parse_snapshot", no_parse)
+    assert _compactor.run(root, "compact") == 0
+    monkeypatch.undo()
+    assert len(_every_doc(root)) == 143
+
+
+def test_a_compaction_parses_a_snapshot_whose_spans_it_does_not_know(tmp_path: Path) -> None:
+    # Given a store whose index was rebuilt from its documents (no spans: as an older version wrote it)
+    root = tmp_path / "s"
+    store, _ = _changed_since_the_snapshot(root)
+    want = {
+        d["run_id"]: {k: v for k, v in d.items() if k != "artifact_uri"} for d in store.search_run_docs(["0"], None, 3)
+    }
+    _index.remove(root / _index.INDEX)
+    rebuilt = TinyDBStore(root)
+    rebuilt.search_run_docs(["0"])  # opens and writes a new index
+    assert _index.read(root / _index.INDEX).columns.spans_of is None
+    # When the job compacts it, it parses the documents, and the result holds every run
+    assert _compactor.run(root, "compact") == 0
+    assert _every_doc(root) == want
+    # And the new index records the spans of the new snapshot
+    assert _index.read(root / _index.INDEX).columns.spans_of is not None
+
+
+def test_a_compaction_does_not_copy_a_damaged_snapshot_into_a_new_one(tmp_path: Path) -> None:
+    # Given a compacted store whose snapshot had one character of a document changed behind its back
+    root = tmp_path / "s"
+    _logged_and_compacted(root, 60, 5)
+    raw = (root / SNAPSHOT).read_bytes()
+    at = raw.index(b'"acc":') + 7
+    damaged = raw[:at] + (b"9" if raw[at : at + 1] != b"9" else b"8") + raw[at + 1 :]
+    (root / SNAPSHOT).write_bytes(damaged)
+    os.utime(root / SNAPSHOT, ns=(stat_key(root / SNAPSHOT)[2], stat_key(root / SNAPSHOT)[2]))
+    # When the job compacts it, it is refused, naming the damage
+    with pytest.raises(StoreCorrupted):
+        _compactor.run(root, "compact")
+    # Then the damaged file is still the snapshot (no new checksum was written over the change)
+    assert (root / SNAPSHOT).read_bytes() == damaged
+    assert _leftovers(root) == []

@@ -298,3 +298,20 @@ def test_run_listing_on_the_memory_store_and_from_documents() -> None:
     assert listing.key_counts("metrics") == {
         k: sum(k in d["metrics"] for d in docs) for d in docs for k in d["metrics"]
     }
+
+
+def test_run_id_sort_keys_stay_right_once_a_blob_column_is_decoded_and_grown(tmp_path: Path) -> None:
+    # Given a fresh store whose run ids are one fixed-width blob, with ties in start time
+    store = TinyDBStore(tmp_path / "s")
+    _fill(store, 1200)  # past BLOB_MIN: the run ids are stored as a blob
+    store.compact()
+    fresh = TinyDBStore(tmp_path / "s")
+    # When its ids are made into strings (a listing does) and new runs are added after
+    assert len(fresh.search_run_listing(["0", "1"], ViewType.ALL).run_ids) == 1200
+    client = TrackingClient(store=fresh)
+    for i in range(5):
+        client.create_run("0", run_name=f"late{i}", start_time=1_700_000_000_000)  # ties with the first runs
+    # Then ordering by start time, then id, still agrees with the documents, new runs included
+    want = [d["run_id"] for d in fresh.search_run_docs(["0", "1"], None, ViewType.ALL)]
+    assert fresh.search_run_listing(["0", "1"], ViewType.ALL).run_ids == want
+    assert list(fresh.search_runs_frame(["0", "1"], None, ViewType.ALL)["run_id"]) == want
