@@ -425,14 +425,24 @@ class FileBackend(JournalsMixin, Backend):
         ops: list[Op] = []
         seqs: list[int] = []
         current = self.seq
-        for seq, table, key, kind, doc in entries:
+        # A run is written a few times over (started, logged to, ended): only its last entry is applied,
+        # one row of the columns per run instead of one per write (the store's change number still
+        # ends at the last entry's).
+        last: dict[str, int] = {}
+        for i, (seq, table, key, _, _) in enumerate(entries):
+            if table == "runs" and seq > current:
+                last[key] = i
+        for i, (seq, table, key, kind, doc) in enumerate(entries):
             if seq <= current:
                 continue
             current = seq
+            if table == "runs" and last[key] != i:
+                continue
             ops.append((table, key, kind, doc))
             seqs.append(seq)
         if ops:
             self._apply(ops, seqs)
+        self.seq = max(self.seq, current)
         self._wal_offset = end
 
     def _load_docs(self, table: RunsTable) -> dict[str, dict[str, Any]]:

@@ -147,7 +147,7 @@ class Strings:
         return objs
 
     def arrow(self, pa: Any) -> Any:
-        """The distinct values as a pyarrow ``large_string`` array (extended, not rebuilt, as values grow)."""
+        """The distinct values as a pyarrow ``large_string`` array, or chunked array (extended as values grow)."""
         cached = self._arrow
         count = self.count()
         blob = self._blob_count()
@@ -160,7 +160,9 @@ class Strings:
             old = 0 if cached is None else len(cached)
             rest = self._tail[old - blob :] if blob >= 0 else self.values[old:]
             tail = pa.array(rest, type=pa.large_string())
-            self._arrow = cached = tail if cached is None else pa.concat_arrays([cached, tail])
+            # chunks, not one array: the blob's values are not copied each time runs are added
+            chunks = [] if cached is None else cached.chunks if isinstance(cached, pa.ChunkedArray) else [cached]
+            self._arrow = cached = tail if cached is None else pa.chunked_array([*chunks, tail])
         return cached
 
     def fixed_width(self) -> np.ndarray | None:

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from nbtrack.entities import Metric, Param, RunTag, ViewType
+from nbtrack.store._columns import RunColumns
 from nbtrack.store.frame import runs_frame
 from nbtrack.store.listing import RunListing
 from nbtrack.store.memory_store import MemoryStore
@@ -315,3 +316,29 @@ def test_run_id_sort_keys_stay_right_once_a_blob_column_is_decoded_and_grown(tmp
     want = [d["run_id"] for d in fresh.search_run_docs(["0", "1"], None, ViewType.ALL)]
     assert fresh.search_run_listing(["0", "1"], ViewType.ALL).run_ids == want
     assert list(fresh.search_runs_frame(["0", "1"], None, ViewType.ALL)["run_id"]) == want
+
+
+def test_a_fresh_store_applies_each_run_of_the_log_tail_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a compacted store, then runs each written several times over in its log (start, log, end)
+    store = TinyDBStore(tmp_path / "s")
+    _fill(store, 20)
+    store.compact()
+    ids = _fill(store, 15)
+    # When a new store object opens it, counting the rows put into its columns
+    puts: list[str] = []
+    real_put = RunColumns.put
+
+    def counted(self: RunColumns, key: str, doc: dict[str, object]) -> None:
+        puts.append(key)
+        real_put(self, key, doc)
+
+    monkeypatch.setattr(RunColumns, "put", counted)
+    fresh = TinyDBStore(tmp_path / "s")
+    fresh.version()
+    # Then each run of the tail was put once, and the change number is the writer's (the next write follows on)
+    assert sorted(puts) == sorted(set(puts)) and set(ids) <= set(puts)
+    assert fresh._b.seq == store._b.seq
+    monkeypatch.undo()
+    run = TrackingClient(store=fresh).create_run("0", run_name="after")
+    assert TinyDBStore(tmp_path / "s").get_run(run.info.run_id).info.run_name == "after"
+    _assert_frames_agree(TinyDBStore(tmp_path / "s"), ["0", "1"])
