@@ -217,19 +217,4 @@ class RunListing:
 
     def doc(self, position: int) -> dict[str, Any]:
         """One run as a document of a listing (no liveness marks; ``metric_meta`` and ``inputs`` may be empty)."""
-        doc = self._docs.get(position)
-        if doc is not None:
-            return doc
-        out: dict[str, Any] = {}
-        for name, (codes, column) in self._text.items():
-            if name not in LIVENESS:
-                code = int(codes[position])
-                out[name] = None if code < 0 else column.objects()[code]
-        for name, values in self.ints.items():
-            if name not in LIVENESS:
-                value = int(values[position])
-                out[name] = None if value == MISSING else value
-        for group in ("metrics", "params", "tags"):
-            out[group] = self.group(position, group)
-        out["metric_meta"], out["inputs"] = {}, []
-        return out
+        return self.docs(np.array([position]))[0]

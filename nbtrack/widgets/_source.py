@@ -78,26 +78,26 @@ class RunRow:
     def metrics(self) -> dict[str, float]:
         """Latest value of each metric (NaN and infinities as floats)."""
         if self._metrics is None:
-            assert self.listing is not None
-            raw = self.listing.group(self.position, "metrics")
-            self._metrics = {k: _metric_float(v) for k, v in raw.items()}
+            self._metrics = {k: _metric_float(v) for k, v in self._read("metrics").items()}
         return self._metrics
 
     @property
     def params(self) -> dict[str, str]:
         """The run's params."""
         if self._params is None:
-            assert self.listing is not None
-            self._params = self.listing.group(self.position, "params")
+            self._params = self._read("params")
         return self._params
 
     @property
     def tags(self) -> dict[str, str]:
         """The run's tags."""
         if self._tags is None:
-            assert self.listing is not None
-            self._tags = self.listing.group(self.position, "tags")
+            self._tags = self._read("tags")
         return self._tags
+
+    def _read(self, group: str) -> dict[str, Any]:
+        assert self.listing is not None  # a row made without its dicts comes from a listing
+        return self.listing.group(self.position, group)
 
     @property
     def duration(self) -> float | None:
