@@ -98,6 +98,11 @@ def metric_values(
     return found
 
 
+def _listing_key(row: RunRow) -> tuple[int, str]:
+    """A row's place in the store's listing order: newest first, then by run id."""
+    return (-row.start_time, row.run_id)
+
+
 def _sort_key(value: Any) -> tuple[int, Any]:
     # Missing and NaN sort last, numbers before text; params that look like numbers compare as numbers.
     if value is None:
@@ -254,24 +259,22 @@ class TableView:
         return True
 
     def _insert_sorted(self, row: RunRow) -> None:
+        # Where a full build would put the row: by the sort key (rows without one last), and among equal keys
+        # in listing order (newest first, then by run id), which is the order a stable sort keeps for ties.
         key = self._key_of(row)
-        keys = self._sort_keys
-        i = 0
-        if key is None:  # first of the runs without a value (they keep newest-first order)
-            n = len(keys)
-            while i < n and keys[i] is not None:
+        keys, rows = self._sort_keys, self.rows
+        tie = _listing_key(row)
+        i, n = 0, len(keys)
+        if key is not None:
+            while i < n and keys[i] is not None and (keys[i] > key if self.descending else keys[i] < key):
                 i += 1
         else:
-            # first place whose key does not come before the new one (new runs go first among ties)
-            n = len(keys)
-            if self.descending:
-                while i < n and keys[i] is not None and keys[i] > key:
-                    i += 1
-            else:
-                while i < n and keys[i] is not None and keys[i] < key:
-                    i += 1
+            while i < n and keys[i] is not None:
+                i += 1
+        while i < n and keys[i] == key and _listing_key(rows[i]) < tie:
+            i += 1
         keys.insert(i, key)
-        self.rows.insert(i, row)
+        rows.insert(i, row)
 
     def _best(self, rows: list[RunRow], common: tuple[RunListing | None, np.ndarray | None]) -> dict[str, float]:
         best: dict[str, float] = {}

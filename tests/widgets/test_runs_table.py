@@ -310,6 +310,23 @@ def test_refresh_inserting_new_runs_matches_a_fresh_table(runs: dict[str, str]) 
         assert table.grid.html == fresh.grid.html
 
 
+def test_refresh_places_runs_started_in_the_same_millisecond_as_a_fresh_table_does(runs: dict[str, str]) -> None:
+    client = TrackingClient()
+    experiment_id = nbtrack.get_experiment_by_name("Default").experiment_id
+    for column, descending in [("start_time", True), ("start_time", False), ("params.C", True), ("name", False)]:
+        table = RunsTable(live=False)
+        table.sort(column, descending)
+        for i in range(6):  # equal start times (and, for the params column, equal or missing values)
+            run = client.create_run(experiment_id, start_time=1_700_000_000_000, run_name="tied")
+            if i % 2:
+                client.log_param(run.info.run_id, "C", "7")
+            client.set_terminated(run.info.run_id)
+        assert table.poller.poll()
+        fresh = RunsTable(live=False)
+        fresh.sort(column, descending)
+        assert [r["run_id"] for r in table.records()] == [r["run_id"] for r in fresh.records()], column
+
+
 def test_bad_arguments_raise_clear_errors(runs: dict[str, str]) -> None:
     table = RunsTable(live=False)
     with pytest.raises(nbtrack.InvalidParameter, match=r"No column 'metrics\.nope'"):
