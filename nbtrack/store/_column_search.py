@@ -90,28 +90,15 @@ def search_frame(
 ) -> Any:
     """:meth:`TinyDBStore.search_runs_frame`: select, filter and order rows of the columns, then build the frame."""
     clauses = parse_order(order_by)
-    filtered = compile_run_filter(filter_string) is not None  # raises on a bad filter
-    mask = compile_mask(str(filter_string)) if filtered else None
-    if clauses is None or (filtered and mask is None):
+    answerable, mask = _column_filter(filter_string)
+    if clauses is None or not answerable:
         return AbstractStore.search_runs_frame(
             store, experiment_ids, filter_string, run_view_type, max_results, order_by
         )
-    wanted = {v.validate_experiment_id(e) for e in experiment_ids}
     if max_results is not None and (not isinstance(max_results, int) or max_results < 0):
         raise InvalidParameter(f"max_results must be a non-negative integer, got {max_results!r}.")
-    stages = {s for s in (LifecycleStage.ACTIVE, LifecycleStage.DELETED) if ViewType.matches(run_view_type, s)}
-    store._tables()
-    with store._b._lock:  # writers of this process wait; other processes' writes show next time
-        runs = store._b.runs
-        columns = runs.columns
-        rows = select(columns, wanted, stages)
-        with _live_rows(store, rows):
-            if mask is not None:
-                rows = rows[mask(columns, rows)]
-            rows = order(columns, rows, clauses)
-            if max_results is not None:
-                rows = rows[:max_results]
-            return columns_frame(columns, rows)
+    with _chosen(store, experiment_ids, run_view_type, mask, clauses) as (columns, rows, _):
+        return columns_frame(columns, rows if max_results is None else rows[:max_results])
 
 
 def listing(
@@ -121,22 +108,43 @@ def listing(
 
     A filter the columns cannot answer (on data sets) goes through :meth:`search_run_docs`.
     """
-    filtered = compile_run_filter(filter_string) is not None  # raises on a bad filter
-    mask = compile_mask(str(filter_string)) if filtered else None
-    if filtered and mask is None:
+    answerable, mask = _column_filter(filter_string)
+    if not answerable:
         return RunListing.from_docs(store.search_run_docs(experiment_ids, filter_string, run_view_type))
+    with _chosen(store, experiment_ids, run_view_type, mask, []) as (columns, rows, live):
+        docs = {i: live[row] for i, row in enumerate(rows.tolist()) if row in live} if live else None
+        return RunListing(columns, rows, docs)
+
+
+def _column_filter(filter_string: str | None) -> tuple[bool, Any]:
+    """``(answerable, mask)``: whether the columns can answer the filter, and its mask (``None``: no filter).
+
+    Raises :class:`InvalidParameter` on a filter that does not parse.
+    """
+    if compile_run_filter(filter_string) is None:
+        return True, None
+    mask = compile_mask(str(filter_string))
+    return mask is not None, mask
+
+
+@contextmanager
+def _chosen(
+    store: Any, experiment_ids: Sequence[str], run_view_type: int, mask: Any, clauses: list[tuple[str, str, bool]]
+) -> Iterator[tuple[RunColumns, np.ndarray, dict[int, dict[str, Any]]]]:
+    """The columns and the rows a search picks, in order, with the live views of its RUNNING runs.
+
+    The store's lock is held inside: writers of this process wait, other processes' writes show next time.
+    """
     wanted = {v.validate_experiment_id(e) for e in experiment_ids}
     stages = {s for s in (LifecycleStage.ACTIVE, LifecycleStage.DELETED) if ViewType.matches(run_view_type, s)}
     store._tables()
-    with store._b._lock:  # writers of this process wait; other processes' writes show next time
+    with store._b._lock:
         columns = store._b.runs.columns
         rows = select(columns, wanted, stages)
         with _live_rows(store, rows) as live:
             if mask is not None:
                 rows = rows[mask(columns, rows)]
-            rows = order(columns, rows, [])
-            docs = {i: live[row] for i, row in enumerate(rows.tolist()) if row in live} if live else None
-            return RunListing(columns, rows, docs)
+            yield columns, order(columns, rows, clauses), live
 
 
 @contextmanager
