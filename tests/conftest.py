@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from remote.mlflow_process import AUTH_PASSWORD, MlflowServer
@@ -33,6 +34,31 @@ def _isolate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     config.reset()
     fluent.reset()
     clear_cache()
+
+
+@pytest.fixture
+def ip() -> Iterator[Any]:
+    """The process's real IPython shell, reset, with the nbtrack extension freshly loaded.
+
+    IPython keeps one shell per process. A widget test may already have made a plain ``InteractiveShell``
+    (ipywidgets' ``Output`` asks for one); it gives way to IPython's testing shell (no colours, in-memory history),
+    so these tests see the same shell whatever ran before them.
+    """
+    from IPython.core.getipython import get_ipython
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.testing.globalipapp import start_ipython
+
+    from nbtrack.magics import load_ipython_extension, unload_ipython_extension
+
+    if InteractiveShell.initialized() and type(InteractiveShell.instance()) is InteractiveShell:
+        InteractiveShell.clear_instance()  # a plain shell made by ``Output``: replace it with the testing one
+    shell = start_ipython() or get_ipython()
+    shell.reset(new_session=True)
+    unload_ipython_extension(shell)
+    load_ipython_extension(shell)
+    yield shell
+    unload_ipython_extension(shell)
+    shell.reset(new_session=True)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

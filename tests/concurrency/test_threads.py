@@ -153,25 +153,13 @@ def test_ensemble_worker_threads_add_no_runs() -> None:
     assert runs.iloc[0]["tags.estimator_name"] == "BaggingClassifier"
 
 
-def test_track_magic_in_a_worker_thread() -> None:
-    from IPython.core.getipython import get_ipython
-    from IPython.testing.globalipapp import start_ipython
-
-    from nbtrack.magics import load_ipython_extension, unload_ipython_extension
-
-    ip = start_ipython() or get_ipython()
-    unload_ipython_extension(ip)
-    load_ipython_extension(ip)
-
+def test_track_magic_in_a_worker_thread(ip: Any) -> None:
     def work(i: int) -> None:
         ip.run_cell_magic(
             "track", f"thread-run-{i} --quiet", f"value_{i} = {i}\nimport nbtrack\nnbtrack.log_metric('v', {i})"
         )
 
-    try:
-        _in_threads(2, work)
-    finally:
-        unload_ipython_extension(ip)
+    _in_threads(2, work)
     runs = nbtrack.search_runs(order_by=["attributes.run_name"])
     assert list(runs["tags.mlflow.runName"]) == ["thread-run-0", "thread-run-1"]
     assert list(runs["metrics.v"]) == [0.0, 1.0]

@@ -58,20 +58,8 @@ def test_autolog_log_model_and_registry_round_trip_with_digest_check(on_server: 
     ]
 
 
-def test_track_magic_records_the_cell_on_the_server(on_server: str) -> None:
-    from IPython.testing.globalipapp import start_ipython
-
-    from nbtrack.magics import load_ipython_extension, unload_ipython_extension
-
-    shell: Any = start_ipython() or __import__("IPython").get_ipython()
-    shell.reset(new_session=True)
-    load_ipython_extension(shell)
-    try:
-        shell.run_cell_magic(
-            "track", "cell-run --experiment remote", "x = 41 + 1\nimport nbtrack\nnbtrack.log_metric('x', x)"
-        )
-    finally:
-        unload_ipython_extension(shell)
+def test_track_magic_records_the_cell_on_the_server(on_server: str, ip: Any) -> None:
+    ip.run_cell_magic("track", "cell-run --experiment remote", "x = 41 + 1\nimport nbtrack\nnbtrack.log_metric('x', x)")
     client = nbtrack.TrackingClient()
     exp = client.get_experiment_by_name("remote")
     assert exp is not None
