@@ -9,8 +9,11 @@ log grows past a share of it, so per-run cost does not grow with the number of
 runs. An index file (``index.bin``, see :mod:`._index`) lets a fresh process
 open the store without parsing the snapshot. Readers reload only when a file's
 stat changes, and only the log's new tail. Every write happens under one file
-lock; a store in a folder this process cannot write is opened read-only,
-without the lock (readers retry when a compaction replaced a file under them).
+lock; reading takes no file lock, so a process opening a big store or parsing
+its documents never holds up writers elsewhere (a reader reads again when a
+compaction replaced a file under it, and applies a commit of several entries
+only once its last line is there). A store in a folder this process cannot
+write is opened read-only.
 
 A ``kill -9`` at any moment leaves either the old or the new snapshot (atomic
 ``os.replace``) and, at worst, a partial last log line, which readers ignore and
@@ -237,7 +240,7 @@ class FileBackend(JournalsMixin, Backend):
 
     def read(self) -> Tables:
         if stat_key(self.snapshot) != self._snap_key or stat_key(self.wal) != self._wal_key:
-            with self.locked():
+            with self._lock:  # not the store lock: a writer in another process never waits for a reader
                 self.refresh()
         return self.tables
 
@@ -247,7 +250,13 @@ class FileBackend(JournalsMixin, Backend):
 
     # -- reading ------------------------------------------------------------
     def refresh(self) -> None:
-        for attempt in range(20):  # read-only readers hold no lock: retry if a compaction raced them
+        """Bring the tables up to date with the files (this process's lock held; the store lock need not be).
+
+        Without the store lock a compaction may replace the files while they are read:
+        the read is then noticed (the snapshot or the log is not the one looked at) and
+        done again.
+        """
+        for attempt in range(20):
             try:
                 self._refresh()
                 return
@@ -267,22 +276,37 @@ class FileBackend(JournalsMixin, Backend):
             or wal_key[0] != self._wal_key[0]
             or wal_key[1] < self._wal_offset
         )
-        if full and self._follow_compaction(snap_key, wal_key):
-            full = False
-        if full:
-            if snap_key is None and backup_of(self.root).exists():
-                raise StoreCorrupted(
-                    f"The store file {self.snapshot} is missing but its last good copy {backup_of(self.root)} "
-                    f"exists; restore it with {restore_hint(self.root)}."
-                )
-            if not self._open_index(snap_key, wal_key):
-                self._open_snapshot(snap_key)
-        with paused_gc():
-            self._read_wal_tail()
-        self._check_wal_length(wal_key)
-        if self.read_only and stat_key(self.snapshot) != snap_key:
+        lock_free = not self._flock.held
+        try:
+            if full and self._follow_compaction(snap_key, wal_key):
+                full = False
+            if full:
+                if snap_key is None and backup_of(self.root).exists():
+                    raise StoreCorrupted(
+                        f"The store file {self.snapshot} is missing but its last good copy {backup_of(self.root)} "
+                        f"exists; restore it with {restore_hint(self.root)}."
+                    )
+                if not self._open_index(snap_key, wal_key):
+                    self._open_snapshot(snap_key)
+            with paused_gc():
+                wal_ino = self._read_wal_tail()
+            self._check_wal_length(wal_key)
+        except StoreCorrupted:
+            if lock_free and self._replaced(snap_key, wal_key):
+                self._snap_key = False  # what was read may mix two versions: read everything again
+                raise _Raced from None
+            raise
+        if lock_free and (self._replaced(snap_key, wal_key) or wal_ino != (wal_key[0] if wal_key else None)):
+            self._snap_key = False
             raise _Raced
-        self._snap_key, self._wal_key = snap_key, stat_key(self.wal)
+        # (without the store lock the log may have grown since it was looked at: keep the older key,
+        # so the next read looks again)
+        self._snap_key, self._wal_key = snap_key, wal_key if lock_free else stat_key(self.wal)
+
+    def _replaced(self, snap_key: tuple[int, int, int] | None, wal_key: tuple[int, int, int] | None) -> bool:
+        """Whether the snapshot, or the log's inode, is no longer the one looked at (a compaction ran)."""
+        now = stat_key(self.wal)
+        return stat_key(self.snapshot) != snap_key or (now[0] if now else None) != (wal_key[0] if wal_key else None)
 
     def _follow_compaction(self, snap_key: tuple[int, int, int] | None, wal_key: tuple[int, int, int] | None) -> bool:
         """Carry on from a log that replaced the one read here, without reloading anything.
@@ -413,7 +437,8 @@ class FileBackend(JournalsMixin, Backend):
     def _wal_reader(self, start: int) -> WalReader:
         return WalReader(self.wal, self.root, self.snapshot)
 
-    def _read_wal_tail(self) -> None:
+    def _read_wal_tail(self) -> int | None:
+        """Apply the log's entries after this process's offset; return the inode of the log read."""
         reader = self._wal_reader(self._wal_offset)
         entries, end, sealed = reader.read(
             self._wal_offset, self.seq, snapshot_seq=self.seq if self._wal_offset == 0 else None
@@ -444,44 +469,73 @@ class FileBackend(JournalsMixin, Backend):
             self._apply(ops, seqs)
         self.seq = max(self.seq, current)
         self._wal_offset = end
+        return reader.ino
 
     def _load_docs(self, table: RunsTable) -> dict[str, dict[str, Any]]:
-        """Every run document as of this process's view (the runs table's loader)."""
-        with self.locked():
-            if table.loaded:
-                return table.copy()
-            if stat_key(self.snapshot) != self._snap_key:  # replaced since we opened: catch up first
-                self.refresh()
-                if self.runs is not table:
+        """Every run document as of this process's view (the runs table's loader).
+
+        Parsing a big snapshot takes a while: it is done without the store lock, so
+        writers in other processes go on; should a compaction replace the files
+        meanwhile, this catches up with it and parses again.
+        """
+        with self._lock:
+            for _ in range(20):
+                if table.loaded:
+                    return table.copy()
+                if self.runs is not table:  # reopened since: the new table knows the documents
                     return self.runs.copy()
+                if stat_key(self.snapshot) != self._snap_key:  # replaced since we opened: catch up first
+                    self.refresh()
+                    continue
+                docs = self._parse_docs(table)
+                if docs is not None:
+                    return docs
+                self.refresh()
+        raise StoreCorrupted(f"The store {self.root} kept changing while being read.")
+
+    def _parse_docs(self, table: RunsTable) -> dict[str, dict[str, Any]] | None:
+        """The documents of this process's view, or ``None`` when a compaction replaced the files meanwhile."""
+        snap_key = self._snap_key if isinstance(self._snap_key, tuple) else None
+        wal_key = self._wal_key
+        lock_free = not self._flock.held
+        try:
             tables, seq = self._parse_snapshot()
             docs = tables["runs"]
-            entries, _, _ = self._wal_reader(0).read(0, seq, stop=self._wal_offset)
-            with paused_gc():
-                for entry_seq, name, key, kind, doc in entries:
-                    if name != "runs" or entry_seq <= seq:
-                        continue
-                    if kind == "put":
-                        assert doc is not None
-                        doc["_seq"] = entry_seq
-                        docs[key] = doc
-                    else:
-                        docs.pop(key, None)
-            if len(docs) != len(table):
-                raise StoreCorrupted(
-                    f"The store {self.root} holds {len(docs)} run documents but its index lists {len(table)}; "
-                    f"run `nbtrack doctor {self.root}` to see which and to rebuild the index."
-                )
-            return docs
+            reader = self._wal_reader(0)
+            entries, _, _ = reader.read(0, seq, stop=self._wal_offset)
+        except StoreCorrupted:
+            if lock_free and self._replaced(snap_key, wal_key):
+                return None
+            raise
+        if lock_free and (self._replaced(snap_key, wal_key) or reader.ino != (wal_key[0] if wal_key else None)):
+            return None
+        with paused_gc():
+            for entry_seq, name, key, kind, doc in entries:
+                if name != "runs" or entry_seq <= seq:
+                    continue
+                if kind == "put":
+                    assert doc is not None
+                    doc["_seq"] = entry_seq
+                    docs[key] = doc
+                else:
+                    docs.pop(key, None)
+        if len(docs) != len(table):
+            raise StoreCorrupted(
+                f"The store {self.root} holds {len(docs)} run documents but its index lists {len(table)}; "
+                f"run `nbtrack doctor {self.root}` to see which and to rebuild the index."
+            )
+        return docs
 
     # -- writing ------------------------------------------------------------
     def commit(self, ops: list[Op], durable: bool = True) -> None:
         self._writable()
-        lines = []
+        lines: list[bytes] = []
         seq = self.seq
         for table, key, kind, doc in ops:
             seq += 1
             entry: dict[str, Any] = {"s": seq, "t": table, "k": key, "o": kind}
+            if len(ops) > 1 and not lines:  # readers apply a commit whole or not at all (see WalReader.read)
+                entry["g"] = len(ops)
             if kind == "put":
                 assert doc is not None
                 doc["_seq"] = seq  # the change cursor ("since") of the document

@@ -37,6 +37,11 @@ class StoreLock:
         self._pid = os.getpid()
         self._depth = 0
 
+    @property
+    def held(self) -> bool:
+        """Whether this process holds the lock (a read-only store's lock never is)."""
+        return self._depth > 0 and self._pid == os.getpid()
+
     def __enter__(self) -> StoreLock:
         if self.read_only:
             return self

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -19,27 +20,40 @@ class WalReader:
 
     def __init__(self, wal: Path, root: Path, snapshot: Path) -> None:
         self.wal, self.root, self.snapshot = wal, root, snapshot
+        self.ino: int | None = None
 
     def read(
         self, start: int, after_seq: int, stop: int | None = None, snapshot_seq: int | None = None
     ) -> tuple[list[Entry], int, bool]:
         """Entries numbered above ``after_seq`` from byte ``start`` (to ``stop``), the end offset, sealed-ness.
 
-        A partial last line (a writer killed mid-append) is left out; a damaged line,
-        a gap in the numbers or a log newer than its snapshot raise :class:`StoreCorrupted`.
+        A partial last line, or the first lines of a commit whose last line is not there
+        yet (a writer appending, or killed mid-append), are left out: a commit shows
+        whole or not at all. A damaged line, a gap in the numbers or a log newer than
+        its snapshot raise :class:`StoreCorrupted`. :attr:`ino` is then the inode of the
+        file read (a compaction may have replaced the log since the caller looked).
         """
         try:
             with open(self.wal, "rb") as fh:
+                self.ino = os.fstat(fh.fileno()).st_ino
                 first = fh.readline(256)
                 fh.seek(start)
                 chunk = fh.read() if stop is None else fh.read(max(0, stop - start))
         except FileNotFoundError:
+            self.ino = None
             return [], start, True
         sealed = _codec.is_sealed_file(first)
         end = chunk.rfind(b"\n") + 1
+        rest = chunk[end:]
+        if sealed and len(rest) > 1 and _codec.unseal(rest[:-1] + b"\n") is not None:
+            # a whole line with something else for its newline: damage, not an append under way
+            raise self.corrupted(start + end, "its line end is damaged")
         offset = start
         expect = after_seq
         entries: list[Entry] = []
+        # a commit of several entries names their number on its first line ("g"): (its offset, entries
+        # before it, lines still to come)
+        group: tuple[int, int, int] | None = None
         for line in chunk[:end].splitlines(keepends=True):
             body = _codec.unseal(line)
             if body is None:
@@ -69,15 +83,23 @@ class WalReader:
                     or (kind == "put" and not isinstance(doc, dict))
                 ):
                     raise TypeError("bad entry")
+                size = entry.get("g", 1)
             except (ValueError, KeyError, TypeError):
                 raise self.corrupted(offset, "it is not a log entry") from None
+            if group is not None:
+                group = None if group[2] == 1 else (group[0], group[1], group[2] - 1)
+            elif isinstance(size, int) and size > 1:
+                group = (offset, len(entries), size - 1)
             if seq > expect:
                 if seq != expect + 1:
                     raise self.corrupted(offset, f"entries {expect + 1} to {seq - 1} are missing before it")
                 expect = seq
                 entries.append((seq, table, key, kind, doc))
             offset += len(line)
-        return entries, start + end, sealed
+        if group is not None:  # its last lines are still being written (or never will be)
+            del entries[group[1] :]
+            offset = group[0]
+        return entries, offset, sealed
 
     def _restored_backup(self) -> bool:
         try:

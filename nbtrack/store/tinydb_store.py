@@ -146,9 +146,10 @@ class TinyDBStore(RunDataMixin, RegistryStoreMixin, AbstractStore, AbstractRegis
     def _ensure_ready(self) -> None:
         if self._ready:
             return
-        with self._b.locked():
-            self._b.refresh()
-            if not self._b.read_only:
+        self._b.read()  # opening (the index, the log's tail) takes no store lock: other writers go on
+        if not self._b.read_only:
+            with self._b.locked():
+                self._b.refresh()
                 self._open_for_writing()
         self._ready = True
 
