@@ -305,7 +305,7 @@ def main() -> None:
                 ratio = f"{value / ref:6.2f}x" if ref else ""
                 vs = f"{other / value:8.1f}x" if other and value else ""
                 print(f"{key:62} {value:10.3f} {ratio:>7} {'-' if other is None else f'{other:10.3f}':>10} {vs:>9}")
-                if count >= 100_000 and key in TARGETS:
+                if count == 100_000 and key in TARGETS:  # (the issue sets them at 100k; at 1M, the ratio only)
                     verdict = "meets" if value <= TARGETS[key] else "MISSES"
                     print(f"{'':62}   target <= {TARGETS[key]}: {verdict}")
             if count >= 100_000:

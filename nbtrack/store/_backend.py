@@ -24,8 +24,10 @@ between snapshot and log reset replays nothing twice.
 from __future__ import annotations
 
 import contextlib
+import mmap
 import os
 import threading
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,7 @@ import orjson
 
 from nbtrack.errors import StoreCorrupted, StoreReadOnly
 from nbtrack.store import _background, _codec, _fileio, _index
+from nbtrack.store._columns import RunColumns
 from nbtrack.store._flock import StoreLock
 from nbtrack.store._journals import JournalsMixin
 from nbtrack.store._runs_table import RunsTable
@@ -406,7 +409,7 @@ class FileBackend(JournalsMixin, Backend):
             return False
         tables = empty_tables()
         tables.update(checkpoint.tables)
-        tables["runs"] = RunsTable(checkpoint.columns, None, self._load_docs)  # type: ignore[assignment]
+        tables["runs"] = RunsTable(checkpoint.columns, None, self._load_docs, self._load_one)  # type: ignore[assignment]
         self.tables, self.seq = tables, checkpoint.seq
         self._wal_offset = self._index_offset = checkpoint.wal_offset
         self._wal_sealed = True
@@ -492,6 +495,70 @@ class FileBackend(JournalsMixin, Backend):
                     return docs
                 self.refresh()
         raise StoreCorrupted(f"The store {self.root} kept changing while being read.")
+
+    def _load_one(self, table: RunsTable, key: str, row: int) -> dict[str, Any] | None:
+        """Run ``key``'s document read alone, or ``None`` when it cannot be (the caller then parses them all).
+
+        The index records where each document lies in the snapshot, with its bytes'
+        CRC32; a run changed since is read from its last entry in the log. Either is
+        checked (the CRC, the log line's checksum, the run id) and anything amiss
+        gives ``None``: the whole parse then reports the damage, if damage it is.
+        """
+        with self._lock:
+            columns = table.columns
+            snap_key, wal_key = self._snap_key, self._wal_key
+            if self.runs is not table or columns.spans_of is None or not isinstance(snap_key, tuple):
+                return None  # (no spans for the snapshot on disk: a compaction this process followed)
+            try:
+                if stat_key(self.snapshot) != snap_key:
+                    return None
+                if columns.span_at[row] >= 0:
+                    doc = self._doc_in_snapshot(columns, key, row)
+                else:
+                    doc = self._doc_in_log(key, wal_key)
+            except (OSError, ValueError):
+                return None
+            if doc is None or self._replaced(snap_key, wal_key):
+                return None
+            return doc
+
+    def _doc_in_snapshot(self, columns: RunColumns, key: str, row: int) -> dict[str, Any] | None:
+        at, size, crc = int(columns.span_at[row]), int(columns.span_size[row]), int(columns.span_crc[row])
+        if crc < 0:
+            return None  # an index written before spans had checksums
+        with open(self.snapshot, "rb") as fh:
+            body = os.pread(fh.fileno(), size, at)
+        if len(body) != size or zlib.crc32(body) != crc or not body.startswith(b'{"_key":' + orjson.dumps(key) + b","):
+            return None
+        doc: dict[str, Any] = orjson.loads(body)
+        del doc["_key"]
+        return doc
+
+    def _doc_in_log(self, key: str, wal_key: tuple[int, int, int] | None) -> dict[str, Any] | None:
+        stop = self._wal_offset
+        if wal_key is None or stop <= 0:
+            return None
+        with open(self.wal, "rb") as fh:
+            if os.fstat(fh.fileno()).st_ino != wal_key[0]:
+                return None
+            with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+                # its last entry (orjson writes "s", "t", "k", "o" in that order; a value holding the
+                # same text has its quotes escaped)
+                at = data.rfind(b'"t":"runs","k":' + orjson.dumps(key) + b',"o":"', 0, stop)
+                if at < 0:
+                    return None
+                start = data.rfind(b"\n", 0, at) + 1
+                end = data.find(b"\n", at, stop) + 1
+                line = data[start:end] if end > 0 else b""
+        body = _codec.unseal(line)
+        if body is None:
+            return None
+        entry = orjson.loads(body)
+        doc = entry.get("d")
+        if entry.get("k") != key or entry.get("o") != "put" or not isinstance(doc, dict):
+            return None
+        doc["_seq"] = entry["s"]
+        return doc
 
     def _parse_docs(self, table: RunsTable) -> dict[str, dict[str, Any]] | None:
         """The documents of this process's view, or ``None`` when a compaction replaced the files meanwhile."""

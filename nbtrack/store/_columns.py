@@ -289,6 +289,8 @@ class RunColumns:
         #: the unchanged documents' bytes instead of parsing them
         self.span_at = np.zeros(0, dtype=np.int64)
         self.span_size = np.zeros(0, dtype=np.int64)
+        #: the CRC32 of each span's bytes (-1: unknown), so one document can be read alone and checked
+        self.span_crc = np.zeros(0, dtype=np.int64)
         #: the snapshot's checksum record (``[crc, length]``) the spans point into, or ``None``
         self.spans_of: list[int] | None = None
         #: bumped on every change, so callers can cache what they derive
@@ -321,7 +323,7 @@ class RunColumns:
         alive = np.zeros(capacity, dtype=bool)
         alive[: self.n] = self.alive[: self.n]
         self.alive = alive
-        for name in ("span_at", "span_size"):
+        for name in ("span_at", "span_size", "span_crc"):
             grown = np.full(capacity, -1, dtype=np.int64)
             grown[: self.n] = getattr(self, name)[: self.n]
             setattr(self, name, grown)
@@ -377,11 +379,11 @@ class RunColumns:
             self.span_at[row] = -1
             self.version += 1
 
-    def set_span(self, key: str, at: int, size: int) -> None:
-        """Record where run ``key``'s document lies in the snapshot being written."""
+    def set_span(self, key: str, at: int, size: int, crc: int) -> None:
+        """Record where run ``key``'s document lies in the snapshot being written, and its bytes' CRC32."""
         row = self.pos.get(key)
         if row is not None:
-            self.span_at[row], self.span_size[row] = at, size
+            self.span_at[row], self.span_size[row], self.span_crc[row] = at, size, crc
 
     def reset_spans(self, spans_of: list[int] | None = None) -> None:
         """Forget every span (``spans_of=None``), or name the snapshot the spans just recorded point into."""
@@ -462,8 +464,10 @@ class RunColumns:
         header: dict[str, Any] = {"n": n, "columns": columns}
         if self.spans_of is not None:
             header["spans_of"] = self.spans_of
+            header["span_crc"] = True
             arrays.append(_pad(self.span_at[:n].tobytes()))
             arrays.append(_pad(self.span_size[:n].tobytes()))
+            arrays.append(_pad(self.span_crc[:n].tobytes()))
         return header, arrays
 
     @classmethod
@@ -509,9 +513,12 @@ class RunColumns:
                 self.fields[kind][name] = strings(values)
         self.span_at = np.full(capacity, -1, dtype=np.int64)
         self.span_size = np.full(capacity, -1, dtype=np.int64)
+        self.span_crc = np.full(capacity, -1, dtype=np.int64)
         spans_of = header.get("spans_of")
         if isinstance(spans_of, list):
             self.span_at, self.span_size = take(np.int64, -1), take(np.int64, -1)
+            if header.get("span_crc") is True:  # (an older index has none: its documents are read all at once)
+                self.span_crc = take(np.int64, -1)
             self.spans_of = spans_of
         for name in TEXT:  # columns an older index lacks
             if len(self.text[name].codes) != capacity:

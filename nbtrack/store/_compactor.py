@@ -204,17 +204,18 @@ def _compact_with(backend: FileBackend, copy: bool) -> int:
     meta: dict[str, Any] = {}
     new_at = np.full(len(columns.span_at), -1, dtype=np.int64)
     new_size = np.full(len(columns.span_size), -1, dtype=np.int64)
+    new_crc = np.full(len(columns.span_crc), -1, dtype=np.int64)
 
-    def record(key: str, at: int, size: int) -> None:
+    def record(key: str, at: int, size: int, crc: int) -> None:
         row = columns.pos.get(key)
         if row is not None:
-            new_at[row], new_size[row] = at, size
+            new_at[row], new_size[row], new_crc[row] = at, size, crc
 
     try:
         chunks = snapshot_chunks(tables, seq, spans=record, run_bodies=bodies, meta_out=meta)
         made.append(snap_tmp := _fileio.write_new(root, chunks, True, prefix))
         del tables
-        columns.span_at, columns.span_size = new_at, new_size
+        columns.span_at, columns.span_size, columns.span_crc = new_at, new_size, new_crc
         columns.reset_spans([meta["crc"], meta["length"]])
         header = _codec.wal_header(seq, (wal_ino, offset))
         made.append(wal_tmp := _fileio.write_new(root, [header], False, prefix))

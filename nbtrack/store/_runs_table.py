@@ -2,8 +2,9 @@
 
 A fresh process opens a store from its index (the columns of every run plus the
 small tables) and parses the write-ahead log's tail; run documents themselves
-are read only when something needs one that the tail did not hold (``get_run``
-of an old run, a filtered search), and then all at once by :attr:`loader`.
+are read only when something needs one that the tail did not hold: one alone by
+:attr:`fetch` (``get_run`` of an old run, a write to it) where it can, else all at
+once by :attr:`loader`.
 Writes go through :meth:`RunsTable.__setitem__` and :meth:`RunsTable.pop`, which
 keep the columns in step, one row per write.
 """
@@ -30,20 +31,25 @@ class RunsTable:
         Every document, or ``None`` when only ``overlay`` documents are parsed.
     loader : callable, optional
         ``loader(table)`` returns every document (``dict``); called once when one is needed.
+    fetch : callable, optional
+        ``fetch(table, key, row)`` returns the document of one run read alone, or ``None``
+        when it cannot (the loader is called then).
     """
 
-    __slots__ = ("_docs", "_overlay", "columns", "loader")
+    __slots__ = ("_docs", "_overlay", "columns", "fetch", "loader")
 
     def __init__(
         self,
         columns: RunColumns | None = None,
         docs: dict[str, Doc] | None = None,
         loader: Callable[[RunsTable], dict[str, Doc]] | None = None,
+        fetch: Callable[[RunsTable, str, int], Doc | None] | None = None,
     ) -> None:
         self.columns = columns if columns is not None else RunColumns()
         self._docs = docs
         self._overlay: dict[str, Doc] = {}
         self.loader = loader
+        self.fetch = fetch
 
     @classmethod
     def from_docs(cls, docs: dict[str, Doc]) -> RunsTable:
@@ -82,6 +88,11 @@ class RunsTable:
         row = self.columns.pos.get(key)
         if row is None or not self.columns.alive[row]:
             return default
+        if self.fetch is not None:
+            doc = self.fetch(self, key, row)
+            if doc is not None:
+                self._overlay[key] = doc  # (kept: a later write replaces it, as any document of the overlay)
+                return doc
         return self._all().get(key, default)
 
     def peek(self, key: str) -> Doc | None:

@@ -112,7 +112,7 @@ def encode(data: dict[str, Any]) -> bytes:
 
 #: a run's document in the snapshot as the bytes orjson gives (what a compaction can copy unchanged)
 RunBodies = Iterable[tuple[str, bytes]]
-SpanRecorder = Callable[[str, int, int], None]
+SpanRecorder = Callable[[str, int, int, int], None]
 
 
 def run_body(key: str, doc: dict[str, Any]) -> bytes:
@@ -131,8 +131,8 @@ def snapshot_chunks(
     """``encode(to_tinydb(tables, seq))`` in pieces, ``batch`` documents at a time.
 
     The same bytes, without the whole file (and a copy of every document) in memory at
-    once: a store of 1M runs is a gigabyte of JSON. ``spans(key, at, size)`` is told
-    where each run's document lands (its byte offset and length); ``run_bodies`` gives
+    once: a store of 1M runs is a gigabyte of JSON. ``spans(key, at, size, crc)`` is told
+    where each run's document lands (its byte offset, length and CRC32); ``run_bodies`` gives
     the run documents as ready bytes instead of ``tables["runs"]`` (a compaction copying
     them from the previous snapshot). ``meta_out`` receives the checksum record written.
     """
@@ -155,7 +155,7 @@ def snapshot_chunks(
             for i, (key, body) in enumerate(bodies, 1):
                 head = b'%s"%d":' % (b"," if i > 1 else b"", i)
                 if spans is not None:
-                    spans(key, length + pending + len(head), len(body))
+                    spans(key, length + pending + len(head), len(body), zlib.crc32(body))
                 parts += (head, body)
                 pending += len(head) + len(body)
                 if pending >= 1 << 20:

@@ -105,9 +105,11 @@ def test_fresh_process_frame_reads_no_run_document(tmp_path: Path) -> None:
     assert 0 < len(frame) <= 10
     # Then it answered from the index: no run document was parsed
     assert not fresh._b.runs.loaded
-    # And the documents, once needed, agree with it
-    assert fresh.get_run(frame["run_id"][0]).info.run_id == frame["run_id"][0]
-    assert fresh._b.runs.loaded
+    # And a document, once needed, is read alone (the others still unparsed) and agrees with it
+    run = fresh.get_run(frame["run_id"][0])
+    assert run.info.run_id == frame["run_id"][0]
+    assert run.data.metrics["acc"] == frame["metrics.acc"][0]
+    assert not fresh._b.runs.loaded
 
 
 def test_column_frame_with_text_columns_stored_as_blobs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

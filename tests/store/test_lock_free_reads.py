@@ -95,10 +95,10 @@ def test_another_process_writes_while_a_reader_parses_every_document(
         seen["run"] = _in_another_process(_WRITE_A_RUN, root)[0]
 
     _hook(monkeypatch, "_parse_snapshot", write_meanwhile)
-    # When the reader needs an old run's document (which parses them all)
-    run = reader.get_run(ids[0])
+    # When the reader parses every document (a search no column answers)
+    docs = reader._b.runs.copy()
     # Then the store lock was free meanwhile and the other process's run was written
-    assert run.data.params == {"i": "0"}
+    assert set(docs) == set(ids)
     assert seen["free"] is True
     # And the reader sees that run next
     assert reader.get_run(seen["run"]).data.params == {"from": "elsewhere"}
@@ -189,3 +189,66 @@ def test_a_damaged_newline_ending_the_log_is_reported_not_read_as_an_append_unde
     # When the store is opened, then the damage is reported, with the way to repair it
     with pytest.raises(StoreCorrupted, match=r"line end is damaged.*nbtrack doctor"):
         TinyDBStore(root).search_runs(["0"])
+
+
+def _count_parses(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    return _hook(monkeypatch, "_parse_snapshot", lambda backend: None)
+
+
+def test_a_new_process_writes_to_an_old_run_without_parsing_every_document(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a compacted store (its runs in the snapshot) opened by a new store object from its index
+    root = tmp_path / "s"
+    ids = _runs(TinyDBStore(root), 30)
+    TinyDBStore(root).compact()
+    parses = _count_parses(monkeypatch)
+    fresh = TinyDBStore(root)
+    client = TrackingClient(store=fresh)
+    # When it tags the oldest run and reads it back
+    client.set_tag(ids[0], "reviewed", "yes")
+    run = client.get_run(ids[0])
+    # Then only that run's document was read (from its span in the snapshot), with all it held
+    assert parses == []
+    assert not fresh._b.runs.loaded
+    assert run.data.tags["reviewed"] == "yes" and run.data.params == {"i": "0"} and run.data.metrics["acc"] == 0.0
+    # And every other process sees the write, beside the untouched runs
+    again = TrackingClient(store=TinyDBStore(root))
+    assert again.get_run(ids[0]).data.tags["reviewed"] == "yes"
+    assert again.get_run(ids[1]).data.params == {"i": "1"}
+
+
+def test_a_run_changed_since_the_snapshot_is_read_alone_from_its_last_log_entry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a run changed twice after the snapshot, the index then written (so the log tail is empty)
+    root = tmp_path / "s"
+    writer = TinyDBStore(root)
+    ids = _runs(writer, 10)
+    writer.compact()
+    client = TrackingClient(store=writer)
+    client.set_tag(ids[3], "v", "1")
+    client.set_tag(ids[3], "v", "2")
+    with writer._b.locked():
+        writer._b.write_index()
+    parses = _count_parses(monkeypatch)
+    # When a new store object reads it
+    fresh = TinyDBStore(root)
+    run = TrackingClient(store=fresh).get_run(ids[3])
+    # Then it holds the newest version, read without parsing every document
+    assert run.data.tags["v"] == "2" and run.data.params == {"i": "3"}
+    assert parses == [] and not fresh._b.runs.loaded
+
+
+def test_a_damaged_document_read_alone_is_reported_by_the_whole_parse(tmp_path: Path) -> None:
+    # Given a compacted store with one byte of a run's document changed in the snapshot
+    root = tmp_path / "s"
+    ids = _runs(TinyDBStore(root), 5)
+    TinyDBStore(root).compact()
+    raw = bytearray((root / "nbtrack.json").read_bytes())
+    at = raw.index(b'"i":"2"') + 5  # the value of run 2's param
+    raw[at] = ord("7")
+    (root / "nbtrack.json").write_bytes(bytes(raw))
+    # When a new store object reads that run, then the damage is reported (the value is never read as "7")
+    with pytest.raises(StoreCorrupted, match=r"nbtrack\.json"):
+        TrackingClient(store=TinyDBStore(root)).get_run(ids[2])
