@@ -505,10 +505,15 @@ class FileBackend(JournalsMixin, Backend):
         gives ``None``: the whole parse then reports the damage, if damage it is.
         """
         with self._lock:
+            if self.runs is not table:
+                return None
+            if table.columns.spans_of is None and not self._reopen_from_index():
+                return None  # (no spans for the snapshot on disk, nor an index that has them)
+            table = self.runs
             columns = table.columns
             snap_key, wal_key = self._snap_key, self._wal_key
-            if self.runs is not table or columns.spans_of is None or not isinstance(snap_key, tuple):
-                return None  # (no spans for the snapshot on disk: a compaction this process followed)
+            if columns.spans_of is None or not isinstance(snap_key, tuple):
+                return None
             try:
                 if stat_key(self.snapshot) != snap_key:
                     return None
@@ -521,6 +526,29 @@ class FileBackend(JournalsMixin, Backend):
             if doc is None or self._replaced(snap_key, wal_key):
                 return None
             return doc
+
+    def _reopen_from_index(self) -> bool:
+        """Take the runs from the index file, if it describes the files on disk (lock held; see :meth:`_load_one`).
+
+        A process that followed a compaction made elsewhere knows no spans in the new
+        snapshot; the index the compaction wrote does. Reading it costs what opening the
+        store costs, where parsing every document would cost far more.
+        """
+        snap_key, wal_key = stat_key(self.snapshot), stat_key(self.wal)
+        if snap_key != self._snap_key or wal_key is None or self._wal_key is None or wal_key[0] != self._wal_key[0]:
+            return False  # the files changed since: the next refresh catches up first
+        before = (self.tables, self.seq, self._wal_offset, self._index_offset, self._wal_sealed, self._snapshot_size)
+        try:
+            if self._open_index(snap_key, wal_key) and self.runs.columns.spans_of is not None:
+                with paused_gc():
+                    self._read_wal_tail()
+                if not self._replaced(snap_key, wal_key) and self.seq >= before[1]:
+                    self._wal_key = wal_key if not self._flock.held else stat_key(self.wal)
+                    return True
+        except StoreCorrupted:
+            pass
+        self.tables, self.seq, self._wal_offset, self._index_offset, self._wal_sealed, self._snapshot_size = before
+        return False
 
     def _doc_in_snapshot(self, columns: RunColumns, key: str, row: int) -> dict[str, Any] | None:
         at, size, crc = int(columns.span_at[row]), int(columns.span_size[row]), int(columns.span_crc[row])

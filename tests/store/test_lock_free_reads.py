@@ -252,3 +252,32 @@ def test_a_damaged_document_read_alone_is_reported_by_the_whole_parse(tmp_path: 
     # When a new store object reads that run, then the damage is reported (the value is never read as "7")
     with pytest.raises(StoreCorrupted, match=r"nbtrack\.json"):
         TrackingClient(store=TinyDBStore(root)).get_run(ids[2])
+
+
+def test_after_following_a_compaction_made_elsewhere_an_old_run_is_still_read_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a store object that has read everything, then followed a compaction another one made
+    root = tmp_path / "s"
+    other = TinyDBStore(root)
+    ids = _runs(other, 20)
+    other.compact()
+    here = TinyDBStore(root)
+    here.version()  # (opened from the index: the runs' documents are in the snapshot, unparsed)
+    ids += _runs(other, 2)
+    here.version()
+    table = here._b.runs
+    other.compact()
+    ids += _runs(other, 3)
+    here.version()
+    assert here._b.runs is table and table.columns.spans_of is None  # followed: no spans in the new snapshot
+    parses = _count_parses(monkeypatch)
+    # When it writes to an old run and reads it back
+    client = TrackingClient(store=here)
+    client.set_tag(ids[0], "reviewed", "yes")
+    run = client.get_run(ids[0])
+    # Then it took the spans from the index the compaction wrote, and parsed no snapshot
+    assert parses == []
+    assert run.data.tags["reviewed"] == "yes" and run.data.params == {"i": "0"}
+    assert {r.info.run_id for r in here.search_runs(["0"])} == set(ids)
+    assert TrackingClient(store=TinyDBStore(root)).get_run(ids[0]).data.tags["reviewed"] == "yes"
