@@ -496,23 +496,27 @@ class FileBackend(JournalsMixin, Backend):
                 self.refresh()
         raise StoreCorrupted(f"The store {self.root} kept changing while being read.")
 
-    def _load_one(self, table: RunsTable, key: str, row: int) -> dict[str, Any] | None:
+    def _load_one(self, table: RunsTable, key: str) -> dict[str, Any] | None:
         """Run ``key``'s document read alone, or ``None`` when it cannot be (the caller then parses them all).
 
         The index records where each document lies in the snapshot, with its bytes'
         CRC32; a run changed since is read from its last entry in the log. Either is
         checked (the CRC, the log line's checksum, the run id) and anything amiss
         gives ``None``: the whole parse then reports the damage, if damage it is.
+        ``table`` may be one this process has reopened since: the current one answers.
         """
         with self._lock:
-            if self.runs is not table:
-                return None
-            if table.columns.spans_of is None and not self._reopen_from_index():
+            if self.runs.loaded:
+                return self.runs.get(key)
+            if self.runs.columns.spans_of is None and not self._reopen_from_index():
                 return None  # (no spans for the snapshot on disk, nor an index that has them)
-            table = self.runs
-            columns = table.columns
+            current = self.runs.peek(key)
+            if current is not None:
+                return current
+            columns = self.runs.columns
             snap_key, wal_key = self._snap_key, self._wal_key
-            if columns.spans_of is None or not isinstance(snap_key, tuple):
+            row = columns.pos.get(key)
+            if row is None or not columns.alive[row] or columns.spans_of is None or not isinstance(snap_key, tuple):
                 return None
             try:
                 if stat_key(self.snapshot) != snap_key:

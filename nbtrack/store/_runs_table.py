@@ -32,7 +32,7 @@ class RunsTable:
     loader : callable, optional
         ``loader(table)`` returns every document (``dict``); called once when one is needed.
     fetch : callable, optional
-        ``fetch(table, key, row)`` returns the document of one run read alone, or ``None``
+        ``fetch(table, key)`` returns the document of one run read alone, or ``None``
         when it cannot (the loader is called then).
     """
 
@@ -43,7 +43,7 @@ class RunsTable:
         columns: RunColumns | None = None,
         docs: dict[str, Doc] | None = None,
         loader: Callable[[RunsTable], dict[str, Doc]] | None = None,
-        fetch: Callable[[RunsTable, str, int], Doc | None] | None = None,
+        fetch: Callable[[RunsTable, str], Doc | None] | None = None,
     ) -> None:
         self.columns = columns if columns is not None else RunColumns()
         self._docs = docs
@@ -89,7 +89,7 @@ class RunsTable:
         if row is None or not self.columns.alive[row]:
             return default
         if self.fetch is not None:
-            doc = self.fetch(self, key, row)
+            doc = self.fetch(self, key)
             if doc is not None:
                 self._overlay[key] = doc  # (kept: a later write replaces it, as any document of the overlay)
                 return doc

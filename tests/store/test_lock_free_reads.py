@@ -279,5 +279,8 @@ def test_after_following_a_compaction_made_elsewhere_an_old_run_is_still_read_al
     # Then it took the spans from the index the compaction wrote, and parsed no snapshot
     assert parses == []
     assert run.data.tags["reviewed"] == "yes" and run.data.params == {"i": "0"}
+    # And the table it had before (as a write under way holds it) reads other old runs alone too
+    old = table.get(ids[1])
+    assert old is not None and old["params"] == {"i": "1"} and parses == []
     assert {r.info.run_id for r in here.search_runs(["0"])} == set(ids)
     assert TrackingClient(store=TinyDBStore(root)).get_run(ids[0]).data.tags["reviewed"] == "yes"
