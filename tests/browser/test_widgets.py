@@ -193,7 +193,8 @@ def test_first_paint_over_ten_thousand_runs(page: Any, lab_server: LabServer) ->
 
     # Then: the first page of rows is on screen, the rest a page away
     assert cells.nth(0).locator(f"{LIVE} {FIRST_ROW}").count() == 50
-    assert "10001 runs" in cells.nth(0).locator(LIVE).inner_text()
+    # (text_content: once the second dashboard is shown, the notebook may have scrolled the first out of view)
+    assert "10001 runs" in (cells.nth(0).locator(LIVE).text_content() or "")
 
 
 def test_saved_notebook_shows_its_saved_view_without_the_kernel(

@@ -108,10 +108,12 @@ def test_search_runs_frame_matches_reference_on_store_docs(count: int) -> None:
             nbtrack.log_metric("acc", float("nan") if i == 1 else i / 10)
             if i == 0:
                 nbtrack.set_tag("first", "yes")
-    with nbtrack.start_run():  # still running while searched
+    with nbtrack.start_run() as live:  # still running while searched
         nbtrack.log_metric("acc", 0.5)
         store = nbtrack.TrackingClient().store
         docs = store.search_run_docs(["0"])
         _assert_same(docs)
         df = nbtrack.search_runs()
-        assert df["status"].iloc[0] == "RUNNING" and pd.isna(df["end_time"].iloc[0])
+        # (by its id: runs started in the same millisecond tie on the newest-first order)
+        row = df[df["run_id"] == live.info.run_id].iloc[0]
+        assert row["status"] == "RUNNING" and pd.isna(row["end_time"])
