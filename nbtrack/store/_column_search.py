@@ -165,13 +165,15 @@ def _live_rows(store: Any, rows: np.ndarray) -> Iterator[dict[int, dict[str, Any
             if run_id is None:
                 continue
             doc = runs.peek(run_id) or columns.full_doc(row)  # a live run's journal holds the rest
-            restore.append((run_id, doc))
+            # (its document's place in the snapshot too: a put forgets it, and compactions copy by it)
+            restore.append((run_id, doc, row, columns.span_at[row], columns.span_size[row], columns.span_crc[row]))
             live[row] = view = store._view(doc)
             columns.put(run_id, view)  # live data and liveness, for this answer only
         yield live
     finally:
-        for run_id, doc in restore:
+        for run_id, doc, row, at, size, crc in restore:
             columns.put(run_id, doc)
+            columns.span_at[row], columns.span_size[row], columns.span_crc[row] = at, size, crc
 
 
 def _code(values: list[str], value: str) -> int:

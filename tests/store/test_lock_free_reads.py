@@ -284,3 +284,24 @@ def test_after_following_a_compaction_made_elsewhere_an_old_run_is_still_read_al
     assert old is not None and old["params"] == {"i": "1"} and parses == []
     assert {r.info.run_id for r in here.search_runs(["0"])} == set(ids)
     assert TrackingClient(store=TinyDBStore(root)).get_run(ids[0]).data.tags["reviewed"] == "yes"
+
+
+def test_a_search_over_a_running_run_keeps_where_its_document_lies(tmp_path: Path) -> None:
+    # Given a compacted store holding a running run, opened by a new store object from its index
+    root = tmp_path / "s"
+    store = TinyDBStore(root)
+    client = TrackingClient(store=store)
+    live = client.create_run("0").info.run_id
+    client.log_param(live, "p", "1")
+    _runs(store, 3)
+    store.compact()
+    fresh = TinyDBStore(root)
+    fresh.version()
+    columns = fresh._b.runs.columns
+    row = columns.pos.get(live)
+    assert row is not None and columns.span_at[row] >= 0
+    # When it searches (which shows the running run's live view for a while)
+    frame = fresh.search_runs_frame(["0"], None, 3, None, None)
+    # Then the run is listed running, and its document's place in the snapshot is still known
+    assert frame.set_index("run_id").loc[live, "status"] == "RUNNING"
+    assert columns.span_at[row] >= 0
